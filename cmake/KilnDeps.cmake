@@ -1,0 +1,15 @@
+# Every dependency comes from Debian packages installed by scripts/setup.sh.
+find_package(Protobuf REQUIRED)
+find_package(nlohmann_json REQUIRED)
+find_package(CLI11 CONFIG QUIET)
+find_package(Threads REQUIRED)
+
+find_library(ONNX_LIB onnx REQUIRED)
+find_library(ONNX_PROTO_LIB onnx_proto REQUIRED)
+find_path(ONNX_INCLUDE_DIR onnx/onnx_pb.h REQUIRED)
+
+# Debian's libonnx-dev is built with ONNX_ML and the plain `onnx` namespace.
+add_library(kiln_onnx_deps INTERFACE)
+target_compile_definitions(kiln_onnx_deps INTERFACE ONNX_ML=1 ONNX_NAMESPACE=onnx)
+target_include_directories(kiln_onnx_deps SYSTEM INTERFACE ${ONNX_INCLUDE_DIR} ${Protobuf_INCLUDE_DIRS})
+target_link_libraries(kiln_onnx_deps INTERFACE ${ONNX_LIB} ${ONNX_PROTO_LIB} ${Protobuf_LIBRARIES})

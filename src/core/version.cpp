@@ -1,0 +1,7 @@
+#include "kiln/kiln.h"
+
+namespace kiln {
+
+const char* version() { return KILN_VERSION; }
+
+}  // namespace kiln

@@ -1,0 +1,440 @@
+#include "onnx_import/checker.h"
+
+#include <onnx/checker.h>
+#include <onnx/onnx_pb.h>
+#include <onnx/shape_inference/implementation.h>
+
+#include <algorithm>
+#include <climits>
+#include <filesystem>
+
+#include "core/errors.h"
+#include "ir/verifier.h"
+#include "onnx_import/importer.h"
+#include "onnx_import/model_file.h"
+
+namespace kiln::onnx_import {
+namespace {
+
+// The newest IR version / opset the linked libonnx (Debian 1.12) understands.
+constexpr int64_t kLibOnnxMaxIr = onnx::IR_VERSION;
+constexpr int64_t kLibOnnxMaxOpset = 17;
+
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const bool same = std::tolower(static_cast<unsigned char>(a[i - 1])) ==
+                        std::tolower(static_cast<unsigned char>(b[j - 1]));
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (same ? 0 : 1)});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+std::string closest_op(const std::string& op, const ops::OpRegistry& registry) {
+  std::string best;
+  // Only near misses: a case slip, or about one typo per four letters.
+  size_t best_d = std::max<size_t>(1, op.size() / 4) + 1;
+  for (const std::string& known : registry.op_types("")) {
+    size_t d = edit_distance(op, known);
+    if (d < best_d) {
+      best_d = d;
+      best = known;
+    }
+  }
+  return best;
+}
+
+std::string join_types(const std::vector<DataType>& types) {
+  std::string s;
+  for (DataType t : types) s += (s.empty() ? "" : ", ") + std::string(data_type_name(t));
+  return s;
+}
+
+class SupportChecker {
+ public:
+  SupportChecker(const ir::Model& model, const ops::OpRegistry& registry,
+                 std::vector<Status>& problems)
+      : model_(model), registry_(registry), problems_(problems) {}
+
+  void run(const ir::Graph& g) {
+    for (const ir::Node* n : g.nodes()) {
+      check_node(*n);
+      for (const ir::Graph* sub : n->subgraphs()) run(*sub);
+    }
+  }
+
+ private:
+  void add(Status s, const ir::Node& n) { problems_.push_back(std::move(s.with_node(n.ref()))); }
+
+  void check_node(const ir::Node& n) {
+    const std::string& domain = n.domain();
+    if (!domain.empty() && !model_.opsets.count(domain)) {
+      add(err(Code::kUnknownDomain, "domain '", domain,
+              "' is not declared in the model's opset_import"),
+          n);
+      return;
+    }
+    if (!registry_.knows_domain(domain)) {
+      add(err(Code::kUnknownDomain, "op '", n.op_type(), "' belongs to domain '", domain,
+              "', which kiln does not implement (kiln implements ai.onnx)"),
+          n);
+      return;
+    }
+    auto revisions = registry_.revisions(domain, n.op_type());
+    if (revisions.empty()) {
+      std::string near = closest_op(n.op_type(), registry_);
+      Status s = err(Code::kUnknownOp, "op '", n.op_type(), "' is not an operator kiln implements",
+                     near.empty() ? "" : " (did you mean '" + near + "'?)");
+      add(std::move(s), n);
+      return;
+    }
+    // An out-of-range model opset is reported once for the model; judge nodes at the nearest
+    // supported opset so the remaining per-node problems still surface.
+    const int64_t opset = std::clamp(n.opset(), ops::kMinOpset, ops::kMaxOpset);
+    const ops::OpSchema* schema = registry_.find(domain, n.op_type(), opset);
+    if (schema == nullptr) {
+      add(err(Code::kOpVersionUnsupported, "kiln implements ", n.op_type(), " at opsets ",
+              revisions.front()->since(), "–", revisions.back()->until(), "; the model uses opset ",
+              n.opset()),
+          n);
+      return;
+    }
+    if (!schema->is_supported()) {
+      add(err(Code::kOpVersionUnsupported, n.op_type(), "-", schema->since(),
+              " (selected by opset ", n.opset(), ") is not implemented: ",
+              schema->unsupported_reason()),
+          n);
+      return;
+    }
+    check_arity(n, *schema);
+    check_attributes(n, *schema);
+    check_types(n, *schema);
+    if (schema->node_check()) {
+      std::vector<Status> extra;
+      schema->node_check()(n, *schema, extra);
+      for (Status& s : extra) add(std::move(s), n);
+    }
+  }
+
+  void check_arity(const ir::Node& n, const ops::OpSchema& s) {
+    auto count = [&](const char* what, size_t have, int min, int max) {
+      if (static_cast<int64_t>(have) >= min && static_cast<int64_t>(have) <= max) return;
+      std::string range = max == INT_MAX  ? str("at least ", min)
+                          : min == max    ? std::to_string(min)
+                                          : str(min, "–", max);
+      add(err(Code::kArityMismatch, n.op_type(), "-", s.since(), " takes ", range, " ", what,
+              "; the node has ", have),
+          n);
+    };
+    count("input(s)", n.inputs().size(), s.min_inputs(), s.max_inputs());
+    count("output(s)", n.outputs().size(), s.min_outputs(), s.max_outputs());
+    for (size_t i = 0; i < s.inputs().size() && i < n.inputs().size(); ++i)
+      if (s.inputs()[i].arity == ops::Arity::kSingle && n.inputs()[i] == nullptr)
+        add(err(Code::kArityMismatch, "required input ", i, " '", s.inputs()[i].name,
+                "' is empty"),
+            n);
+  }
+
+  void check_attributes(const ir::Node& n, const ops::OpSchema& s) {
+    for (const ir::Attribute& a : n.attributes()) {
+      const ops::AttrSpec* spec = s.find_attr(a.name);
+      if (spec == nullptr) {
+        std::string known;
+        for (const auto& as : s.attrs()) known += (known.empty() ? "" : ", ") + as.name;
+        add(err(Code::kUnknownAttribute, "attribute '", a.name, "' is not defined for ",
+                n.op_type(), "-", s.since(), " (its attributes: ",
+                known.empty() ? "none" : known, ")"),
+            n);
+        continue;
+      }
+      if (a.type != spec->type) {
+        add(err(Code::kAttributeTypeMismatch, "attribute '", a.name, "' is ",
+                ir::attr_type_name(a.type), " but ", n.op_type(), " defines it as ",
+                ir::attr_type_name(spec->type)),
+            n);
+        continue;
+      }
+      if (!spec->allowed.empty() &&
+          std::find(spec->allowed.begin(), spec->allowed.end(), a.s) == spec->allowed.end()) {
+        std::string allowed;
+        for (const auto& v : spec->allowed) allowed += (allowed.empty() ? "\"" : ", \"") + v + "\"";
+        add(err(Code::kAttributeValueUnsupported, "attribute ", a.name, "=\"", a.s,
+                "\" is not supported; kiln implements ", allowed),
+            n);
+      }
+      if (!spec->allowed_ints.empty() && std::find(spec->allowed_ints.begin(),
+                                                   spec->allowed_ints.end(),
+                                                   a.i) == spec->allowed_ints.end()) {
+        std::string allowed;
+        for (int64_t v : spec->allowed_ints) allowed += (allowed.empty() ? "" : ", ") + std::to_string(v);
+        add(err(Code::kAttributeValueUnsupported, "attribute ", a.name, "=", a.i,
+                " is not supported; allowed values: ", allowed),
+            n);
+      }
+    }
+    for (const ops::AttrSpec& spec : s.attrs())
+      if (spec.required && n.attr(spec.name) == nullptr)
+        add(err(Code::kMissingAttribute, n.op_type(), "-", s.since(), " requires attribute '",
+                spec.name, "' (", ir::attr_type_name(spec.type), ")"),
+            n);
+  }
+
+  void check_types(const ir::Node& n, const ops::OpSchema& s) {
+    std::map<std::string, std::pair<DataType, size_t>> bound;  // type var → (type, input slot)
+    auto spec_for = [&](const std::vector<ops::IoSpec>& specs, size_t i) -> const ops::IoSpec* {
+      if (specs.empty()) return nullptr;
+      if (i < specs.size()) return &specs[i];
+      return specs.back().arity == ops::Arity::kVariadic ? &specs.back() : nullptr;
+    };
+    for (size_t i = 0; i < n.inputs().size(); ++i) {
+      const ir::Value* v = n.inputs()[i];
+      const ops::IoSpec* spec = spec_for(s.inputs(), i);
+      if (v == nullptr || spec == nullptr || !v->type.known()) continue;
+      if (v->type.kind != ir::ValueKind::kTensor) continue;  // sequences judged with kernels
+      const ops::TypeConstraint* tc = s.find_types(spec->type_var);
+      if (tc == nullptr) continue;
+      const DataType dt = v->type.dtype;
+      if (std::find(tc->types.begin(), tc->types.end(), dt) == tc->types.end()) {
+        add(err(Code::kTypeUnsupported, "input ", i, " '", v->name(), "' is ", data_type_name(dt),
+                "; ", n.op_type(), " supports ", spec->type_var, " in {", join_types(tc->types),
+                "}"),
+            n);
+        continue;
+      }
+      auto [it, inserted] = bound.emplace(spec->type_var, std::make_pair(dt, i));
+      if (!inserted && it->second.first != dt)
+        add(err(Code::kTypeUnsupported, "inputs ", it->second.second, " and ", i,
+                " must have the same type (", spec->type_var, ") but are ",
+                data_type_name(it->second.first), " and ", data_type_name(dt)),
+            n);
+    }
+  }
+
+  const ir::Model& model_;
+  const ops::OpRegistry& registry_;
+  std::vector<Status>& problems_;
+};
+
+void summarize(const ir::Model& m, ModelSummary& s) {
+  s.ir_version = m.ir_version;
+  s.opsets = m.opsets;
+  s.producer = m.producer_name + (m.producer_version.empty() ? "" : " " + m.producer_version);
+  s.file_bytes = m.file_bytes;
+  s.external_files = m.external_files;
+  s.external_bytes = m.external_bytes;
+  const ir::Graph& g = *m.graph;
+  s.graph_name = g.name();
+  s.nodes = static_cast<int64_t>(g.num_nodes());
+  s.nodes_total = static_cast<int64_t>(g.total_nodes());
+  std::map<std::string, int64_t> counts;
+  std::vector<const ir::Graph*> stack{&g};
+  while (!stack.empty()) {
+    const ir::Graph* cur = stack.back();
+    stack.pop_back();
+    for (const ir::Node* n : cur->nodes()) {
+      counts[n->domain().empty() ? n->op_type() : n->domain() + "::" + n->op_type()]++;
+      for (const ir::Graph* sub : n->subgraphs()) {
+        stack.push_back(sub);
+        s.subgraphs++;
+      }
+    }
+  }
+  s.op_counts.assign(counts.begin(), counts.end());
+  std::stable_sort(s.op_counts.begin(), s.op_counts.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  for (const ir::Value* v : g.inputs()) {
+    if (v->is_initializer()) continue;
+    IoSummary io{v->name(), v->type.to_string(), {}};
+    for (size_t i = 0; i < v->type.shape.rank(); ++i)
+      if (!v->type.shape[i].is_static()) io.dynamic_dims.push_back(i);
+    s.inputs.push_back(std::move(io));
+  }
+  for (const ir::Value* v : g.outputs()) s.outputs.push_back({v->name(), v->type.to_string(), {}});
+  for (const ir::Value* v : g.initializers()) {
+    s.initializers++;
+    const Tensor* t = v->initializer();
+    s.parameters += checked_numel(t->shape()).value_or(0);
+    s.weight_bytes += static_cast<int64_t>(t->nbytes());
+  }
+}
+
+void check_inputs_and_weights(const ir::Model& m, std::vector<Status>& problems) {
+  const ir::Graph& g = *m.graph;
+  int shadowed = 0;
+  for (const ir::Value* v : g.inputs()) {
+    if (v->is_initializer()) {
+      ++shadowed;
+      continue;
+    }
+    const Dims& d = v->type.shape;
+    if (!d.rank_known()) {
+      problems.push_back(err(Code::kDynamicInputNeedsProfile, "input '", v->name(),
+                             "' has unknown rank; its shape must be given at build time")
+                             .with_severity(Severity::kInfo));
+      continue;
+    }
+    std::string dyn, lo, mid, hi;
+    for (size_t i = 0; i < d.rank(); ++i) {
+      auto size = [&](const char* guess) {
+        return (i ? "x" : "") + (d[i].is_static() ? std::to_string(d[i].value) : guess);
+      };
+      lo += size("1");
+      mid += size("8");
+      hi += size("32");
+      if (!d[i].is_static())
+        dyn += (dyn.empty() ? "" : ", ") + std::to_string(i) + " ('" + d[i].to_string() + "')";
+    }
+    if (dyn.empty()) continue;
+    problems.push_back(err(Code::kDynamicInputNeedsProfile, "input '", v->name(), "' ",
+                           v->type.to_string(), " has dynamic dimension(s) ", dyn)
+                           .with_fix(str("Give its range when building, e.g. --min-shapes ",
+                                         v->name(), ":", lo, " --opt-shapes ", v->name(), ":",
+                                         mid, " --max-shapes ", v->name(), ":", hi,
+                                         " (use the sizes you will send), or --shapes for one "
+                                         "static shape."))
+                           .with_severity(Severity::kInfo));
+  }
+  if (shadowed > 0 && m.ir_version >= 4)
+    problems.push_back(err(Code::kGraphInputShadowed, shadowed,
+                           " graph input(s) also have initializers; kiln treats them as "
+                           "constants (weights), not as inputs to feed")
+                           .with_severity(Severity::kInfo));
+  std::vector<std::string> unused;
+  for (const ir::Value* v : g.initializers())
+    if (v->consumers().empty() && !v->is_graph_output() && !v->is_graph_input())
+      unused.push_back(v->name());
+  if (!unused.empty()) {
+    std::string names;
+    for (size_t i = 0; i < unused.size() && i < 8; ++i)
+      names += (i ? ", '" : "'") + unused[i] + "'";
+    if (unused.size() > 8) names += str(", … (", unused.size() - 8, " more)");
+    problems.push_back(err(Code::kUnusedInitializer, unused.size(),
+                           " initializer(s) are never used: ", names)
+                           .with_severity(Severity::kWarning));
+  }
+}
+
+bool has_error(const std::vector<Status>& problems) {
+  return std::any_of(problems.begin(), problems.end(),
+                     [](const Status& s) { return s.severity() == Severity::kError; });
+}
+
+// libonnx's checker and shape inference, where the model's versions are within its knowledge.
+// Inferred types are copied onto IR values that have none, so type support can be judged.
+void run_reference_checker(onnx::ModelProto& proto, ir::Model& model,
+                           std::vector<Status>& problems) {
+  const int64_t opset = model.default_opset();
+  if (model.ir_version > kLibOnnxMaxIr || opset > kLibOnnxMaxOpset) {
+    problems.push_back(err(Code::kCheckerSkipped, "the linked onnx checker knows IR ≤ ",
+                           kLibOnnxMaxIr, " and opset ≤ ", kLibOnnxMaxOpset, "; this model has IR ",
+                           model.ir_version, ", opset ", opset)
+                           .with_severity(Severity::kInfo));
+    return;
+  }
+  try {
+    onnx::checker::check_model(proto);
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    while (!what.empty() && (what.back() == '\n' || what.back() == ' ')) what.pop_back();
+    problems.push_back(err(Code::kOnnxCheckerFailed, "onnx checker: ", what));
+    return;
+  }
+  try {
+    onnx::shape_inference::InferShapes(proto);
+  } catch (const std::exception&) {
+    return;  // kiln's own shape inference (op coverage work) does not depend on this
+  }
+  std::vector<Status> ignored;
+  for (const auto& vi : proto.graph().value_info()) {
+    ir::Value* v = model.graph->find(vi.name());
+    if (v == nullptr || v->type.known()) continue;
+    if (!vi.type().has_tensor_type()) continue;
+    const DataTypeInfo* info = data_type_info(vi.type().tensor_type().elem_type());
+    if (info != nullptr) v->type.dtype = info->type;
+  }
+}
+
+CheckReport check_parsed(onnx::ModelProto& proto, const std::string& base_dir,
+                         const CheckOptions& options, int64_t file_bytes) {
+  CheckReport report;
+  ImportOptions io;
+  io.load_external_data = false;
+  auto imported = import_proto(proto, base_dir, io);
+  if (!imported.ok()) {
+    report.problems.push_back(imported.status());
+    return report;
+  }
+  report.parsed = true;
+  ir::Model& model = imported->model;
+  model.file_bytes = file_bytes;
+  report.problems = std::move(imported->problems);
+  ir::verify(*model.graph, report.problems);
+  // The reference checker repeats kiln's structural findings in its own words; run it only on
+  // models kiln found structurally sound, where it can add something.
+  if (options.run_onnx_checker && !has_error(report.problems))
+    run_reference_checker(proto, model, report.problems);
+  check_op_support(model, ops::OpRegistry::builtin(), report.problems);
+  check_inputs_and_weights(model, report.problems);
+  summarize(model, report.summary);
+  return report;
+}
+
+}  // namespace
+
+int CheckReport::errors() const {
+  return static_cast<int>(std::count_if(problems.begin(), problems.end(), [](const Status& s) {
+    return s.severity() == Severity::kError;
+  }));
+}
+
+int CheckReport::warnings() const {
+  return static_cast<int>(std::count_if(problems.begin(), problems.end(), [](const Status& s) {
+    return s.severity() == Severity::kWarning;
+  }));
+}
+
+void check_op_support(const ir::Model& model, const ops::OpRegistry& registry,
+                      std::vector<Status>& problems) {
+  SupportChecker(model, registry, problems).run(*model.graph);
+}
+
+CheckReport check_model_file(const std::string& path, const CheckOptions& options) {
+  CheckReport report;
+  report.summary.path = path;
+  auto bytes = read_model_file(path);
+  if (!bytes.ok()) {
+    report.problems.push_back(bytes.status());
+    return report;
+  }
+  report.summary.file_bytes = static_cast<int64_t>(bytes->size());
+  onnx::ModelProto proto;
+  Status parsed = parse_model_proto(bytes->data(), bytes->size(), "'" + path + "'", proto);
+  if (!parsed.ok()) {
+    report.problems.push_back(parsed);
+    return report;
+  }
+  const int64_t size = static_cast<int64_t>(bytes->size());
+  bytes = std::vector<uint8_t>{};
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  CheckReport r = check_parsed(proto, dir.empty() ? "." : dir, options, size);
+  r.summary.path = path;
+  return r;
+}
+
+CheckReport check_model_bytes(const void* data, size_t size, const CheckOptions& options) {
+  CheckReport report;
+  onnx::ModelProto proto;
+  Status parsed = parse_model_proto(data, size, "model", proto);
+  if (!parsed.ok()) {
+    report.problems.push_back(parsed);
+    return report;
+  }
+  return check_parsed(proto, "", options, static_cast<int64_t>(size));
+}
+
+}  // namespace kiln::onnx_import

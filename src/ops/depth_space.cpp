@@ -1,0 +1,46 @@
+// DepthToSpace and SpaceToDepth: move channel blocks into spatial blocks and back.
+#include <utility>
+#include <vector>
+
+#include "ops/op_schema.h"
+
+namespace kiln::ops {
+
+namespace {
+
+using D = DataType;
+using ir::AttrType;
+
+// ONNX's "every tensor type" list as it grew: bfloat16 joined at opset 13. Both ops only move
+// elements.
+std::vector<DataType> tensor_types(int64_t level) {
+  std::vector<DataType> types = type_sets::all_tensor();
+  if (level < 13) std::erase(types, D::kBFloat16);
+  return types;
+}
+
+}  // namespace
+
+void register_depth_space(OpRegistry& registry) {
+  // DepthToSpace-11 adds the CRD (column-row-depth, PyTorch PixelShuffle) order beside DCR.
+  for (int64_t since : {1, 11, 13}) {
+    OpSchema s("DepthToSpace", since);
+    s.input("input", "T")
+        .output("output", "T")
+        .types("T", tensor_types(since))
+        .required_attr("blocksize", AttrType::kInt)
+        .fusion(FusionKind::kInjective);
+    if (since >= 11) s.attr_enum("mode", "DCR", {"DCR", "CRD"});
+    registry.add(std::move(s));
+  }
+  for (int64_t since : {1, 13}) {
+    registry.add(OpSchema("SpaceToDepth", since)
+                     .input("input", "T")
+                     .output("output", "T")
+                     .types("T", tensor_types(since))
+                     .required_attr("blocksize", AttrType::kInt)
+                     .fusion(FusionKind::kInjective));
+  }
+}
+
+}  // namespace kiln::ops

@@ -1,0 +1,148 @@
+// Normalization: BatchNormalization, InstanceNormalization, LayerNormalization,
+// GroupNormalization, LRN and MeanVarianceNormalization.
+#include <utility>
+#include <vector>
+
+#include "ops/op_schema.h"
+
+namespace kiln::ops {
+
+namespace {
+
+using D = DataType;
+using ir::AttrType;
+
+std::vector<DataType> ieee_floats() {
+  return {D::kFloat16, D::kFloat32, D::kFloat64};
+}
+
+void register_batch_norm(OpRegistry& registry) {
+  // 7 and 9 keep the five training outputs of the original op; 7 still has `spatial` (0 means
+  // per-activation statistics with (C x D1 x ... x Dn) parameters), which 9 drops.
+  for (int64_t since : {7, 9}) {
+    OpSchema s("BatchNormalization", since);
+    s.input("X", "T")
+        .input("scale", "T")
+        .input("B", "T")
+        .input("mean", "T")
+        .input("var", "T")
+        .output("Y", "T")
+        .output("mean", "T", Arity::kOptional)
+        .output("var", "T", Arity::kOptional)
+        .output("saved_mean", "T", Arity::kOptional)
+        .output("saved_var", "T", Arity::kOptional)
+        .types("T", ieee_floats())
+        .attr("epsilon", AttrType::kFloat, 1e-5f)
+        .attr("momentum", AttrType::kFloat, 0.9f);
+    s.fusion(FusionKind::kOpaque);
+    if (since == 7) s.attr_int_enum("spatial", 1, {0, 1});
+    registry.add(std::move(s));
+  }
+  // 14 replaces the training outputs with running_mean/running_var under training_mode and
+  // lets the statistics have their own type U; 15 also decouples scale/B (T1) from X (T).
+  auto floats = type_sets::floats();
+  for (int64_t since : {14, 15}) {
+    const char* params = since == 14 ? "T" : "T1";
+    const char* stats = since == 14 ? "U" : "T2";
+    OpSchema s("BatchNormalization", since);
+    s.input("X", "T")
+        .input("scale", params)
+        .input("B", params)
+        .input("input_mean", stats)
+        .input("input_var", stats)
+        .output("Y", "T")
+        .output("running_mean", stats, Arity::kOptional)
+        .output("running_var", stats, Arity::kOptional)
+        .types("T", floats)
+        .attr("epsilon", AttrType::kFloat, 1e-5f)
+        .attr("momentum", AttrType::kFloat, 0.9f)
+        .attr_int_enum("training_mode", 0, {0, 1})
+        .fusion(FusionKind::kOpaque);
+    if (since == 15) s.types("T1", floats);
+    s.types(stats, floats);
+    registry.add(std::move(s));
+  }
+}
+
+}  // namespace
+
+void register_normalization(OpRegistry& registry) {
+  // BatchNormalization is opaque: inference folds it into the preceding Conv/Gemm through a
+  // dedicated pass, and training_mode turns it into a reduction. The statistics-based ops are
+  // Softmax-like (reduce, then an elementwise epilogue of the input's shape), hence reductions.
+  register_batch_norm(registry);
+
+  registry.add(OpSchema("InstanceNormalization", 6)
+                   .input("input", "T")
+                   .input("scale", "T")
+                   .input("B", "T")
+                   .output("output", "T")
+                   .types("T", ieee_floats())
+                   .attr("epsilon", AttrType::kFloat, 1e-5f)
+                   .fusion(FusionKind::kReduction));
+
+  // stash_type is the type of Mean/InvStdDev (U), so it is limited to U's float and bfloat16.
+  registry.add(OpSchema("LayerNormalization", 17)
+                   .input("X", "T")
+                   .input("Scale", "T")
+                   .input("B", "T", Arity::kOptional)
+                   .output("Y", "T")
+                   .output("Mean", "U", Arity::kOptional)
+                   .output("InvStdDev", "U", Arity::kOptional)
+                   .types("T", type_sets::floats())
+                   .types("U", {D::kFloat32, D::kBFloat16})
+                   .attr("axis", AttrType::kInt, int64_t{-1})
+                   .attr("epsilon", AttrType::kFloat, 1e-5f)
+                   .attr_int_enum("stash_type", 1, {1, 16})
+                   .fusion(FusionKind::kReduction));
+
+  // Revision 18 took scale/bias per group instead of per channel, unlike every framework; ONNX
+  // deprecated it in favour of 21 and its checker rejects it. 21 adds stash_type, the precision
+  // of the statistics stage (any float type).
+  for (int64_t since : {18, 21}) {
+    OpSchema s("GroupNormalization", since);
+    s.input("X", "T")
+        .input("scale", "T")
+        .input("bias", "T")
+        .output("Y", "T")
+        .types("T", type_sets::floats())
+        .required_attr("num_groups", AttrType::kInt)
+        .attr("epsilon", AttrType::kFloat, 1e-5f)
+        .fusion(FusionKind::kReduction);
+    if (since == 18) {
+      s.unsupported(
+          "GroupNormalization-18 (scale and bias per group) is deprecated by ONNX; re-export at "
+          "opset 21 or later, where they are per channel");
+    } else {
+      s.attr_int_enum("stash_type", 1, {1, 10, 11, 16});
+    }
+    registry.add(std::move(s));
+  }
+
+  for (int64_t since : {1, 13}) {
+    auto types = ieee_floats();
+    if (since == 13) types.push_back(D::kBFloat16);
+    registry.add(OpSchema("LRN", since)
+                     .input("X", "T")
+                     .output("Y", "T")
+                     .types("T", types)
+                     .required_attr("size", AttrType::kInt)
+                     .attr("alpha", AttrType::kFloat, 1e-4f)
+                     .attr("beta", AttrType::kFloat, 0.75f)
+                     .attr("bias", AttrType::kFloat, 1.0f)
+                     .fusion(FusionKind::kOpaque));
+  }
+
+  for (int64_t since : {9, 13}) {
+    auto types = ieee_floats();
+    if (since == 13) types.push_back(D::kBFloat16);
+    registry.add(OpSchema("MeanVarianceNormalization", since)
+                     .input("X", "T")
+                     .output("Y", "T")
+                     .types("T", types)
+                     .attr("axes", AttrType::kInts, std::vector<int64_t>{0, 2, 3})
+                     .fusion(FusionKind::kReduction));
+  }
+}
+
+}  // namespace kiln::ops

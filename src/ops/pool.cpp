@@ -1,0 +1,96 @@
+// Pooling: sliding-window MaxPool / AveragePool / LpPool, their Global* forms, and MaxUnpool.
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ops/op_schema.h"
+
+namespace kiln::ops {
+
+namespace {
+
+using D = DataType;
+using ir::AttrType;
+
+std::vector<DataType> ieee_floats() {
+  return {D::kFloat16, D::kFloat32, D::kFloat64};
+}
+
+// The X -> Y signature and window attributes every sliding-window pool revision shares.
+OpSchema window_pool(std::string op, int64_t since, std::vector<DataType> types) {
+  OpSchema s(std::move(op), since);
+  s.input("X", "T")
+      .output("Y", "T")
+      .types("T", std::move(types))
+      .attr_enum("auto_pad", "NOTSET", {"NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"})
+      .required_attr("kernel_shape", AttrType::kInts)
+      .attr("pads", AttrType::kInts)
+      .attr("strides", AttrType::kInts)
+      .fusion(FusionKind::kOpaque);
+  return s;
+}
+
+// Global pools are reductions over every spatial axis.
+OpSchema global_pool(std::string op, int64_t since) {
+  OpSchema s(std::move(op), since);
+  s.input("X", "T").output("Y", "T").types("T", ieee_floats()).fusion(FusionKind::kReduction);
+  return s;
+}
+
+}  // namespace
+
+void register_pool(OpRegistry& registry) {
+  // Opset 11 changed no pool signature: it pinned down the default strides (1) and SAME_* padding
+  // (output = ceil(input / stride)), which is enough to make those revisions distinct.
+  //
+  // MaxPool: 8 adds the Indices output, 10 dilations and ceil_mode, 12 admits int8/uint8.
+  registry.add(window_pool("MaxPool", 1, ieee_floats()));
+  for (int64_t since : {8, 10, 11, 12}) {
+    auto types = ieee_floats();
+    if (since >= 12) types.insert(types.end(), {D::kInt8, D::kUInt8});
+    OpSchema s = window_pool("MaxPool", since, types);
+    s.output("Indices", "I", Arity::kOptional)
+        .types("I", {D::kInt64})
+        .attr_int_enum("storage_order", 0, {0, 1});
+    if (since >= 10) s.attr_int_enum("ceil_mode", 0, {0, 1}).attr("dilations", AttrType::kInts);
+    registry.add(std::move(s));
+  }
+
+  // AveragePool: 10 adds ceil_mode, 19 dilations.
+  for (int64_t since : {7, 10, 11, 19}) {
+    OpSchema s = window_pool("AveragePool", since, ieee_floats());
+    s.attr_int_enum("count_include_pad", 0, {0, 1});
+    if (since >= 10) s.attr_int_enum("ceil_mode", 0, {0, 1});
+    if (since >= 19) s.attr("dilations", AttrType::kInts);
+    registry.add(std::move(s));
+  }
+
+  // LpPool: 18 adds ceil_mode and dilations.
+  for (int64_t since : {2, 11, 18}) {
+    OpSchema s = window_pool("LpPool", since, ieee_floats());
+    s.attr("p", AttrType::kInt, int64_t{2});
+    if (since >= 18) s.attr_int_enum("ceil_mode", 0, {0, 1}).attr("dilations", AttrType::kInts);
+    registry.add(std::move(s));
+  }
+
+  registry.add(global_pool("GlobalAveragePool", 1));
+  registry.add(global_pool("GlobalMaxPool", 1));
+  registry.add(global_pool("GlobalLpPool", 2).attr("p", AttrType::kInt, int64_t{2}));
+
+  // MaxUnpool scatters X into a zero tensor at MaxPool's flat Indices.
+  for (int64_t since : {9, 11}) {
+    registry.add(OpSchema("MaxUnpool", since)
+                     .input("X", "T1")
+                     .input("I", "T2")
+                     .input("output_shape", "T2", Arity::kOptional)
+                     .output("output", "T1")
+                     .types("T1", ieee_floats())
+                     .types("T2", {D::kInt64})
+                     .required_attr("kernel_shape", AttrType::kInts)
+                     .attr("pads", AttrType::kInts)
+                     .attr("strides", AttrType::kInts)
+                     .fusion(FusionKind::kOpaque));
+  }
+}
+
+}  // namespace kiln::ops

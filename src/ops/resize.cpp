@@ -1,0 +1,100 @@
+// Resize (nearest / linear / cubic interpolation) and its deprecated predecessor Upsample.
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ops/op_schema.h"
+
+namespace kiln::ops {
+
+namespace {
+
+using D = DataType;
+using ir::AttrType;
+
+// ONNX lists every tensor type for X. Nearest mode would move strings and complex numbers, but
+// kiln implements interpolation on real numbers (and bool) only. bfloat16 joins at 13.
+std::vector<DataType> image_types(int64_t since) {
+  std::vector<DataType> types = type_sets::ints();
+  types.insert(types.end(), {D::kFloat16, D::kFloat32, D::kFloat64, D::kBool});
+  if (since >= 13) types.push_back(D::kBFloat16);
+  return types;
+}
+
+// How output coordinates map back to input coordinates, per revision: 13 drops
+// tf_half_pixel_for_nn, 19 adds half_pixel_symmetric.
+std::vector<std::string> coordinate_modes(int64_t since) {
+  std::vector<std::string> modes = {"half_pixel", "pytorch_half_pixel", "align_corners",
+                                    "asymmetric", "tf_crop_and_resize"};
+  if (since == 11) modes.push_back("tf_half_pixel_for_nn");
+  if (since >= 19) modes.push_back("half_pixel_symmetric");
+  return modes;
+}
+
+}  // namespace
+
+void register_resize(OpRegistry& registry) {
+  // Resize-10 is Upsample-9 under a new name: scales only, nearest or linear.
+  registry.add(OpSchema("Resize", 10)
+                   .input("X", "T")
+                   .input("scales", "F")
+                   .output("Y", "T")
+                   .types("T", image_types(10))
+                   .types("F", {D::kFloat32})
+                   .attr_enum("mode", "nearest", {"nearest", "linear"})
+                   .fusion(FusionKind::kOpaque));
+
+  // 11 adds roi (for tf_crop_and_resize), sizes, cubic and the coordinate/rounding controls;
+  // 13 makes roi and scales optional; 18 adds antialias, axes and keep_aspect_ratio_policy.
+  for (int64_t since : {11, 13, 18, 19}) {
+    const Arity optional_from_13 = since >= 13 ? Arity::kOptional : Arity::kSingle;
+    OpSchema s("Resize", since);
+    s.input("X", "T1")
+        .input("roi", "T2", optional_from_13)
+        .input("scales", "F", optional_from_13)
+        .input("sizes", "I", Arity::kOptional)
+        .output("Y", "T1")
+        .types("T1", image_types(since))
+        .types("T2", {D::kFloat16, D::kFloat32, D::kFloat64})
+        .types("F", {D::kFloat32})
+        .types("I", {D::kInt64})
+        .attr_enum("mode", "nearest", {"nearest", "linear", "cubic"})
+        .attr_enum("coordinate_transformation_mode", "half_pixel", coordinate_modes(since))
+        .attr_enum("nearest_mode", "round_prefer_floor",
+                   {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"})
+        .attr("cubic_coeff_a", AttrType::kFloat, -0.75f)
+        .attr_int_enum("exclude_outside", 0, {0, 1})
+        .attr("extrapolation_value", AttrType::kFloat, 0.0f)
+        .fusion(FusionKind::kOpaque);
+    if (since >= 18) {
+      s.attr_int_enum("antialias", 0, {0, 1})
+          .attr("axes", AttrType::kInts)
+          .attr_enum("keep_aspect_ratio_policy", "stretch",
+                     {"stretch", "not_larger", "not_smaller"});
+    }
+    registry.add(std::move(s));
+  }
+
+  // Upsample-7 takes scales as an attribute, 9 as an input; ONNX deprecated the op at 10.
+  registry.add(OpSchema("Upsample", 7)
+                   .input("X", "T")
+                   .output("Y", "T")
+                   .types("T", image_types(7))
+                   .required_attr("scales", AttrType::kFloats)
+                   .attr_enum("mode", "nearest", {"nearest", "linear"})
+                   .fusion(FusionKind::kOpaque));
+  for (int64_t since : {9, 10}) {
+    OpSchema s("Upsample", since);
+    s.input("X", "T")
+        .input("scales", "F")
+        .output("Y", "T")
+        .types("T", image_types(since))
+        .types("F", {D::kFloat32})
+        .attr_enum("mode", "nearest", {"nearest", "linear"})
+        .fusion(FusionKind::kOpaque);
+    if (since == 10) s.unsupported("deprecated since opset 10; use Resize");
+    registry.add(std::move(s));
+  }
+}
+
+}  // namespace kiln::ops

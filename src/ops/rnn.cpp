@@ -1,0 +1,111 @@
+// Recurrent layers: LSTM, GRU and the simple RNN (one layer, optionally bidirectional).
+#include <algorithm>
+#include <cctype>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/errors.h"
+#include "ops/op_schema.h"
+
+namespace kiln::ops {
+
+namespace {
+
+using D = DataType;
+using ir::AttrType;
+
+// The activation functions the ONNX RNN family defines (the last eight are "optional" in the
+// spec; kiln implements all of them).
+const char* const kActivations[] = {
+    "Relu",       "Tanh",        "Sigmoid", "Affine",   "LeakyRelu", "ThresholdedRelu",
+    "ScaledTanh", "HardSigmoid", "Elu",     "Softsign", "Softplus"};
+
+bool same_name(const std::string& a, const char* b) {
+  std::string lower_b = b;
+  if (a.size() != lower_b.size()) return false;
+  return std::equal(a.begin(), a.end(), lower_b.begin(), [](char x, char y) {
+    return std::tolower(static_cast<unsigned char>(x)) ==
+           std::tolower(static_cast<unsigned char>(y));
+  });
+}
+
+// `activations` lists one function per gate function (RNN 1, GRU 2, LSTM 3) and direction.
+// Names are matched case-insensitively, as ONNX Runtime does.
+NodeCheck activations_check(size_t per_direction) {
+  return
+      [per_direction](const ir::Node& node, const OpSchema& schema, std::vector<Status>& problems) {
+        const ir::Attribute* activations = node.attr("activations");
+        if (activations == nullptr) return;
+        for (const std::string& name : activations->strings) {
+          bool known = std::any_of(std::begin(kActivations), std::end(kActivations),
+                                   [&](const char* a) { return same_name(name, a); });
+          if (known) continue;
+          std::string allowed;
+          for (const char* a : kActivations) allowed += str(allowed.empty() ? "" : ", ", a);
+          problems.push_back(err(Code::kAttributeValueUnsupported, "attribute 'activations' has \"",
+                                 name, "\" (allowed: ", allowed, ")"));
+        }
+        const ir::Attribute* direction = node.attr("direction");
+        const size_t directions = direction != nullptr && direction->s == "bidirectional" ? 2 : 1;
+        const size_t expected = per_direction * directions;
+        const size_t count = activations->strings.size();
+        // RNN's own default, [Tanh, Tanh], has two entries whatever the direction.
+        const bool rnn_default_shape = schema.op_type() == "RNN" && count == 2;
+        if (count != expected && !rnn_default_shape) {
+          problems.push_back(err(Code::kAttributeValueUnsupported, "attribute 'activations' has ",
+                                 count, " entries (allowed: ", expected, " = ", per_direction,
+                                 " per direction x ", directions, " directions)"));
+        }
+      };
+}
+
+// The inputs, outputs and attributes the three layers share; `cell` adds LSTM's cell state.
+OpSchema recurrent(const char* op, int64_t since, bool cell) {
+  OpSchema s(op, since);
+  s.input("X", "T")
+      .input("W", "T")
+      .input("R", "T")
+      .input("B", "T", Arity::kOptional)
+      .input("sequence_lens", "T1", Arity::kOptional)
+      .input("initial_h", "T", Arity::kOptional);
+  if (cell) s.input("initial_c", "T", Arity::kOptional).input("P", "T", Arity::kOptional);
+  s.output("Y", "T", Arity::kOptional).output("Y_h", "T", Arity::kOptional);
+  if (cell) s.output("Y_c", "T", Arity::kOptional);
+  s.types("T", {D::kFloat16, D::kFloat32, D::kFloat64})
+      .types("T1", {D::kInt32})
+      .attr("activation_alpha", AttrType::kFloats)
+      .attr("activation_beta", AttrType::kFloats)
+      .attr("clip", AttrType::kFloat)
+      .attr_enum("direction", "forward", {"forward", "reverse", "bidirectional"})
+      .attr("hidden_size", AttrType::kInt)
+      .fusion(FusionKind::kOpaque);
+  // 14 adds layout: 1 puts the batch before the sequence axis.
+  if (since >= 14) s.attr_int_enum("layout", 0, {0, 1});
+  return s;
+}
+
+}  // namespace
+
+void register_rnn(OpRegistry& registry) {
+  for (int64_t since : {7, 14}) {
+    OpSchema lstm = recurrent("LSTM", since, true);
+    lstm.attr("activations", AttrType::kStrings)
+        .attr_int_enum("input_forget", 0, {0, 1})
+        .check(activations_check(3));
+    registry.add(std::move(lstm));
+
+    OpSchema gru = recurrent("GRU", since, false);
+    gru.attr("activations", AttrType::kStrings)
+        .attr_int_enum("linear_before_reset", 0, {0, 1})
+        .check(activations_check(2));
+    registry.add(std::move(gru));
+
+    OpSchema rnn = recurrent("RNN", since, false);
+    rnn.attr("activations", AttrType::kStrings, std::vector<std::string>{"Tanh", "Tanh"})
+        .check(activations_check(1));
+    registry.add(std::move(rnn));
+  }
+}
+
+}  // namespace kiln::ops

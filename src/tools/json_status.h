@@ -1,0 +1,13 @@
+// JSON renderings shared by subcommands with --json output.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "kiln/status.h"
+
+namespace kiln::tools {
+
+// {"code","category","severity","title","message","fix","node":{…}|null}
+nlohmann::json status_json(const Status& s);
+
+}  // namespace kiln::tools
