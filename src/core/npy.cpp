@@ -23,9 +23,10 @@ constexpr size_t kAlign = 64;       // numpy.lib.format.ARRAY_ALIGN
 // numpy pads the header after the dict so the first axis can grow in place up to this many
 // digits (GROWTH_AXIS_MAX_DIGITS); matching it keeps our files byte-identical to numpy's.
 constexpr size_t kGrowthAxisMaxDigits = 21;
-// A real header is a few hundred bytes; the cap bounds the parser's memory on hostile files while
-// leaving room for the 2.0 headers our own writer produces for very high ranks.
-constexpr size_t kMaxHeaderBytes = size_t{16} << 20;
+// A real header is a few hundred bytes (numpy arrays have at most 64 dimensions). The cap bounds
+// the parser's memory on hostile files (~100 bytes of Value per 2 bytes of "1,") while leaving
+// room for the 2.0 headers the writer produces for very high ranks; the writer enforces it too.
+constexpr size_t kMaxHeaderBytes = size_t{1} << 20;
 // Structured descrs nest a few levels; deeper input is an attack on the recursive parser.
 constexpr int kMaxNesting = 32;
 
@@ -368,7 +369,7 @@ Result<Layout> parse_header(std::string_view text, const Preamble& pre, uint64_t
                          : key.text == "fortran_order" ? &fortran
                          : key.text == "shape"         ? &shape
                                                        : nullptr;
-    if (slot == nullptr || key.kind != Value::Kind::kString)
+    if (slot == nullptr)
       return err(Code::kNpyInvalid, what, ": header has unexpected key ", parser.slice(key),
                  " at byte ", parser.at(key.begin),
                  "; a .npy header holds exactly 'descr', 'fortran_order' and 'shape'");
@@ -552,25 +553,26 @@ Result<std::string> encode_header(const Tensor& t, const std::string& what) {
     dict.append(
         kGrowthAxisMaxDigits - std::min(kGrowthAxisMaxDigits, std::to_string(t.shape()[0]).size()),
         ' ');
+  // numpy pads by a full 64 bytes rather than 0 when already aligned; copy that too.
   const size_t hlen = dict.size() + 1;  // + the final '\n'
-  for (int major : {1, 2}) {
-    const size_t prefix = major == 1 ? kPreambleV1 : kPreambleV2;
-    // numpy pads by a full 64 bytes rather than 0 when already aligned; copy that too.
-    const size_t pad = kAlign - (prefix + hlen) % kAlign;
-    const uint64_t len = hlen + pad;
-    if (len > (major == 1 ? 0xffffu : 0xffffffffu)) continue;
-    std::string out(kMagic);
-    out += static_cast<char>(major);
-    out += '\0';
-    for (size_t i = 0; i < prefix - kPreambleV1 + 2; ++i)
-      out += static_cast<char>((len >> (8 * i)) & 0xff);
-    out += dict;
-    out.append(pad, ' ');
-    out += '\n';
-    return out;
+  auto padded = [&](size_t prefix) { return hlen + kAlign - (prefix + hlen) % kAlign; };
+  int major = 1;
+  size_t len = padded(kPreambleV1);
+  if (len > 0xffff) {
+    major = 2;
+    len = padded(kPreambleV2);
   }
-  return err(Code::kInvalidShape, what, ": rank-", t.rank(),
-             " shape makes a .npy header larger than 4 GiB");
+  if (len > kMaxHeaderBytes)
+    return err(Code::kInvalidShape, what, ": the rank-", t.rank(), " shape needs a ", len,
+               "-byte .npy header, over the ", kMaxHeaderBytes, "-byte limit kiln reads back");
+  std::string out(kMagic);
+  out += static_cast<char>(major);
+  out += '\0';
+  for (int i = 0; i < (major == 1 ? 2 : 4); ++i) out += static_cast<char>((len >> (8 * i)) & 0xff);
+  out += dict;
+  out.append(len - hlen, ' ');
+  out += '\n';
+  return out;
 }
 
 Result<std::vector<uint8_t>> write_memory_impl(const Tensor& t) {

@@ -33,8 +33,8 @@ void register_batch_norm(OpRegistry& registry) {
         .output("saved_var", "T", Arity::kOptional)
         .types("T", ieee_floats())
         .attr("epsilon", AttrType::kFloat, 1e-5f)
-        .attr("momentum", AttrType::kFloat, 0.9f);
-    s.fusion(FusionKind::kOpaque);
+        .attr("momentum", AttrType::kFloat, 0.9f)
+        .fusion(FusionKind::kOpaque);
     if (since == 7) s.attr_int_enum("spatial", 1, {0, 1});
     registry.add(std::move(s));
   }
@@ -96,9 +96,9 @@ void register_normalization(OpRegistry& registry) {
                    .attr_int_enum("stash_type", 1, {1, 16})
                    .fusion(FusionKind::kReduction));
 
-  // Revision 18 took scale/bias per group instead of per channel, unlike every framework; ONNX
-  // deprecated it in favour of 21 and its checker rejects it. 21 adds stash_type, the precision
-  // of the statistics stage (any float type).
+  // Revision 18 took scale/bias per group; ONNX deprecated it (its checker rejects it) for 21,
+  // which takes them per channel as PyTorch does and adds stash_type, the precision of the
+  // statistics stage (any float type).
   for (int64_t since : {18, 21}) {
     OpSchema s("GroupNormalization", since);
     s.input("X", "T")

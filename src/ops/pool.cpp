@@ -40,8 +40,8 @@ OpSchema global_pool(std::string op, int64_t since) {
 }  // namespace
 
 void register_pool(OpRegistry& registry) {
-  // Opset 11 changed no pool signature: it pinned down the default strides (1) and SAME_* padding
-  // (output = ceil(input / stride)), which is enough to make those revisions distinct.
+  // The opset-11 revisions keep their signatures; they pin down the default strides (1) and the
+  // SAME_* output size (ceil(input / stride)).
   //
   // MaxPool: 8 adds the Indices output, 10 dilations and ceil_mode, 12 admits int8/uint8.
   registry.add(window_pool("MaxPool", 1, ieee_floats()));

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cctype>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -21,42 +22,46 @@ const char* const kActivations[] = {
     "Relu",       "Tanh",        "Sigmoid", "Affine",   "LeakyRelu", "ThresholdedRelu",
     "ScaledTanh", "HardSigmoid", "Elu",     "Softsign", "Softplus"};
 
-bool same_name(const std::string& a, const char* b) {
-  std::string lower_b = b;
-  if (a.size() != lower_b.size()) return false;
-  return std::equal(a.begin(), a.end(), lower_b.begin(), [](char x, char y) {
+// Names are matched case-insensitively, as ONNX Runtime does.
+bool is_activation(std::string_view name) {
+  auto same = [](char x, char y) {
     return std::tolower(static_cast<unsigned char>(x)) ==
            std::tolower(static_cast<unsigned char>(y));
+  };
+  return std::any_of(std::begin(kActivations), std::end(kActivations), [&](std::string_view a) {
+    return a.size() == name.size() && std::equal(a.begin(), a.end(), name.begin(), same);
   });
 }
 
-// `activations` lists one function per gate function (RNN 1, GRU 2, LSTM 3) and direction.
-// Names are matched case-insensitively, as ONNX Runtime does.
+// `activations` holds one function per gate function (RNN 1, GRU 2, LSTM 3) and direction.
+void check_activations(const ir::Node& node, const OpSchema& schema, size_t per_direction,
+                       std::vector<Status>& problems) {
+  const ir::Attribute* activations = node.attr("activations");
+  if (activations == nullptr) return;
+  for (const std::string& name : activations->strings) {
+    if (is_activation(name)) continue;
+    std::string allowed;
+    for (const char* a : kActivations) allowed += str(allowed.empty() ? "" : ", ", a);
+    problems.push_back(err(Code::kAttributeValueUnsupported, "attribute 'activations' has \"", name,
+                           "\" (allowed: ", allowed, ")"));
+  }
+  const ir::Attribute* direction = node.attr("direction");
+  const bool bidirectional = direction != nullptr && direction->s == "bidirectional";
+  const size_t expected = per_direction * (bidirectional ? 2 : 1);
+  const size_t count = activations->strings.size();
+  // RNN's own default, [Tanh, Tanh], has two entries whatever the direction.
+  const bool rnn_default_length = schema.op_type() == "RNN" && count == 2;
+  if (count != expected && !rnn_default_length) {
+    problems.push_back(err(Code::kAttributeValueUnsupported, "attribute 'activations' has ", count,
+                           " entries (allowed: ", expected, ", ", per_direction,
+                           " per direction)"));
+  }
+}
+
 NodeCheck activations_check(size_t per_direction) {
   return
       [per_direction](const ir::Node& node, const OpSchema& schema, std::vector<Status>& problems) {
-        const ir::Attribute* activations = node.attr("activations");
-        if (activations == nullptr) return;
-        for (const std::string& name : activations->strings) {
-          bool known = std::any_of(std::begin(kActivations), std::end(kActivations),
-                                   [&](const char* a) { return same_name(name, a); });
-          if (known) continue;
-          std::string allowed;
-          for (const char* a : kActivations) allowed += str(allowed.empty() ? "" : ", ", a);
-          problems.push_back(err(Code::kAttributeValueUnsupported, "attribute 'activations' has \"",
-                                 name, "\" (allowed: ", allowed, ")"));
-        }
-        const ir::Attribute* direction = node.attr("direction");
-        const size_t directions = direction != nullptr && direction->s == "bidirectional" ? 2 : 1;
-        const size_t expected = per_direction * directions;
-        const size_t count = activations->strings.size();
-        // RNN's own default, [Tanh, Tanh], has two entries whatever the direction.
-        const bool rnn_default_shape = schema.op_type() == "RNN" && count == 2;
-        if (count != expected && !rnn_default_shape) {
-          problems.push_back(err(Code::kAttributeValueUnsupported, "attribute 'activations' has ",
-                                 count, " entries (allowed: ", expected, " = ", per_direction,
-                                 " per direction x ", directions, " directions)"));
-        }
+        check_activations(node, schema, per_direction, problems);
       };
 }
 

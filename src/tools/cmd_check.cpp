@@ -5,7 +5,7 @@
 #include "kiln/kiln.h"
 #include "onnx_import/checker.h"
 #include "tools/commands.h"
-#include "tools/json_status.h"
+#include "tools/output.h"
 
 namespace kiln::tools {
 namespace {

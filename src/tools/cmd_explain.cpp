@@ -5,7 +5,7 @@
 
 #include "core/errors.h"
 #include "tools/commands.h"
-#include "tools/json_status.h"
+#include "tools/output.h"
 
 namespace kiln::tools {
 namespace {

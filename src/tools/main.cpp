@@ -6,15 +6,6 @@
 #include "kiln/kiln.h"
 #include "tools/commands.h"
 
-namespace kiln::tools {
-
-int fail(const Status& status) {
-  std::fprintf(stderr, "%s\n", status.to_string().c_str());
-  return kExitError;
-}
-
-}  // namespace kiln::tools
-
 int main(int argc, char** argv) {
   using namespace kiln::tools;
   CLI::App app{"kiln — an inference compiler and runtime for ONNX models.\n"

@@ -346,6 +346,7 @@ TEST(NpyFile, DirectoryIsUnreadable) {
   auto t = npy::read_file(fixture(""));
   ASSERT_FALSE(t.ok());
   EXPECT_EQ(t.status().code(), kFileUnreadable) << t.status().to_string();
+  EXPECT_NE(t.status().message().find("directory"), std::string::npos);
 }
 
 TEST(NpyFile, WriteIntoMissingDirectoryFails) {
@@ -416,6 +417,14 @@ TEST(NpyWrite, HugeHeaderUsesVersion2) {
   ASSERT_TRUE(out.ok()) << out.status().to_string();
   EXPECT_EQ(out->shape(), shape);
   EXPECT_EQ(out->data_as<int16_t>()[0], 0x1234);
+}
+
+// The reader caps headers at 1 MiB, so the writer refuses to produce larger ones.
+TEST(NpyWrite, HeaderBeyondReadLimitRefused) {
+  const Tensor in = make_tensor(DataType::kInt8, std::vector<int64_t>(400000, 1), "x");
+  auto bytes = npy::write_memory(in);
+  ASSERT_FALSE(bytes.ok());
+  EXPECT_EQ(bytes.status().code(), kInvalidShape) << bytes.status().to_string();
 }
 
 // ---- hand-crafted images ------------------------------------------------------------------
@@ -679,15 +688,33 @@ TEST(NpyRead, NullBuffer) {
   EXPECT_EQ(npy::read_memory(nullptr, 8, "buffer").status().code(), kInvalidArgument);
 }
 
-// Every prefix of a valid image is an error, never a crash or a success.
+// Every prefix of a valid image is an error, never a crash or a success; read_file agrees with
+// read_memory on cuts inside the magic, the preamble, the header and the data.
 TEST(NpyRead, EveryPrefixFails) {
   const std::string good = slurp(fixture("float32.npy"));
+  ASSERT_EQ(good.size(), 152u);
   ASSERT_TRUE(parse(good).ok());
+  const std::string path = ::testing::TempDir() + "kiln_npy_prefix.npy";
   for (size_t n = 0; n < good.size(); ++n) {
+    SCOPED_TRACE(n);
     auto t = parse(good.substr(0, n));
-    ASSERT_FALSE(t.ok()) << n;
-    EXPECT_TRUE(t.status().code() == kNpyTruncated || t.status().code() == kNpyInvalid) << n;
+    ASSERT_FALSE(t.ok());
+    EXPECT_TRUE(t.status().code() == kNpyTruncated || t.status().code() == kNpyInvalid);
+    if (n == 0 || n == 3 || n == 9 || n == 10 || n == 60 || n == 128 || n == 151) {
+      std::ofstream(path, std::ios::binary | std::ios::trunc) << good.substr(0, n);
+      EXPECT_EQ(npy::read_file(path).status().code(), t.status().code());
+    }
   }
+  fs::remove(path);
+}
+
+TEST(NpyRead, OversizedHeaderRefused) {
+  const size_t limit = size_t{1} << 20;
+  const std::string dict = dict_of("<f4", "(2, 3)") + std::string(limit, ' ');
+  auto t = parse(image(dict, f32_values(), 2));
+  ASSERT_FALSE(t.ok());
+  EXPECT_EQ(t.status().code(), kNpyInvalid);
+  EXPECT_NE(t.status().message().find("limit"), std::string::npos) << t.status().message();
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// JSON renderings shared by subcommands with --json output.
+// Output helpers shared by subcommands (JSON renderings; fail() is declared in commands.h).
 #pragma once
 
 #include <nlohmann/json.hpp>

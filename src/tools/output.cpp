@@ -1,4 +1,8 @@
-#include "tools/json_status.h"
+#include "tools/output.h"
+
+#include <cstdio>
+
+#include "tools/commands.h"
 
 namespace kiln::tools {
 
@@ -15,6 +19,11 @@ nlohmann::json status_json(const Status& s) {
                  {"domain", n->domain}, {"opset", n->opset}, {"graph", n->graph}};
   }
   return j;
+}
+
+int fail(const Status& status) {
+  std::fprintf(stderr, "%s\n", status.to_string().c_str());
+  return kExitError;
 }
 
 }  // namespace kiln::tools
