@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <climits>
 #include <filesystem>
+#include <set>
 
 #include "core/errors.h"
 #include "ir/verifier.h"
@@ -206,6 +207,8 @@ class SupportChecker {
             n);
         continue;
       }
+      // Each value of a heterogeneous variadic (If/Loop/Scan) has its own type.
+      if (spec->arity == ops::Arity::kVariadic && !spec->homogeneous) continue;
       auto [it, inserted] = bound.emplace(spec->type_var, std::make_pair(dt, i));
       if (!inserted && it->second.first != dt)
         add(err(Code::kTypeUnsupported, "inputs ", it->second.second, " and ", i,
@@ -324,9 +327,81 @@ bool has_error(const std::vector<Status>& problems) {
                      [](const Status& s) { return s.severity() == Severity::kError; });
 }
 
+// libonnx's check_model(ModelProto) resolves external data locations against an empty model
+// directory, i.e. the current one. kiln has already resolved and validated every location
+// against the model's directory (escape, existence, range), so point libonnx at the same files.
+void anchor_external_locations(onnx::GraphProto& g, const std::string& base_dir) {
+  auto anchor = [&](onnx::TensorProto& t) {
+    if (t.data_location() != onnx::TensorProto::EXTERNAL) return;
+    for (auto& kv : *t.mutable_external_data())
+      if (kv.key() == "location")
+        kv.set_value((std::filesystem::path(base_dir) / kv.value()).string());
+  };
+  for (auto& t : *g.mutable_initializer()) anchor(t);
+  for (auto& n : *g.mutable_node())
+    for (auto& a : *n.mutable_attribute()) {
+      if (a.has_t()) anchor(*a.mutable_t());
+      for (auto& t : *a.mutable_tensors()) anchor(t);
+      if (a.has_g()) anchor_external_locations(*a.mutable_g(), base_dir);
+      for (auto& sub : *a.mutable_graphs()) anchor_external_locations(sub, base_dir);
+    }
+}
+
+// Ranks kiln knows for a value: its declared type and, for a weight, its initializer's dims.
+std::set<size_t> known_ranks(const ir::Value* v) {
+  std::set<size_t> ranks;
+  if (v == nullptr) return ranks;
+  if (v->type.shape.rank_known()) ranks.insert(v->type.shape.rank());
+  if (const Tensor* t = v->initializer()) ranks.insert(t->shape().size());
+  return ranks;
+}
+
+// libonnx 1.12's Conv-family shape inference indexes the input's per-axis attributes and dims by
+// the weight's rank when it takes the kernel from the weight, and reads the weight's dim 1 for
+// ConvTranspose: a model whose weight rank differs from its input rank makes it read out of
+// bounds and crash (onnx/onnx#6180, #8036; found by tests/fuzz). It is safe only where the node
+// carries kernel_shape (whose length libonnx checks against the input rank) or kiln knows the
+// two ranks to be equal. Returns the first node it is not safe for, and why.
+const ir::Node* unsafe_for_onnx_inference(const ir::Graph& g, std::string& why) {
+  for (const ir::Node* n : g.nodes()) {
+    for (const ir::Graph* sub : n->subgraphs())
+      if (const ir::Node* bad = unsafe_for_onnx_inference(*sub, why)) return bad;
+    const std::string& op = n->op_type();
+    if (!n->domain().empty()) continue;
+    size_t w_slot = 1;
+    if (op == "QLinearConv")
+      w_slot = 3;
+    else if (op != "Conv" && op != "ConvInteger" && op != "ConvTranspose")
+      continue;
+    const ir::Value* x = n->input(0);
+    const ir::Value* w = n->input(w_slot);
+    const std::set<size_t> xr = known_ranks(x), wr = known_ranks(w);
+    if (xr.size() > 1 || wr.size() > 1 || (xr.size() == 1 && wr.size() == 1 && xr != wr)) {
+      auto ranks = [](const std::set<size_t>& r) {
+        std::string s;
+        for (size_t v : r) s += (s.empty() ? "" : " and ") + std::to_string(v);
+        return s;
+      };
+      why = str("reads input '", x ? x->name() : "", "' of rank ", ranks(xr), " with weight '",
+                w ? w->name() : "", "' of rank ", ranks(wr));
+      return n;
+    }
+    if (xr.size() == 1 && wr == xr) continue;
+    const bool has_kernel = n->attr("kernel_shape") != nullptr;
+    const bool w_has_channels = wr.size() == 1 && *wr.begin() >= 2;
+    if (has_kernel && (op != "ConvTranspose" || w_has_channels)) continue;
+    why = has_kernel ? "has a weight of unknown rank"
+                     : "has no kernel_shape and its input and weight ranks are not both known";
+    return n;
+  }
+  return nullptr;
+}
+
 // libonnx's checker and shape inference, where the model's versions are within its knowledge.
 // Inferred types are copied onto IR values that have none, so type support can be judged.
-void run_reference_checker(onnx::ModelProto& proto, ir::Model& model,
+// The proto is modified (external locations anchored, inferred value_info added). Returns
+// whether any IR value gained a type.
+bool run_reference_checker(onnx::ModelProto& proto, const std::string& base_dir, ir::Model& model,
                            std::vector<Status>& problems) {
   const int64_t opset = model.default_opset();
   if (model.ir_version > kLibOnnxMaxIr || opset > kLibOnnxMaxOpset) {
@@ -334,29 +409,42 @@ void run_reference_checker(onnx::ModelProto& proto, ir::Model& model,
                            kLibOnnxMaxIr, " and opset ≤ ", kLibOnnxMaxOpset, "; this model has IR ",
                            model.ir_version, ", opset ", opset)
                            .with_severity(Severity::kInfo));
-    return;
+    return false;
   }
+  if (!base_dir.empty()) anchor_external_locations(*proto.mutable_graph(), base_dir);
   try {
     onnx::checker::check_model(proto);
   } catch (const std::exception& e) {
     std::string what = e.what();
     while (!what.empty() && (what.back() == '\n' || what.back() == ' ')) what.pop_back();
     problems.push_back(err(Code::kOnnxCheckerFailed, "onnx checker: ", what));
-    return;
+    return false;
+  }
+  std::string why;
+  if (const ir::Node* n = unsafe_for_onnx_inference(*model.graph, why)) {
+    problems.push_back(err(Code::kCheckerSkipped, "onnx shape inference skipped: the ",
+                           n->op_type(), " node ", why,
+                           ", and the linked onnx 1.12 reads out of bounds on such nodes")
+                           .with_node(n->ref())
+                           .with_severity(Severity::kInfo));
+    return false;
   }
   try {
     onnx::shape_inference::InferShapes(proto);
   } catch (const std::exception&) {
-    return;  // kiln's own shape inference (op coverage work) does not depend on this
+    return false;  // kiln's own shape inference (op coverage work) does not depend on this
   }
-  std::vector<Status> ignored;
+  bool typed = false;
   for (const auto& vi : proto.graph().value_info()) {
     ir::Value* v = model.graph->find(vi.name());
     if (v == nullptr || v->type.known()) continue;
     if (!vi.type().has_tensor_type()) continue;
     const DataTypeInfo* info = data_type_info(vi.type().tensor_type().elem_type());
-    if (info != nullptr) v->type.dtype = info->type;
+    if (info == nullptr || info->type == DataType::kUndefined) continue;
+    v->type.dtype = info->type;
+    typed = true;
   }
+  return typed;
 }
 
 CheckReport check_parsed(onnx::ModelProto& proto, const std::string& base_dir,
@@ -374,11 +462,19 @@ CheckReport check_parsed(onnx::ModelProto& proto, const std::string& base_dir,
   model.file_bytes = file_bytes;
   report.problems = std::move(imported->problems);
   ir::verify(*model.graph, report.problems);
-  // The reference checker repeats kiln's structural findings in its own words; run it only on
-  // models kiln found structurally sound, where it can add something.
-  if (options.run_onnx_checker && !has_error(report.problems))
-    run_reference_checker(proto, model, report.problems);
-  check_op_support(model, ops::OpRegistry::builtin(), report.problems);
+  const ops::OpRegistry& registry = ops::OpRegistry::builtin();
+  check_op_support(model, registry, report.problems);
+  // The reference checker repeats kiln's findings in vaguer words ("No Op registered for X");
+  // run it only on models kiln found sound, where it can add something.
+  if (options.run_onnx_checker && !has_error(report.problems) &&
+      run_reference_checker(proto, base_dir, model, report.problems)) {
+    // Inferred intermediate types make more type checks possible. The first pass found no
+    // errors, so any error now is a new (type) finding.
+    std::vector<Status> typed;
+    check_op_support(model, registry, typed);
+    for (Status& p : typed)
+      if (p.severity() == Severity::kError) report.problems.push_back(std::move(p));
+  }
   check_inputs_and_weights(model, report.problems);
   summarize(model, report.summary);
   return report;

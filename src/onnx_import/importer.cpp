@@ -5,6 +5,7 @@
 #include <climits>
 #include <filesystem>
 #include <set>
+#include <unordered_map>
 
 #include "core/errors.h"
 #include "onnx_import/model_file.h"
@@ -102,6 +103,8 @@ class GraphImporter {
     // Pass 1 defines every node output so inputs may refer forward (unsorted graphs) and
     // subgraphs may capture values produced later in the list.
     std::vector<std::vector<ir::Value*>> outputs(static_cast<size_t>(gp.node_size()));
+    // Nodes are added in pass 2, so until then a value's first writer is only known here.
+    std::unordered_map<std::string, int> first_writer;
     for (int i = 0; i < gp.node_size(); ++i) {
       const auto& np = gp.node(i);
       for (const std::string& out : np.output()) {
@@ -113,11 +116,17 @@ class GraphImporter {
         auto r = g->add_value(out, it != value_info.end() ? it->second : ir::ValueType{});
         if (r.ok()) {
           outputs[i].push_back(*r);
+          first_writer.emplace(out, i);
           continue;
         }
+        auto w = first_writer.find(out);
+        const std::string definer = w == first_writer.end()
+                                        ? describe_definer(g->find(out))
+                                        : str("node #", w->second, " '", gp.node(w->second).name(),
+                                              "' (", gp.node(w->second).op_type(), ")");
         problems_.push_back(err(Code::kDuplicateValue, "output '", out, "' of node #", i, " '",
                                 np.name(), "' (", np.op_type(), ") in graph '", gpath,
-                                "' is already defined by ", describe_definer(g->find(out))));
+                                "' is already defined by ", definer));
         // Keep the graph consistent under a private name so later checks still run.
         outputs[i].push_back(*g->add_value(out + "#dup" + std::to_string(i)));
       }
@@ -170,9 +179,7 @@ class GraphImporter {
       tensor = std::move(t).value();
     } else {
       problems_.push_back(t.status());
-      // Keep the name defined (without data) so its consumers are not reported as well.
-      const DataTypeInfo* info = data_type_info(tp.data_type());
-      tensor = Tensor::borrow(info ? info->type : DataType::kUndefined, {}, nullptr);
+      tensor = failed_tensor(tp, g.find(tp.name()));
     }
     if (ir::Value* existing = g.find(tp.name())) {
       if (existing->is_graph_input() && !existing->is_initializer()) {
@@ -184,6 +191,18 @@ class GraphImporter {
       return;
     }
     (void)g.add_initializer(tp.name(), std::move(tensor));
+  }
+
+  // Stands in (without data) for an initializer that could not be read, keeping its name
+  // defined so its consumers are not reported as well. A graph input declaring the value
+  // lends its type, so the one broken tensor is not reported again as disagreeing with it.
+  static Tensor failed_tensor(const onnx::TensorProto& tp, const ir::Value* declared) {
+    if (declared != nullptr && declared->is_graph_input() && declared->type.known()) {
+      auto sizes = declared->type.shape.static_sizes();
+      return Tensor::borrow(declared->type.dtype, sizes.value_or(std::vector<int64_t>{}), nullptr);
+    }
+    const DataTypeInfo* info = data_type_info(tp.data_type());
+    return Tensor::borrow(info ? info->type : DataType::kUndefined, {}, nullptr);
   }
 
   void note_external(const ExternalRef& ext) {

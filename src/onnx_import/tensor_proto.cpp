@@ -68,8 +68,9 @@ Result<Tensor> read_external(const onnx::TensorProto& p, DataType dt,
   if (static_cast<uint64_t>(ref.offset) > file_size ||
       static_cast<uint64_t>(ref.length) > file_size - static_cast<uint64_t>(ref.offset))
     return err(Code::kExternalDataRange, where, ": external data range [", ref.offset, ", ",
-               ref.offset + ref.length, ") lies outside '", ref.location, "' (", file_size,
-               " bytes)");
+               // Unsigned: both are non-negative int64, so the sum cannot wrap in uint64.
+               static_cast<uint64_t>(ref.offset) + static_cast<uint64_t>(ref.length),
+               ") lies outside '", ref.location, "' (", file_size, " bytes)");
   if (external) *external = ref;
   if (!options.load_external) return Tensor::borrow(dt, dims, nullptr);
   KILN_ASSIGN_OR_RETURN(Tensor t, Tensor::allocate(dt, dims));

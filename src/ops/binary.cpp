@@ -22,10 +22,6 @@ std::vector<DataType> numeric_no_bf16() {
   v.insert(v.end(), {D::kFloat16, D::kFloat32, D::kFloat64});
   return v;
 }
-std::vector<DataType> with(std::vector<DataType> v, std::initializer_list<DataType> extra) {
-  v.insert(v.end(), extra);
-  return v;
-}
 // The arithmetic ops before opset 14 covered only the 32/64-bit integers.
 std::vector<DataType> arith7() {
   return {D::kUInt32, D::kUInt64, D::kInt32, D::kInt64, D::kFloat16, D::kFloat32, D::kFloat64};
@@ -79,10 +75,18 @@ void register_binary(OpRegistry& registry) {
   using ir::AttrType;
   const auto numeric = type_sets::numeric();
   const std::vector<BinaryOp> ops = {
-      {"Add", false, {{7, arith7()}, {13, with(arith7(), {D::kBFloat16})}, {14, numeric}}},
-      {"Sub", false, {{7, arith7()}, {13, with(arith7(), {D::kBFloat16})}, {14, numeric}}},
-      {"Mul", false, {{7, arith7()}, {13, with(arith7(), {D::kBFloat16})}, {14, numeric}}},
-      {"Div", false, {{7, arith7()}, {13, with(arith7(), {D::kBFloat16})}, {14, numeric}}},
+      {"Add",
+       false,
+       {{7, arith7()}, {13, type_sets::with(arith7(), {D::kBFloat16})}, {14, numeric}}},
+      {"Sub",
+       false,
+       {{7, arith7()}, {13, type_sets::with(arith7(), {D::kBFloat16})}, {14, numeric}}},
+      {"Mul",
+       false,
+       {{7, arith7()}, {13, type_sets::with(arith7(), {D::kBFloat16})}, {14, numeric}}},
+      {"Div",
+       false,
+       {{7, arith7()}, {13, type_sets::with(arith7(), {D::kBFloat16})}, {14, numeric}}},
       {"And", true, {{7, {D::kBool}}}},
       {"Or", true, {{7, {D::kBool}}}},
       {"Xor", true, {{7, {D::kBool}}}},
@@ -90,9 +94,9 @@ void register_binary(OpRegistry& registry) {
       {"Equal",
        true,
        {{7, {D::kBool, D::kInt32, D::kInt64}},
-        {11, with(numeric_no_bf16(), {D::kBool})},
-        {13, with(numeric, {D::kBool})},
-        {19, with(numeric, {D::kBool})}}},
+        {11, type_sets::with(numeric_no_bf16(), {D::kBool})},
+        {13, type_sets::with(numeric, {D::kBool})},
+        {19, type_sets::with(numeric, {D::kBool})}}},
       {"Less", true, {{7, floats_no_bf16()}, {9, numeric_no_bf16()}, {13, numeric}}},
       {"Greater", true, {{7, floats_no_bf16()}, {9, numeric_no_bf16()}, {13, numeric}}},
       {"LessOrEqual", true, {{12, numeric_no_bf16()}, {16, numeric}}},
@@ -118,7 +122,7 @@ void register_binary(OpRegistry& registry) {
                      .input("X", "T")
                      .input("Y", "T1")
                      .output("Z", "T")
-                     .types("T", since == 12 ? pow_base : with(pow_base, {D::kBFloat16}))
+                     .types("T", since == 12 ? pow_base : type_sets::with(pow_base, {D::kBFloat16}))
                      .types("T1", since == 15 ? numeric : numeric_no_bf16())
                      .fusion(FusionKind::kBroadcast));
   }

@@ -12,14 +12,6 @@ namespace {
 using D = DataType;
 using ir::AttrType;
 
-// ONNX's "every tensor type" list as it grew: bfloat16 joined at opset 13 (float8 and int4 came
-// later, after these ops' last revisions). Concat and Split only move elements.
-std::vector<DataType> tensor_types(int64_t level) {
-  std::vector<DataType> types = type_sets::all_tensor();
-  if (level < 13) std::erase(types, D::kBFloat16);
-  return types;
-}
-
 // Split-18: the part sizes come either from the `split` input or from num_outputs equal parts.
 // Leaving both out is accepted (ONNX Runtime splits into as many parts as there are outputs).
 void check_split18(const ir::Node& node, const OpSchema&, std::vector<Status>& problems) {
@@ -44,7 +36,7 @@ void register_concat_split(OpRegistry& registry) {
     registry.add(OpSchema("Concat", since)
                      .input("inputs", "T", Arity::kVariadic, 1)
                      .output("concat_result", "T")
-                     .types("T", tensor_types(since))
+                     .types("T", type_sets::all_tensor_at(since))
                      .required_attr("axis", AttrType::kInt)
                      .fusion(FusionKind::kInjective));
   }
@@ -60,7 +52,7 @@ void register_concat_split(OpRegistry& registry) {
       s.attr("split", AttrType::kInts);
     }
     s.output("outputs", "T", Arity::kVariadic, 1)
-        .types("T", tensor_types(since))
+        .types("T", type_sets::all_tensor_at(since))
         .attr("axis", AttrType::kInt, int64_t{0})
         .fusion(FusionKind::kInjective);
     if (since >= 18) s.attr("num_outputs", AttrType::kInt).check(check_split18);

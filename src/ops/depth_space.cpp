@@ -11,14 +11,6 @@ namespace {
 using D = DataType;
 using ir::AttrType;
 
-// ONNX's "every tensor type" list as it grew: bfloat16 joined at opset 13. Both ops only move
-// elements.
-std::vector<DataType> tensor_types(int64_t level) {
-  std::vector<DataType> types = type_sets::all_tensor();
-  if (level < 13) std::erase(types, D::kBFloat16);
-  return types;
-}
-
 }  // namespace
 
 void register_depth_space(OpRegistry& registry) {
@@ -27,7 +19,7 @@ void register_depth_space(OpRegistry& registry) {
     OpSchema s("DepthToSpace", since);
     s.input("input", "T")
         .output("output", "T")
-        .types("T", tensor_types(since))
+        .types("T", type_sets::all_tensor_at(since))
         .required_attr("blocksize", AttrType::kInt)
         .fusion(FusionKind::kInjective);
     if (since >= 11) s.attr_enum("mode", "DCR", {"DCR", "CRD"});
@@ -37,7 +29,7 @@ void register_depth_space(OpRegistry& registry) {
     registry.add(OpSchema("SpaceToDepth", since)
                      .input("input", "T")
                      .output("output", "T")
-                     .types("T", tensor_types(since))
+                     .types("T", type_sets::all_tensor_at(since))
                      .required_attr("blocksize", AttrType::kInt)
                      .fusion(FusionKind::kInjective));
   }

@@ -9,14 +9,6 @@ namespace {
 
 using D = DataType;
 
-// ONNX's "every tensor type" list as it grew: bfloat16 joined at opset 13. Both ops only copy
-// elements.
-std::vector<DataType> tensor_types(int64_t level) {
-  std::vector<DataType> types = type_sets::all_tensor();
-  if (level < 13) std::erase(types, D::kBFloat16);
-  return types;
-}
-
 }  // namespace
 
 void register_expand_tile(OpRegistry& registry) {
@@ -25,7 +17,7 @@ void register_expand_tile(OpRegistry& registry) {
                      .input("input", "T")
                      .input("shape", "I")
                      .output("output", "T")
-                     .types("T", tensor_types(since))
+                     .types("T", type_sets::all_tensor_at(since))
                      .types("I", {D::kInt64})
                      .fusion(FusionKind::kInjective));
   }
@@ -34,7 +26,7 @@ void register_expand_tile(OpRegistry& registry) {
                      .input("input", "T")
                      .input("repeats", "T1")
                      .output("output", "T")
-                     .types("T", tensor_types(since))
+                     .types("T", type_sets::all_tensor_at(since))
                      .types("T1", {D::kInt64})
                      .fusion(FusionKind::kInjective));
   }

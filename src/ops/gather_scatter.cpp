@@ -13,15 +13,6 @@ namespace {
 using D = DataType;
 using ir::AttrType;
 
-// ONNX's "every tensor type" list as it grew: bfloat16 joined at opset 13. These ops only move
-// elements (a Scatter reduction on a type without that arithmetic is a type error, not a reason
-// to narrow the list).
-std::vector<DataType> tensor_types(int64_t level) {
-  std::vector<DataType> types = type_sets::all_tensor();
-  if (level < 13) std::erase(types, D::kBFloat16);
-  return types;
-}
-
 // Scatter reductions: 16 adds add/mul, 18 max/min.
 void add_reduction(OpSchema& s) {
   if (s.since() >= 18) {
@@ -40,7 +31,7 @@ void register_gather_scatter(OpRegistry& registry) {
                      .input("data", "T")
                      .input("indices", "Tind")
                      .output("output", "T")
-                     .types("T", tensor_types(since))
+                     .types("T", type_sets::all_tensor_at(since))
                      .types("Tind", type_sets::index())
                      .attr("axis", AttrType::kInt, int64_t{0})
                      .fusion(FusionKind::kInjective));
@@ -50,7 +41,7 @@ void register_gather_scatter(OpRegistry& registry) {
                      .input("data", "T")
                      .input("indices", "Tind")
                      .output("output", "T")
-                     .types("T", tensor_types(since))
+                     .types("T", type_sets::all_tensor_at(since))
                      .types("Tind", type_sets::index())
                      .attr("axis", AttrType::kInt, int64_t{0})
                      .fusion(FusionKind::kInjective));
@@ -61,7 +52,7 @@ void register_gather_scatter(OpRegistry& registry) {
     s.input("data", "T")
         .input("indices", "I")
         .output("output", "T")
-        .types("T", tensor_types(since))
+        .types("T", type_sets::all_tensor_at(since))
         .types("I", {D::kInt64})
         .fusion(FusionKind::kInjective);
     if (since >= 12) s.attr("batch_dims", AttrType::kInt, int64_t{0});
@@ -75,7 +66,7 @@ void register_gather_scatter(OpRegistry& registry) {
         .input("indices", "Tind")
         .input("updates", "T")
         .output("output", "T")
-        .types("T", tensor_types(since))
+        .types("T", type_sets::all_tensor_at(since))
         .types("Tind", type_sets::index())
         .attr("axis", AttrType::kInt, int64_t{0})
         .fusion(FusionKind::kOpaque);
@@ -87,7 +78,7 @@ void register_gather_scatter(OpRegistry& registry) {
         .input("indices", "I")
         .input("updates", "T")
         .output("output", "T")
-        .types("T", tensor_types(since))
+        .types("T", type_sets::all_tensor_at(since))
         .types("I", {D::kInt64})
         .fusion(FusionKind::kOpaque);
     add_reduction(nd);
@@ -101,7 +92,7 @@ void register_gather_scatter(OpRegistry& registry) {
                      .input("indices", "Tind")
                      .input("updates", "T")
                      .output("output", "T")
-                     .types("T", tensor_types(since))
+                     .types("T", type_sets::all_tensor_at(since))
                      .types("Tind", type_sets::index())
                      .attr("axis", AttrType::kInt, int64_t{0})
                      .fusion(FusionKind::kOpaque)

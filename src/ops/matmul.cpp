@@ -10,9 +10,6 @@ namespace {
 
 using D = DataType;
 
-std::vector<DataType> ieee_floats() {
-  return {D::kFloat16, D::kFloat32, D::kFloat64};
-}
 // What MatMul-9 and Gemm-9 widened to: the 32/64-bit integers besides the floats.
 std::vector<DataType> floats_and_wide_ints() {
   return {D::kFloat16, D::kFloat32, D::kFloat64, D::kUInt32, D::kUInt64, D::kInt32, D::kInt64};
@@ -27,7 +24,9 @@ std::vector<DataType> with_bf16(std::vector<DataType> types) {
 void register_matmul(OpRegistry& registry) {
   using ir::AttrType;
   const std::vector<std::pair<int64_t, std::vector<DataType>>> matmul_revisions = {
-      {1, ieee_floats()}, {9, floats_and_wide_ints()}, {13, with_bf16(floats_and_wide_ints())}};
+      {1, type_sets::ieee_floats()},
+      {9, floats_and_wide_ints()},
+      {13, with_bf16(floats_and_wide_ints())}};
   for (const auto& [since, types] : matmul_revisions) {
     registry.add(OpSchema("MatMul", since)
                      .input("A", "T")
@@ -39,7 +38,7 @@ void register_matmul(OpRegistry& registry) {
 
   // Gemm-11 makes C optional.
   const std::vector<std::pair<int64_t, std::vector<DataType>>> gemm_revisions = {
-      {7, ieee_floats()},
+      {7, type_sets::ieee_floats()},
       {9, floats_and_wide_ints()},
       {11, floats_and_wide_ints()},
       {13, with_bf16(floats_and_wide_ints())}};

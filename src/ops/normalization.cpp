@@ -12,10 +12,6 @@ namespace {
 using D = DataType;
 using ir::AttrType;
 
-std::vector<DataType> ieee_floats() {
-  return {D::kFloat16, D::kFloat32, D::kFloat64};
-}
-
 void register_batch_norm(OpRegistry& registry) {
   // 7 and 9 keep the five training outputs of the original op; 7 still has `spatial` (0 means
   // per-activation statistics with (C x D1 x ... x Dn) parameters), which 9 drops.
@@ -31,7 +27,7 @@ void register_batch_norm(OpRegistry& registry) {
         .output("var", "T", Arity::kOptional)
         .output("saved_mean", "T", Arity::kOptional)
         .output("saved_var", "T", Arity::kOptional)
-        .types("T", ieee_floats())
+        .types("T", type_sets::ieee_floats())
         .attr("epsilon", AttrType::kFloat, 1e-5f)
         .attr("momentum", AttrType::kFloat, 0.9f)
         .fusion(FusionKind::kOpaque);
@@ -77,7 +73,7 @@ void register_normalization(OpRegistry& registry) {
                    .input("scale", "T")
                    .input("B", "T")
                    .output("output", "T")
-                   .types("T", ieee_floats())
+                   .types("T", type_sets::ieee_floats())
                    .attr("epsilon", AttrType::kFloat, 1e-5f)
                    .fusion(FusionKind::kReduction));
 
@@ -120,7 +116,7 @@ void register_normalization(OpRegistry& registry) {
   }
 
   for (int64_t since : {1, 13}) {
-    auto types = ieee_floats();
+    auto types = type_sets::ieee_floats();
     if (since == 13) types.push_back(D::kBFloat16);
     registry.add(OpSchema("LRN", since)
                      .input("X", "T")
@@ -134,7 +130,7 @@ void register_normalization(OpRegistry& registry) {
   }
 
   for (int64_t since : {9, 13}) {
-    auto types = ieee_floats();
+    auto types = type_sets::ieee_floats();
     if (since == 13) types.push_back(D::kBFloat16);
     registry.add(OpSchema("MeanVarianceNormalization", since)
                      .input("X", "T")

@@ -7,11 +7,16 @@ namespace kiln::ops {
 
 const char* fusion_kind_name(FusionKind kind) {
   switch (kind) {
-    case FusionKind::kElementwise: return "elementwise";
-    case FusionKind::kBroadcast: return "broadcast";
-    case FusionKind::kInjective: return "injective";
-    case FusionKind::kReduction: return "reduction";
-    case FusionKind::kOpaque: return "opaque";
+    case FusionKind::kElementwise:
+      return "elementwise";
+    case FusionKind::kBroadcast:
+      return "broadcast";
+    case FusionKind::kInjective:
+      return "injective";
+    case FusionKind::kReduction:
+      return "reduction";
+    case FusionKind::kOpaque:
+      return "opaque";
   }
   return "opaque";
 }
@@ -19,13 +24,15 @@ const char* fusion_kind_name(FusionKind kind) {
 OpSchema::OpSchema(std::string op_type, int64_t since, std::string domain)
     : op_type_(std::move(op_type)), domain_(std::move(domain)), since_(since) {}
 
-OpSchema& OpSchema::input(std::string name, std::string type_var, Arity arity, int min_count) {
-  inputs_.push_back({std::move(name), std::move(type_var), arity, min_count});
+OpSchema& OpSchema::input(std::string name, std::string type_var, Arity arity, int min_count,
+                          bool homogeneous) {
+  inputs_.push_back({std::move(name), std::move(type_var), arity, min_count, homogeneous});
   return *this;
 }
 
-OpSchema& OpSchema::output(std::string name, std::string type_var, Arity arity, int min_count) {
-  outputs_.push_back({std::move(name), std::move(type_var), arity, min_count});
+OpSchema& OpSchema::output(std::string name, std::string type_var, Arity arity, int min_count,
+                           bool homogeneous) {
+  outputs_.push_back({std::move(name), std::move(type_var), arity, min_count, homogeneous});
   return *this;
 }
 
@@ -127,16 +134,30 @@ int max_count(const std::vector<IoSpec>& specs) {
 
 }  // namespace
 
-int OpSchema::min_inputs() const { return min_count(inputs_); }
-int OpSchema::max_inputs() const { return max_count(inputs_); }
-int OpSchema::min_outputs() const { return min_count(outputs_); }
-int OpSchema::max_outputs() const { return max_count(outputs_); }
+int OpSchema::min_inputs() const {
+  return min_count(inputs_);
+}
+int OpSchema::max_inputs() const {
+  return max_count(inputs_);
+}
+int OpSchema::min_outputs() const {
+  return min_count(outputs_);
+}
+int OpSchema::max_outputs() const {
+  return max_count(outputs_);
+}
 
 namespace type_sets {
 using D = DataType;
-std::vector<DataType> floats() { return {D::kFloat16, D::kBFloat16, D::kFloat32, D::kFloat64}; }
-std::vector<DataType> signed_ints() { return {D::kInt8, D::kInt16, D::kInt32, D::kInt64}; }
-std::vector<DataType> unsigned_ints() { return {D::kUInt8, D::kUInt16, D::kUInt32, D::kUInt64}; }
+std::vector<DataType> floats() {
+  return {D::kFloat16, D::kBFloat16, D::kFloat32, D::kFloat64};
+}
+std::vector<DataType> signed_ints() {
+  return {D::kInt8, D::kInt16, D::kInt32, D::kInt64};
+}
+std::vector<DataType> unsigned_ints() {
+  return {D::kUInt8, D::kUInt16, D::kUInt32, D::kUInt64};
+}
 std::vector<DataType> ints() {
   auto v = signed_ints();
   auto u = unsigned_ints();
@@ -154,7 +175,25 @@ std::vector<DataType> all_tensor() {
   v.insert(v.end(), {D::kBool, D::kString, D::kComplex64, D::kComplex128});
   return v;
 }
-std::vector<DataType> index() { return {D::kInt32, D::kInt64}; }
+std::vector<DataType> index() {
+  return {D::kInt32, D::kInt64};
+}
+std::vector<DataType> ieee_floats() {
+  return {D::kFloat16, D::kFloat32, D::kFloat64};
+}
+std::vector<DataType> all_tensor_at(int64_t since, int64_t bf16_since) {
+  std::vector<DataType> types = all_tensor();
+  if (since < bf16_since) std::erase(types, D::kBFloat16);
+  if (since >= 19)
+    types.insert(types.end(),
+                 {D::kFloat8E4M3FN, D::kFloat8E4M3FNUZ, D::kFloat8E5M2, D::kFloat8E5M2FNUZ});
+  if (since >= 21) types.insert(types.end(), {D::kUInt4, D::kInt4});
+  return types;
+}
+std::vector<DataType> with(std::vector<DataType> types, std::initializer_list<DataType> extra) {
+  types.insert(types.end(), extra);
+  return types;
+}
 }  // namespace type_sets
 
 }  // namespace kiln::ops

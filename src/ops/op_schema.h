@@ -41,20 +41,20 @@ struct IoSpec {
   std::string name;
   std::string type_var;  // key into the schema's type constraints ("T"), or a fixed type name
   Arity arity = Arity::kSingle;
-  int min_count = 1;  // for kVariadic
+  int min_count = 1;        // for kVariadic
+  bool homogeneous = true;  // kVariadic: all values share one type (false: If/Loop/Scan values)
 };
 
-using AttrDefault =
-    std::variant<std::monostate, int64_t, float, std::string, std::vector<int64_t>,
-                 std::vector<float>, std::vector<std::string>>;
+using AttrDefault = std::variant<std::monostate, int64_t, float, std::string, std::vector<int64_t>,
+                                 std::vector<float>, std::vector<std::string>>;
 
 struct AttrSpec {
   std::string name;
   ir::AttrType type = ir::AttrType::kUndefined;
   bool required = false;
-  AttrDefault default_value;              // monostate: no default (optional without value)
-  std::vector<std::string> allowed;       // string attributes: the values kiln implements
-  std::vector<int64_t> allowed_ints;      // int attributes: the values kiln implements
+  AttrDefault default_value;          // monostate: no default (optional without value)
+  std::vector<std::string> allowed;   // string attributes: the values kiln implements
+  std::vector<int64_t> allowed_ints;  // int attributes: the values kiln implements
 };
 
 struct TypeConstraint {
@@ -72,9 +72,9 @@ class OpSchema {
   OpSchema(std::string op_type, int64_t since, std::string domain = "");
 
   OpSchema& input(std::string name, std::string type_var, Arity arity = Arity::kSingle,
-                  int min_count = 1);
+                  int min_count = 1, bool homogeneous = true);
   OpSchema& output(std::string name, std::string type_var, Arity arity = Arity::kSingle,
-                   int min_count = 1);
+                   int min_count = 1, bool homogeneous = true);
   OpSchema& types(std::string var, std::vector<DataType> types);
   OpSchema& attr(std::string name, ir::AttrType type, AttrDefault default_value = {});
   OpSchema& required_attr(std::string name, ir::AttrType type);
@@ -150,13 +150,18 @@ class OpRegistry {
 
 // Common type sets for schema definitions.
 namespace type_sets {
-std::vector<DataType> floats();            // f16, bf16, f32, f64
-std::vector<DataType> signed_ints();       // i8, i16, i32, i64
-std::vector<DataType> unsigned_ints();     // u8, u16, u32, u64
-std::vector<DataType> ints();              // signed + unsigned
-std::vector<DataType> numeric();           // ints + floats
-std::vector<DataType> all_tensor();        // numeric + bool + string + complex
-std::vector<DataType> index();             // i32, i64
+std::vector<DataType> floats();         // f16, bf16, f32, f64
+std::vector<DataType> signed_ints();    // i8, i16, i32, i64
+std::vector<DataType> unsigned_ints();  // u8, u16, u32, u64
+std::vector<DataType> ints();           // signed + unsigned
+std::vector<DataType> numeric();        // ints + floats
+std::vector<DataType> all_tensor();     // numeric + bool + string + complex
+std::vector<DataType> index();          // i32, i64
+std::vector<DataType> ieee_floats();    // f16, f32, f64 (no bfloat16)
+// ONNX's "all tensor types" as the list grew for ops revised at `since`: bfloat16 from
+// `bf16_since` (13 for most ops, 16 for control flow), float8 from 19, int4/uint4 from 21.
+std::vector<DataType> all_tensor_at(int64_t since, int64_t bf16_since = 13);
+std::vector<DataType> with(std::vector<DataType> types, std::initializer_list<DataType> extra);
 }  // namespace type_sets
 
 }  // namespace kiln::ops

@@ -11,19 +11,6 @@ namespace {
 
 using D = DataType;
 
-// ONNX's "every tensor type" list as it grew: bfloat16 joined at opset 13, the float8 types at 19
-// and int4/uint4 at 21. Pad only copies elements and the fill value, so it takes all of them;
-// Pad-19 lagged and kept the opset-13 list.
-std::vector<DataType> tensor_types(int64_t level) {
-  std::vector<DataType> types = type_sets::all_tensor();
-  if (level < 13) std::erase(types, D::kBFloat16);
-  if (level >= 19)
-    types.insert(types.end(),
-                 {D::kFloat8E4M3FN, D::kFloat8E4M3FNUZ, D::kFloat8E5M2, D::kFloat8E5M2FNUZ});
-  if (level >= 21) types.insert(types.end(), {D::kUInt4, D::kInt4});
-  return types;
-}
-
 }  // namespace
 
 void register_pad(OpRegistry& registry) {
@@ -43,7 +30,7 @@ void register_pad(OpRegistry& registry) {
   for (int64_t since : {11, 13, 18, 19, 21}) {
     std::vector<DataType> types = type_sets::ints();
     types.insert(types.end(), {D::kFloat16, D::kFloat32, D::kFloat64});
-    if (since >= 13) types = tensor_types(since == 19 ? 13 : since);
+    if (since >= 13) types = type_sets::all_tensor_at(since == 19 ? 13 : since);
 
     std::vector<std::string> modes = {"constant", "reflect", "edge"};
     if (since >= 19) modes.push_back("wrap");

@@ -12,10 +12,6 @@ namespace {
 using D = DataType;
 using ir::AttrType;
 
-std::vector<DataType> ieee_floats() {
-  return {D::kFloat16, D::kFloat32, D::kFloat64};
-}
-
 // The X -> Y signature and window attributes every sliding-window pool revision shares.
 OpSchema window_pool(std::string op, int64_t since, std::vector<DataType> types) {
   OpSchema s(std::move(op), since);
@@ -33,7 +29,10 @@ OpSchema window_pool(std::string op, int64_t since, std::vector<DataType> types)
 // Global pools are reductions over every spatial axis.
 OpSchema global_pool(std::string op, int64_t since) {
   OpSchema s(std::move(op), since);
-  s.input("X", "T").output("Y", "T").types("T", ieee_floats()).fusion(FusionKind::kReduction);
+  s.input("X", "T")
+      .output("Y", "T")
+      .types("T", type_sets::ieee_floats())
+      .fusion(FusionKind::kReduction);
   return s;
 }
 
@@ -44,9 +43,9 @@ void register_pool(OpRegistry& registry) {
   // SAME_* output size (ceil(input / stride)).
   //
   // MaxPool: 8 adds the Indices output, 10 dilations and ceil_mode, 12 admits int8/uint8.
-  registry.add(window_pool("MaxPool", 1, ieee_floats()));
+  registry.add(window_pool("MaxPool", 1, type_sets::ieee_floats()));
   for (int64_t since : {8, 10, 11, 12}) {
-    auto types = ieee_floats();
+    auto types = type_sets::ieee_floats();
     if (since >= 12) types.insert(types.end(), {D::kInt8, D::kUInt8});
     OpSchema s = window_pool("MaxPool", since, types);
     s.output("Indices", "I", Arity::kOptional)
@@ -58,7 +57,7 @@ void register_pool(OpRegistry& registry) {
 
   // AveragePool: 10 adds ceil_mode, 19 dilations.
   for (int64_t since : {7, 10, 11, 19}) {
-    OpSchema s = window_pool("AveragePool", since, ieee_floats());
+    OpSchema s = window_pool("AveragePool", since, type_sets::ieee_floats());
     s.attr_int_enum("count_include_pad", 0, {0, 1});
     if (since >= 10) s.attr_int_enum("ceil_mode", 0, {0, 1});
     if (since >= 19) s.attr("dilations", AttrType::kInts);
@@ -67,7 +66,7 @@ void register_pool(OpRegistry& registry) {
 
   // LpPool: 18 adds ceil_mode and dilations.
   for (int64_t since : {2, 11, 18}) {
-    OpSchema s = window_pool("LpPool", since, ieee_floats());
+    OpSchema s = window_pool("LpPool", since, type_sets::ieee_floats());
     s.attr("p", AttrType::kInt, int64_t{2});
     if (since >= 18) s.attr_int_enum("ceil_mode", 0, {0, 1}).attr("dilations", AttrType::kInts);
     registry.add(std::move(s));
@@ -84,7 +83,7 @@ void register_pool(OpRegistry& registry) {
                      .input("I", "T2")
                      .input("output_shape", "T2", Arity::kOptional)
                      .output("output", "T1")
-                     .types("T1", ieee_floats())
+                     .types("T1", type_sets::ieee_floats())
                      .types("T2", {D::kInt64})
                      .required_attr("kernel_shape", AttrType::kInts)
                      .attr("pads", AttrType::kInts)

@@ -12,11 +12,6 @@ namespace {
 
 using D = DataType;
 
-std::vector<DataType> with(std::vector<DataType> v, std::initializer_list<DataType> extra) {
-  v.insert(v.end(), extra);
-  return v;
-}
-
 struct Revision {
   int64_t since;
   std::vector<DataType> types;
@@ -34,14 +29,14 @@ void register_reduce(OpRegistry& registry) {
   using ir::AttrType;
   const std::vector<DataType> base = {D::kUInt32,  D::kUInt64,  D::kInt32,  D::kInt64,
                                       D::kFloat16, D::kFloat32, D::kFloat64};
-  const auto bf16 = with(base, {D::kBFloat16});
+  const auto bf16 = type_sets::with(base, {D::kBFloat16});
   const std::vector<Revision> common = {{1, base}, {11, base}, {13, bf16}, {18, bf16}};
   // ReduceMax/Min add 8-bit integers at 12 and bool at 20.
-  const auto minmax12 = with(base, {D::kUInt8, D::kInt8});
-  const auto minmax13 = with(minmax12, {D::kBFloat16});
-  const std::vector<Revision> minmax = {{1, base},      {11, base},
-                                        {12, minmax12}, {13, minmax13},
-                                        {18, minmax13}, {20, with(minmax13, {D::kBool})}};
+  const auto minmax12 = type_sets::with(base, {D::kUInt8, D::kInt8});
+  const auto minmax13 = type_sets::with(minmax12, {D::kBFloat16});
+  const std::vector<Revision> minmax = {
+      {1, base},      {11, base},     {12, minmax12},
+      {13, minmax13}, {18, minmax13}, {20, type_sets::with(minmax13, {D::kBool})}};
 
   const std::vector<ReduceOp> ops = {
       {"ReduceSum", 13, {{1, base}, {11, base}, {13, bf16}}},

@@ -16,7 +16,9 @@ bool same_op(const OpSchema& s, std::string_view domain, std::string_view op_typ
   return s.domain() == domain && s.op_type() == op_type;
 }
 // "ai.onnx" and "" name the same default domain.
-std::string_view canonical_domain(std::string_view d) { return d == "ai.onnx" ? "" : d; }
+std::string_view canonical_domain(std::string_view d) {
+  return d == "ai.onnx" ? "" : d;
+}
 }  // namespace
 
 const OpRegistry& OpRegistry::builtin() {

@@ -11,18 +11,6 @@ namespace {
 using D = DataType;
 using ir::AttrType;
 
-// ONNX's "every tensor type" list as it grew: bfloat16 joined at opset 13, the float8 types at 19
-// and int4/uint4 at 21. These ops never look at element values, so they take all of them.
-std::vector<DataType> tensor_types(int64_t level) {
-  std::vector<DataType> types = type_sets::all_tensor();
-  if (level < 13) std::erase(types, D::kBFloat16);
-  if (level >= 19)
-    types.insert(types.end(),
-                 {D::kFloat8E4M3FN, D::kFloat8E4M3FNUZ, D::kFloat8E5M2, D::kFloat8E5M2FNUZ});
-  if (level >= 21) types.insert(types.end(), {D::kUInt4, D::kInt4});
-  return types;
-}
-
 }  // namespace
 
 void register_reshape(OpRegistry& registry) {
@@ -32,7 +20,7 @@ void register_reshape(OpRegistry& registry) {
     s.input("data", "T")
         .input("shape", "I")
         .output("reshaped", "T")
-        .types("T", tensor_types(since))
+        .types("T", type_sets::all_tensor_at(since))
         .types("I", {D::kInt64})
         .fusion(FusionKind::kInjective);
     if (since >= 14) s.attr_int_enum("allowzero", 0, {0, 1});
@@ -46,7 +34,7 @@ void register_reshape(OpRegistry& registry) {
                      .output("output", "T")
                      .types("T", since == 1
                                      ? std::vector<DataType>{D::kFloat16, D::kFloat32, D::kFloat64}
-                                     : tensor_types(since))
+                                     : type_sets::all_tensor_at(since))
                      .attr("axis", AttrType::kInt, int64_t{1})
                      .fusion(FusionKind::kInjective));
   }
@@ -61,7 +49,9 @@ void register_reshape(OpRegistry& registry) {
     } else {
       squeeze.attr("axes", AttrType::kInts);
     }
-    squeeze.output("squeezed", "T").types("T", tensor_types(since)).fusion(FusionKind::kInjective);
+    squeeze.output("squeezed", "T")
+        .types("T", type_sets::all_tensor_at(since))
+        .fusion(FusionKind::kInjective);
     registry.add(std::move(squeeze));
 
     OpSchema unsqueeze("Unsqueeze", since);
@@ -72,7 +62,7 @@ void register_reshape(OpRegistry& registry) {
       unsqueeze.required_attr("axes", AttrType::kInts);
     }
     unsqueeze.output("expanded", "T")
-        .types("T", tensor_types(since))
+        .types("T", type_sets::all_tensor_at(since))
         .fusion(FusionKind::kInjective);
     registry.add(std::move(unsqueeze));
   }

@@ -13,19 +13,6 @@ namespace {
 using D = DataType;
 using ir::AttrType;
 
-// ONNX's "every tensor type" list as it grew: bfloat16 joined at opset 13, the float8 types at 19
-// and int4/uint4 at 21. Shape, Size, Constant and Identity never compute on elements, so they
-// take all of them.
-std::vector<DataType> tensor_types(int64_t level) {
-  std::vector<DataType> types = type_sets::all_tensor();
-  if (level < 13) std::erase(types, D::kBFloat16);
-  if (level >= 19)
-    types.insert(types.end(),
-                 {D::kFloat8E4M3FN, D::kFloat8E4M3FNUZ, D::kFloat8E5M2, D::kFloat8E5M2FNUZ});
-  if (level >= 21) types.insert(types.end(), {D::kUInt4, D::kInt4});
-  return types;
-}
-
 // Constant carries its value in exactly one attribute; kiln has no sparse tensors.
 void check_constant(const ir::Node& node, const OpSchema& schema, std::vector<Status>& problems) {
   std::string given, names;
@@ -66,7 +53,7 @@ void register_constant(OpRegistry& registry) {
     OpSchema s("Constant", since);
     s.output("output", "T")
         .types("T", since == 1 ? std::vector<DataType>{D::kFloat16, D::kFloat32, D::kFloat64}
-                               : tensor_types(since))
+                               : type_sets::all_tensor_at(since))
         .fusion(FusionKind::kOpaque)
         .check(check_constant);
     if (since < 11) {
@@ -94,7 +81,7 @@ void register_shape_ops(OpRegistry& registry) {
     OpSchema s("Shape", since);
     s.input("data", "T")
         .output("shape", "T1")
-        .types("T", tensor_types(since))
+        .types("T", type_sets::all_tensor_at(since))
         .types("T1", {D::kInt64})
         .fusion(FusionKind::kOpaque);
     if (since >= 15) s.attr("start", AttrType::kInt, int64_t{0}).attr("end", AttrType::kInt);
@@ -105,7 +92,7 @@ void register_shape_ops(OpRegistry& registry) {
     registry.add(OpSchema("Size", since)
                      .input("data", "T")
                      .output("size", "T1")
-                     .types("T", tensor_types(since))
+                     .types("T", type_sets::all_tensor_at(since))
                      .types("T1", {D::kInt64})
                      .fusion(FusionKind::kOpaque));
   }
@@ -134,7 +121,7 @@ void register_shape_ops(OpRegistry& registry) {
     registry.add(OpSchema("Identity", since)
                      .input("input", since >= 14 ? "V" : "T")
                      .output("output", since >= 14 ? "V" : "T")
-                     .types(since >= 14 ? "V" : "T", tensor_types(since))
+                     .types(since >= 14 ? "V" : "T", type_sets::all_tensor_at(since))
                      .fusion(FusionKind::kElementwise));
   }
 

@@ -9,14 +9,6 @@ namespace {
 
 using D = DataType;
 
-// ONNX's "every tensor type" list as it grew: bfloat16 joined at opset 13. Slice only moves
-// elements.
-std::vector<DataType> tensor_types(int64_t level) {
-  std::vector<DataType> types = type_sets::all_tensor();
-  if (level < 13) std::erase(types, D::kBFloat16);
-  return types;
-}
-
 }  // namespace
 
 void register_slice(OpRegistry& registry) {
@@ -25,7 +17,7 @@ void register_slice(OpRegistry& registry) {
   registry.add(OpSchema("Slice", 1)
                    .input("data", "T")
                    .output("output", "T")
-                   .types("T", tensor_types(1))
+                   .types("T", type_sets::all_tensor_at(1))
                    .required_attr("starts", AttrType::kInts)
                    .required_attr("ends", AttrType::kInts)
                    .attr("axes", AttrType::kInts)
@@ -40,7 +32,7 @@ void register_slice(OpRegistry& registry) {
                      .input("axes", "Tind", Arity::kOptional)
                      .input("steps", "Tind", Arity::kOptional)
                      .output("output", "T")
-                     .types("T", tensor_types(since))
+                     .types("T", type_sets::all_tensor_at(since))
                      .types("Tind", type_sets::index())
                      .fusion(FusionKind::kInjective));
   }

@@ -15,22 +15,15 @@ namespace {
 using D = DataType;
 using ir::AttrType;
 
-std::vector<DataType> ieee_floats() {
-  return {D::kFloat16, D::kFloat32, D::kFloat64};
-}
 // ints and float16/32/64: ONNX's numeric list before bfloat16 joined it.
 std::vector<DataType> numeric_no_bf16() {
   std::vector<DataType> types = type_sets::ints();
   types.insert(types.end(), {D::kFloat16, D::kFloat32, D::kFloat64});
   return types;
 }
-std::vector<DataType> with(std::vector<DataType> types, std::initializer_list<DataType> extra) {
-  types.insert(types.end(), extra);
-  return types;
-}
 // ONNX's "every tensor type" list before opset 13, for the ops that only move elements.
 std::vector<DataType> tensor_types_v1() {
-  return with(numeric_no_bf16(), {D::kString, D::kBool, D::kComplex64, D::kComplex128});
+  return type_sets::with(numeric_no_bf16(), {D::kString, D::kBool, D::kComplex64, D::kComplex128});
 }
 
 // EyeLike's dtype has no default (it falls back to the input's type), so its value set is
@@ -56,7 +49,7 @@ void register_tensor_misc(OpRegistry& registry) {
                    .input("input", "T")
                    .input("k", "I", Arity::kOptional)
                    .output("output", "T")
-                   .types("T", with(type_sets::numeric(), {D::kBool}))
+                   .types("T", type_sets::with(type_sets::numeric(), {D::kBool}))
                    .types("I", {D::kInt64})
                    .attr_int_enum("upper", 1, {0, 1})
                    .fusion(FusionKind::kInjective));
@@ -79,13 +72,13 @@ void register_tensor_misc(OpRegistry& registry) {
   registry.add(OpSchema("NonZero", 9)
                    .input("X", "T")
                    .output("Y", "I")
-                   .types("T", with(numeric_no_bf16(), {D::kBool}))
+                   .types("T", type_sets::with(numeric_no_bf16(), {D::kBool}))
                    .types("I", {D::kInt64})
                    .fusion(FusionKind::kOpaque));
   registry.add(OpSchema("NonZero", 13)
                    .input("X", "T")
                    .output("Y", "I")
-                   .types("T", with(type_sets::numeric(), {D::kBool}))
+                   .types("T", type_sets::with(type_sets::numeric(), {D::kBool}))
                    .types("I", {D::kInt64})
                    .fusion(FusionKind::kOpaque));
 
@@ -94,7 +87,7 @@ void register_tensor_misc(OpRegistry& registry) {
                    .input("X", "T")
                    .output("Values", "T")
                    .output("Indices", "I")
-                   .types("T", ieee_floats())
+                   .types("T", type_sets::ieee_floats())
                    .types("I", {D::kInt64})
                    .attr("axis", AttrType::kInt, int64_t{-1})
                    .required_attr("k", AttrType::kInt)
@@ -105,7 +98,7 @@ void register_tensor_misc(OpRegistry& registry) {
         .input("K", "I")
         .output("Values", "T")
         .output("Indices", "I")
-        .types("T", since == 10 ? ieee_floats() : numeric_no_bf16())
+        .types("T", since == 10 ? type_sets::ieee_floats() : numeric_no_bf16())
         .types("I", {D::kInt64})
         .attr("axis", AttrType::kInt, int64_t{-1})
         .fusion(FusionKind::kOpaque);
@@ -117,16 +110,17 @@ void register_tensor_misc(OpRegistry& registry) {
   const std::vector<DataType> cumsum11 = {D::kUInt32, D::kUInt64,  D::kInt32,
                                           D::kInt64,  D::kFloat32, D::kFloat64};
   for (int64_t since : {11, 14}) {
-    registry.add(
-        OpSchema("CumSum", since)
-            .input("x", "T")
-            .input("axis", "T2")
-            .output("y", "T")
-            .types("T", since == 11 ? cumsum11 : with(cumsum11, {D::kFloat16, D::kBFloat16}))
-            .types("T2", type_sets::index())
-            .attr_int_enum("exclusive", 0, {0, 1})
-            .attr_int_enum("reverse", 0, {0, 1})
-            .fusion(FusionKind::kOpaque));
+    registry.add(OpSchema("CumSum", since)
+                     .input("x", "T")
+                     .input("axis", "T2")
+                     .output("y", "T")
+                     .types("T", since == 11
+                                     ? cumsum11
+                                     : type_sets::with(cumsum11, {D::kFloat16, D::kBFloat16}))
+                     .types("T2", type_sets::index())
+                     .attr_int_enum("exclusive", 0, {0, 1})
+                     .attr_int_enum("reverse", 0, {0, 1})
+                     .fusion(FusionKind::kOpaque));
   }
 
   registry.add(OpSchema("Einsum", 12)
@@ -136,7 +130,7 @@ void register_tensor_misc(OpRegistry& registry) {
                    .required_attr("equation", AttrType::kString)
                    .fusion(FusionKind::kOpaque));
 
-  const std::vector<DataType> eye_types = with(numeric_no_bf16(), {D::kBool});
+  const std::vector<DataType> eye_types = type_sets::with(numeric_no_bf16(), {D::kBool});
   registry.add(OpSchema("EyeLike", 9)
                    .input("input", "T1")
                    .output("output", "T2")
@@ -177,7 +171,7 @@ void register_tensor_misc(OpRegistry& registry) {
                    .output("indices", "I", Arity::kOptional)
                    .output("inverse_indices", "I", Arity::kOptional)
                    .output("counts", "I", Arity::kOptional)
-                   .types("T", with(numeric_no_bf16(), {D::kBool}))
+                   .types("T", type_sets::with(numeric_no_bf16(), {D::kBool}))
                    .types("I", {D::kInt64})
                    .attr("axis", AttrType::kInt)
                    .attr_int_enum("sorted", 1, {0, 1})

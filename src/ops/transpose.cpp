@@ -9,18 +9,6 @@ namespace {
 
 using D = DataType;
 
-// ONNX's "every tensor type" list as it grew: bfloat16 joined at opset 13, the float8 types at 19
-// and int4/uint4 at 21. Transpose never looks at element values, so it takes all of them.
-std::vector<DataType> tensor_types(int64_t level) {
-  std::vector<DataType> types = type_sets::all_tensor();
-  if (level < 13) std::erase(types, D::kBFloat16);
-  if (level >= 19)
-    types.insert(types.end(),
-                 {D::kFloat8E4M3FN, D::kFloat8E4M3FNUZ, D::kFloat8E5M2, D::kFloat8E5M2FNUZ});
-  if (level >= 21) types.insert(types.end(), {D::kUInt4, D::kInt4});
-  return types;
-}
-
 }  // namespace
 
 void register_transpose(OpRegistry& registry) {
@@ -29,7 +17,7 @@ void register_transpose(OpRegistry& registry) {
     registry.add(OpSchema("Transpose", since)
                      .input("data", "T")
                      .output("transposed", "T")
-                     .types("T", tensor_types(since))
+                     .types("T", type_sets::all_tensor_at(since))
                      .attr("perm", ir::AttrType::kInts)
                      .fusion(FusionKind::kInjective));
   }

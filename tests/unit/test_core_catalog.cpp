@@ -28,7 +28,9 @@ Category category_for_number(int n) {
   return Category::kOk;
 }
 
-TEST(Catalog, IsNotEmpty) { EXPECT_GE(error_catalog().size(), 40u); }
+TEST(Catalog, IsNotEmpty) {
+  EXPECT_GE(error_catalog().size(), 40u);
+}
 
 TEST(Catalog, EveryEntryIsComplete) {
   for (const ErrorInfo& e : error_catalog()) {

@@ -32,8 +32,9 @@ TEST(Status, DefaultIsOk) {
 
 TEST(Status, ModifiersOnOkStatusAreNoOps) {
   Status s;
-  s.with_node(NodeRef{3, "conv1", "Conv", "", 17, ""}).with_fix("x").with_severity(
-      Severity::kWarning);
+  s.with_node(NodeRef{3, "conv1", "Conv", "", 17, ""})
+      .with_fix("x")
+      .with_severity(Severity::kWarning);
   EXPECT_TRUE(s.ok());
   EXPECT_EQ(s.node(), nullptr);
   EXPECT_EQ(s.fix(), "");
@@ -83,7 +84,8 @@ TEST(Status, WithNodeFixSeverity) {
 TEST(Status, ToStringWithNode) {
   Status s(kOpsetOutOfRange, "msg");
   s.with_node(NodeRef{3, "conv1", "Conv", "", 17, ""}).with_fix("do this");
-  EXPECT_EQ(s.to_string(), "K1004 PARSE_ERROR: msg [node #3 'conv1' (Conv, opset 17)]\n  fix: do this");
+  EXPECT_EQ(s.to_string(),
+            "K1004 PARSE_ERROR: msg [node #3 'conv1' (Conv, opset 17)]\n  fix: do this");
 }
 
 TEST(Status, ToStringWithoutNodeUsesCatalogFix) {
@@ -272,8 +274,9 @@ TEST(StatusDeathTest, UncataloguedCodeAborts) {
 
 TEST(ResultDeathTest, ValueOnErrorAborts) {
   Result<int> r = err(Code::kInvalidArgument, "no value here");
-  EXPECT_DEATH((void)r.value(), "Result::value\\(\\) called on an error: K3001 INVALID_ARGUMENT: "
-                                "no value here");
+  EXPECT_DEATH((void)r.value(),
+               "Result::value\\(\\) called on an error: K3001 INVALID_ARGUMENT: "
+               "no value here");
   EXPECT_DEATH((void)*r, "called on an error");
 }
 

@@ -74,8 +74,8 @@ TEST(DataType, UndefinedAndUnknownNumbers) {
   ASSERT_NE(undef, nullptr);
   EXPECT_EQ(undef->type, DataType::kUndefined);
   EXPECT_STREQ(undef->name, "undefined");
-  for (int32_t n : {-1, 24, 100, std::numeric_limits<int32_t>::min(),
-                    std::numeric_limits<int32_t>::max()})
+  for (int32_t n :
+       {-1, 24, 100, std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max()})
     EXPECT_EQ(data_type_info(n), nullptr) << n;
   EXPECT_STREQ(data_type_name(static_cast<DataType>(24)), "invalid");
   EXPECT_STREQ(data_type_name(static_cast<DataType>(-3)), "invalid");
@@ -108,8 +108,8 @@ TEST(DataType, ParseAliasesCaseInsensitive) {
 }
 
 TEST(DataType, ParseRejectsUnknown) {
-  for (const char* bad : {"", "undefined", "UNDEFINED", "float33", " float32", "float32 ", "f8",
-                          "int", "invalid"})
+  for (const char* bad :
+       {"", "undefined", "UNDEFINED", "float33", " float32", "float32 ", "f8", "int", "invalid"})
     EXPECT_EQ(parse_data_type(bad), std::nullopt) << "'" << bad << "'";
 }
 

@@ -548,6 +548,24 @@ TEST(OnnxTensor, ExternalDataRange) {
   }
 }
 
+TEST(OnnxTensor, HugeExternalLengthsDoNotOverflowTotals) {
+  // Lengths near INT64_MAX on several tensors: each is refused, and the model's external byte
+  // total (summed for `kiln check`'s summary) must not overflow on the way.
+  TempDir dir;
+  dir.write("w.bin", bytes_of({1, 2}));
+  ModelBuilder m;
+  m.graph().input("x", TensorProto::FLOAT, {2}).output("y", TensorProto::FLOAT, {2});
+  for (const char* name : {"w0", "w1", "w2"})
+    m.graph().initializer(external_tensor(
+        name, TensorProto::FLOAT, {2}, {{"location", "w.bin"}, {"length", "9223372036854775807"}}));
+  m.graph().node("Sum", {"x", "w0", "w1", "w2"}, {"y"}, "sum");
+  const std::string path = dir.write("model.onnx", m);
+  auto report = onnx_import::check_model_file(path);
+  EXPECT_EQ(with_code(report.problems, num(Code::kExternalDataRange)).size(), 3u)
+      << describe(report.problems);
+  EXPECT_GE(report.summary.external_bytes, 0);
+}
+
 TEST(OnnxTensor, InMemoryImportRefusesExternalData) {
   Status s = failure(read(external_tensor("w", TensorProto::FLOAT, {2}, {{"location", "w.bin"}})));
   EXPECT_EQ(s.code(), num(Code::kExternalDataMissing));

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Fuzzes kiln's ONNX importer + checker (tests/fuzz/fuzz_import.cpp) for a bounded time.
+#
+#   scripts/fuzz.sh [SECONDS]        # default 60
+#
+# Builds build-fuzz/ (clang, libFuzzer, ASan + UBSan) if needed, fuzzes a scratch copy of
+# tests/fuzz/corpus/import (new inputs never land in the repo), and exits non-zero if any input
+# crashed, leaked, hit a sanitizer report, ran past 10 s or used more than 2 GB. Crash inputs go
+# to build-fuzz/artifacts/; minimise one with
+#   build-fuzz/tests/fuzz/fuzz_import -minimize_crash=1 -runs=10000 build-fuzz/artifacts/<file>
+# and keep it as tests/fuzz/regressions/<what>.onnx once fixed.
+#
+# Environment: KILN_FUZZ_BUILD_DIR (default <repo>/build-fuzz), KILN_FUZZ_KEEP_CORPUS=1 to go on
+# from the previous run's scratch corpus instead of a fresh copy of the seeds (for long runs in
+# chunks), KILN_FUZZ_JOBS (ninja -j, default 2).
+set -euo pipefail
+
+seconds="${1:-60}"
+if ! [[ "$seconds" =~ ^[1-9][0-9]*$ ]]; then
+  echo "usage: $0 [SECONDS]  (a positive whole number, default 60)" >&2
+  exit 2
+fi
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build="${KILN_FUZZ_BUILD_DIR:-$root/build-fuzz}"
+seeds="$root/tests/fuzz/corpus/import"
+dict="$root/tests/fuzz/onnx.dict"
+fuzzer="$build/tests/fuzz/fuzz_import"
+work="$build/fuzz-run"
+artifacts="$build/artifacts"
+
+cxx=""
+for c in clang++ clang++-14; do
+  if command -v "$c" >/dev/null; then cxx="$c"; break; fi
+done
+if [[ -z "$cxx" ]]; then
+  echo "fuzz.sh: clang++ not found (install clang and libclang-rt-14-dev)" >&2
+  exit 2
+fi
+
+# Configure once; an existing build dir must already be a fuzz build (never reconfigure someone
+# else's directory into one).
+if [[ ! -f "$build/build.ninja" ]]; then
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_CXX_COMPILER="$cxx" \
+    -DKILN_FUZZ=ON -DKILN_SANITIZE=ON -DKILN_BUILD_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo
+elif ! grep -q '^KILN_FUZZ:BOOL=ON' "$build/CMakeCache.txt"; then
+  echo "fuzz.sh: $build exists but is not configured with -DKILN_FUZZ=ON" >&2
+  exit 2
+fi
+ninja -C "$build" -j "${KILN_FUZZ_JOBS:-2}" fuzz_import
+
+mkdir -p "$work" "$artifacts"
+corpus="$work/corpus"
+if [[ "${KILN_FUZZ_KEEP_CORPUS:-0}" != 1 || ! -d "$corpus" ]]; then
+  rm -rf "$corpus"
+  mkdir -p "$corpus"
+fi
+cp "$seeds"/* "$corpus"/
+
+log="$work/fuzz_import.log"
+marker="$work/.started"
+touch "$marker"
+start=$(date +%s)
+set +e
+# detect_leaks: a model that leaks is a bug like any other. The outer timeout only guards
+# against libFuzzer itself hanging; -max_total_time is what bounds a normal run.
+ASAN_OPTIONS="detect_leaks=1:${ASAN_OPTIONS:-}" \
+UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:${UBSAN_OPTIONS:-}" \
+  timeout --kill-after=30 $((seconds + 120)) \
+  "$fuzzer" "$corpus" -dict="$dict" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
+    -max_len=8192 -print_final_stats=1 -artifact_prefix="$artifacts/" >"$log" 2>&1
+rc=$?
+set -e
+elapsed=$(($(date +%s) - start))
+
+# The last progress line ("#N DONE cov: ... exec/s: ..."), or the last one before a crash.
+grep -E '^#[0-9]+' "$log" | tail -n 1 || true
+execs=$(sed -n 's/^stat::number_of_executed_units: *\([0-9]*\).*/\1/p' "$log" | tail -n 1)
+if [[ -z "$execs" ]]; then
+  execs=$(grep -oE '^#[0-9]+' "$log" | tail -n 1 | tr -d '#')
+fi
+crashes=$(find "$artifacts" -type f -newer "$marker" | wc -l)
+if [[ $rc -ne 0 && $crashes -eq 0 ]]; then crashes=1; fi  # killed before writing an artifact
+
+echo "fuzz_import: ${execs:-0} executions in ${elapsed} s, ${crashes} crashes"
+if [[ $rc -ne 0 ]]; then
+  echo "fuzz.sh: libFuzzer exited with $rc; log: $log" >&2
+  grep -E 'ERROR: |runtime error:|SUMMARY: |Test unit written to' "$log" | head -n 20 >&2 || true
+  find "$artifacts" -type f -newer "$marker" -printf '  artifact: %p\n' >&2 || true
+  exit 1
+fi
