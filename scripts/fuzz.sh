@@ -49,6 +49,20 @@ elif ! grep -q '^KILN_FUZZ:BOOL=ON' "$build/CMakeCache.txt"; then
 fi
 ninja -C "$build" -j "${KILN_FUZZ_JOBS:-2}" fuzz_import
 
+export ASAN_OPTIONS="detect_leaks=1:${ASAN_OPTIONS:-}"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:${UBSAN_OPTIONS:-}"
+
+# Inputs that once crashed run first, each once: a regression fails fast and by name.
+regressions=("$root"/tests/fuzz/regressions/*.onnx)
+if [[ -e "${regressions[0]}" ]]; then
+  if ! "$fuzzer" "${regressions[@]}" >"$build/fuzz-regressions.log" 2>&1; then
+    echo "fuzz.sh: a regression input crashes again; log: $build/fuzz-regressions.log" >&2
+    grep -E 'Running: |ERROR: |runtime error:|SUMMARY: ' "$build/fuzz-regressions.log" | tail -n 5 >&2
+    exit 1
+  fi
+  echo "fuzz_import: ${#regressions[@]} regression inputs pass"
+fi
+
 mkdir -p "$work" "$artifacts"
 corpus="$work/corpus"
 if [[ "${KILN_FUZZ_KEEP_CORPUS:-0}" != 1 || ! -d "$corpus" ]]; then
@@ -56,19 +70,18 @@ if [[ "${KILN_FUZZ_KEEP_CORPUS:-0}" != 1 || ! -d "$corpus" ]]; then
   mkdir -p "$corpus"
 fi
 cp "$seeds"/* "$corpus"/
+if [[ -e "${regressions[0]}" ]]; then cp "${regressions[@]}" "$corpus"/; fi
 
 log="$work/fuzz_import.log"
 marker="$work/.started"
 touch "$marker"
 start=$(date +%s)
 set +e
-# detect_leaks: a model that leaks is a bug like any other. The outer timeout only guards
-# against libFuzzer itself hanging; -max_total_time is what bounds a normal run.
-ASAN_OPTIONS="detect_leaks=1:${ASAN_OPTIONS:-}" \
-UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:${UBSAN_OPTIONS:-}" \
-  timeout --kill-after=30 $((seconds + 120)) \
+# detect_leaks (above): a model that leaks is a bug like any other. The outer timeout only
+# guards against libFuzzer itself hanging; -max_total_time is what bounds a normal run.
+timeout --kill-after=30 $((seconds + 120)) \
   "$fuzzer" "$corpus" -dict="$dict" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
-    -max_len=8192 -print_final_stats=1 -artifact_prefix="$artifacts/" >"$log" 2>&1
+  -max_len=8192 -print_final_stats=1 -artifact_prefix="$artifacts/" >"$log" 2>&1
 rc=$?
 set -e
 elapsed=$(($(date +%s) - start))
@@ -79,13 +92,16 @@ execs=$(sed -n 's/^stat::number_of_executed_units: *\([0-9]*\).*/\1/p' "$log" | 
 if [[ -z "$execs" ]]; then
   execs=$(grep -oE '^#[0-9]+' "$log" | tail -n 1 | tr -d '#')
 fi
-crashes=$(find "$artifacts" -type f -newer "$marker" | wc -l)
+# Only findings count (crash-, leak-, timeout-, oom-); slow-unit- files are reports, not failures.
+found() { find "$artifacts" -type f -newer "$marker" \( -name 'crash-*' -o -name 'leak-*' \
+  -o -name 'timeout-*' -o -name 'oom-*' \) "$@"; }
+crashes=$(found | wc -l)
 if [[ $rc -ne 0 && $crashes -eq 0 ]]; then crashes=1; fi  # killed before writing an artifact
 
 echo "fuzz_import: ${execs:-0} executions in ${elapsed} s, ${crashes} crashes"
 if [[ $rc -ne 0 ]]; then
   echo "fuzz.sh: libFuzzer exited with $rc; log: $log" >&2
   grep -E 'ERROR: |runtime error:|SUMMARY: |Test unit written to' "$log" | head -n 20 >&2 || true
-  find "$artifacts" -type f -newer "$marker" -printf '  artifact: %p\n' >&2 || true
+  found -printf '  artifact: %p\n' >&2 || true
   exit 1
 fi

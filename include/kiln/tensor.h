@@ -31,11 +31,14 @@ class Tensor {
   size_t rank() const { return shape_.size(); }
   int64_t numel() const { return numel_; }
   size_t nbytes() const { return nbytes_; }  // 0 for string tensors
+  // Whether this tensor keeps its storage alive (owning tensors and their views do; borrowed
+  // tensors point at caller memory).
   bool owns_data() const { return owner_ != nullptr; }
   bool empty() const { return dtype_ == DataType::kUndefined; }
 
-  void* data() { return data_; }
-  const void* data() const { return data_; }
+  // For string tensors: the std::string array (its address follows the vector).
+  void* data() { return strings_ ? static_cast<void*>(strings_->data()) : data_; }
+  const void* data() const { return strings_ ? static_cast<const void*>(strings_->data()) : data_; }
   template <typename T>
   T* data_as() {
     return static_cast<T*>(data_);
@@ -44,11 +47,12 @@ class Tensor {
   const T* data_as() const {
     return static_cast<const T*>(data_);
   }
-  // String elements (dtype kString only; empty otherwise).
+  // String elements (dtype kString only; empty otherwise). mutable_string_data() aborts on a
+  // non-string tensor (internal invariant).
   const std::vector<std::string>& string_data() const;
   std::vector<std::string>& mutable_string_data();
 
-  // A borrowed view sharing this tensor's storage (keeps owned storage alive).
+  // A view sharing this tensor's storage (and keeping owned storage alive).
   Tensor view() const;
 
  private:

@@ -49,10 +49,15 @@ std::string Dims::to_string() const {
 }
 
 std::optional<int64_t> checked_numel(const std::vector<int64_t>& sizes) {
+  // A zero anywhere makes the tensor empty whatever the other sizes are; check signs first so
+  // the answer does not depend on dimension order.
+  for (int64_t s : sizes)
+    if (s < 0) return std::nullopt;
+  for (int64_t s : sizes)
+    if (s == 0) return 0;
   int64_t n = 1;
   for (int64_t s : sizes) {
-    if (s < 0) return std::nullopt;
-    if (s != 0 && n > std::numeric_limits<int64_t>::max() / s) return std::nullopt;
+    if (n > std::numeric_limits<int64_t>::max() / s) return std::nullopt;
     n *= s;
   }
   return n;

@@ -1,5 +1,6 @@
 #include "kiln/tensor.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -9,7 +10,12 @@
 namespace kiln {
 namespace {
 
-std::string shape_str(const std::vector<int64_t>& shape) { return Dims::of(shape).to_string(); }
+// Raw sizes, negative ones included: messages must show the offending value.
+std::string shape_str(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? "," : "") + std::to_string(shape[i]);
+  return s + "]";
+}
 
 }  // namespace
 
@@ -20,6 +26,8 @@ Result<Tensor> Tensor::allocate(DataType dtype, std::vector<int64_t> shape) {
     return err(Code::kInvalidShape, "tensor shape ", shape_str(shape),
                " has a negative dimension or more elements than fit in 64 bits");
   auto bytes = data_type_bytes(dtype, *numel);
+  if (dtype == DataType::kUndefined || data_type_info(dtype).bits == 0)
+    return err(Code::kInternal, "cannot allocate a tensor of type ", data_type_name(dtype));
   if (!bytes)
     return err(Code::kInvalidShape, "tensor of ", *numel, " ", data_type_name(dtype),
                " elements does not fit in memory addressing");
@@ -79,9 +87,12 @@ const std::vector<std::string>& Tensor::string_data() const {
 }
 
 std::vector<std::string>& Tensor::mutable_string_data() {
-  if (!strings_) {
-    strings_ = std::make_shared<std::vector<std::string>>();
-    owner_ = strings_;
+  // Only string tensors own a string vector; handing one out for numeric storage would free the
+  // bytes data() still points at.
+  if (dtype_ != DataType::kString || !strings_) {
+    std::fprintf(stderr, "kiln: internal error: mutable_string_data() on a %s tensor\n",
+                 data_type_name(dtype_));
+    std::abort();
   }
   return *strings_;
 }

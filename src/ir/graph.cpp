@@ -1,6 +1,8 @@
 #include "ir/graph.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <queue>
 #include <unordered_set>
 
@@ -53,6 +55,26 @@ std::vector<Graph*> Node::subgraphs() const {
         if (g) out.push_back(g.get());
   }
   return out;
+}
+
+namespace {
+void collect_dependencies(const Node* n, std::vector<const Value*>& deps) {
+  for (const Value* v : n->inputs())
+    if (v) deps.push_back(v);
+  for (const Graph* g : n->subgraphs()) {
+    std::vector<const Value*> inner;
+    for (const Node* inner_node : g->nodes()) collect_dependencies(inner_node, inner);
+    for (const Value* v : g->outputs()) inner.push_back(v);
+    for (const Value* v : inner)
+      if (v->graph() != g) deps.push_back(v);  // captured from an enclosing scope
+  }
+}
+}  // namespace
+
+std::vector<const Value*> Node::dependencies() const {
+  std::vector<const Value*> deps;
+  collect_dependencies(this, deps);
+  return deps;
 }
 
 NodeRef Node::ref() const {
@@ -147,7 +169,12 @@ Node* Graph::add_node(std::string op_type, std::string domain, std::string name,
 }
 
 void Graph::replace_input(Node* node, size_t slot, Value* v) {
-  Value* old = node->inputs_.at(slot);
+  if (slot >= node->inputs_.size()) {
+    std::fprintf(stderr, "kiln: internal error: replace_input slot %zu of %zu\n", slot,
+                 node->inputs_.size());
+    std::abort();
+  }
+  Value* old = node->inputs_[slot];
   if (old) {
     auto& c = old->consumers_;
     auto it = std::find(c.begin(), c.end(), node);
@@ -180,23 +207,6 @@ size_t Graph::total_nodes() const {
   return total;
 }
 
-namespace {
-
-// Values a node depends on, including outer-scope values read inside its subgraphs: an If
-// node must run after the producer of anything its branches capture.
-void collect_dependencies(const Node* n, const Graph* home, std::vector<const Value*>& deps) {
-  for (const Value* v : n->inputs())
-    if (v) deps.push_back(v);
-  for (const Graph* g : n->subgraphs())
-    for (const Node* inner : g->nodes()) {
-      std::vector<const Value*> inner_deps;
-      collect_dependencies(inner, home, inner_deps);
-      for (const Value* v : inner_deps)
-        if (v->graph() != g) deps.push_back(v);  // captured from an enclosing scope
-    }
-}
-
-}  // namespace
 
 Status Graph::sort_topologically() {
   const size_t n = nodes_.size();
@@ -206,8 +216,7 @@ Status Graph::sort_topologically() {
   std::vector<std::vector<size_t>> users(n);
   std::vector<size_t> pending(n, 0);
   for (size_t i = 0; i < n; ++i) {
-    std::vector<const Value*> deps;
-    collect_dependencies(nodes_[i].get(), this, deps);
+    const std::vector<const Value*> deps = nodes_[i]->dependencies();
     std::unordered_set<size_t> seen;
     for (const Value* v : deps) {
       const Node* p = v->producer();

@@ -84,6 +84,9 @@ class Node {
   std::vector<Graph*> subgraphs() const;
 
   NodeRef ref() const;  // for Status::with_node
+  // Values this node needs before it can run: its inputs, plus enclosing-scope values its
+  // subgraphs read or return (an If must follow the producer of anything its branches capture).
+  std::vector<const Value*> dependencies() const;
 
  private:
   friend class Graph;

@@ -1,5 +1,6 @@
 #include "ir/verifier.h"
 
+#include <algorithm>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -49,6 +50,18 @@ void verify_graph(const Graph& graph, std::vector<Status>& problems) {
                                  .with_node(n->ref()));
         }
       }
+    }
+    // Values captured by subgraphs must also be produced earlier in this graph.
+    for (const Value* v : n->dependencies()) {
+      const Node* p = v->producer();
+      if (p == nullptr || p->graph() != &graph) continue;
+      if (std::find(n->inputs().begin(), n->inputs().end(), v) != n->inputs().end()) continue;
+      auto it = position.find(p);
+      if (it != position.end() && it->second >= i)
+        problems.push_back(err(Code::kGraphCycle, "a subgraph captures '", v->name(),
+                               "', produced by node #", p->index(), " '", p->name(),
+                               "' which does not come earlier")
+                               .with_node(n->ref()));
     }
     std::unordered_set<const Value*> outs;
     for (const Value* out : n->outputs()) {

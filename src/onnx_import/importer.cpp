@@ -4,6 +4,7 @@
 
 #include <climits>
 #include <filesystem>
+#include <limits>
 #include <set>
 #include <unordered_map>
 
@@ -209,7 +210,10 @@ class GraphImporter {
     auto& files = model_.external_files;
     if (std::find(files.begin(), files.end(), ext.location) == files.end())
       files.push_back(ext.location);
-    model_.external_bytes += ext.length;
+    // Lengths are as the file states them (also for tensors refused as out of range), so a
+    // hostile file could overflow the total: saturate instead.
+    const int64_t room = std::numeric_limits<int64_t>::max() - model_.external_bytes;
+    model_.external_bytes += std::min(ext.length, room);
   }
 
   int64_t opset_for(const std::string& domain) const {

@@ -96,6 +96,11 @@ OpSchema& OpSchema::unsupported(std::string reason) {
   return *this;
 }
 
+OpSchema& OpSchema::kernel(KernelFn fn) {
+  kernel_ = std::move(fn);
+  return *this;
+}
+
 OpSchema& OpSchema::doc(std::string text) {
   doc_ = std::move(text);
   return *this;

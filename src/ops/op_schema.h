@@ -24,6 +24,7 @@
 #include "ir/graph.h"
 #include "kiln/status.h"
 #include "kiln/types.h"
+#include "ops/kernel.h"
 
 namespace kiln::ops {
 
@@ -88,6 +89,8 @@ class OpSchema {
   // This revision exists in ONNX but kiln does not implement it.
   OpSchema& unsupported(std::string reason);
   OpSchema& doc(std::string text);
+  // The reference kernel (see ops/kernel.h). Revisions without one cannot run yet.
+  OpSchema& kernel(KernelFn fn);
 
   const std::string& op_type() const { return op_type_; }
   const std::string& domain() const { return domain_; }
@@ -104,6 +107,7 @@ class OpSchema {
   bool is_supported() const { return unsupported_reason_.empty(); }
   const std::string& unsupported_reason() const { return unsupported_reason_; }
   const std::string& doc_text() const { return doc_; }
+  const KernelFn& reference_kernel() const { return kernel_; }
 
   // Allowed input/output counts.
   int min_inputs() const;
@@ -123,6 +127,7 @@ class OpSchema {
   NodeCheck check_;
   std::string unsupported_reason_;
   std::string doc_;
+  KernelFn kernel_;
 };
 
 class OpRegistry {

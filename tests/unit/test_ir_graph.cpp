@@ -325,7 +325,7 @@ TEST(Graph, SortPlacesNestedCaptureAfterOuterProducer) {
 // Disabled: product bug (see report). collect_dependencies() in graph.cpp only looks at the
 // inputs of subgraph nodes, so a branch that returns an outer value directly (listed as a
 // subgraph output, read by no node) does not order the If after that value's producer.
-TEST(Graph, DISABLED_SortPlacesSubgraphOutputCaptureAfterOuterProducer) {
+TEST(Graph, SortPlacesSubgraphOutputCaptureAfterOuterProducer) {
   Graph g("main");
   Value* c = input(g, "c");
   Value* x = input(g, "x");

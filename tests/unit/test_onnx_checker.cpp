@@ -168,10 +168,7 @@ TEST(OnnxChecker, UnsupportedOpRevision) {
 
 TEST(OnnxChecker, UnknownAttribute) {
   ModelBuilder m = single("Relu");
-  m.proto().mutable_graph()->mutable_node(0)->add_attribute()->set_name("slope");
-  m.proto().mutable_graph()->mutable_node(0)->mutable_attribute(0)->set_type(
-      onnx::AttributeProto::FLOAT);
-  m.proto().mutable_graph()->mutable_node(0)->mutable_attribute(0)->set_f(0.1f);
+  NodeBuilder(m.proto().mutable_graph()->mutable_node(0)).attr_f("slope", 0.1f);
   CheckReport r = check(m);
   Status s = only(r, Code::kUnknownAttribute);
   EXPECT_TRUE(contains(s.message(), "'slope'")) << s.message();
@@ -244,6 +241,16 @@ TEST(OnnxChecker, AttributeValueNotAllowed) {
   EXPECT_TRUE(contains(s.message(), "auto_pad=\"FOO\"")) << s.message();
   EXPECT_TRUE(contains(s.message(), "\"SAME_UPPER\"")) << s.message();
   EXPECT_EQ(s.node()->name, "conv");
+}
+
+TEST(OnnxChecker, IntAttributeValueNotAllowed) {
+  ModelBuilder m = single("Cast", TensorProto::FLOAT, 19);
+  NodeBuilder(m.proto().mutable_graph()->mutable_node(0))
+      .attr_i("to", TensorProto::FLOAT16)
+      .attr_i("saturate", 2);
+  Status s = only(check(m), Code::kAttributeValueUnsupported);
+  EXPECT_TRUE(contains(s.message(), "saturate=2")) << s.message();
+  EXPECT_TRUE(contains(s.message(), "0, 1")) << s.message();
 }
 
 TEST(OnnxChecker, InputTypeNotSupported) {

@@ -158,6 +158,15 @@ TEST(OnnxImporter, ModelLocalFunctionsAreUnsupported) {
   EXPECT_TRUE(contains(s.fix(), "inline")) << s.fix();
 }
 
+TEST(OnnxImporter, TrainingInfoIsIgnoredWithWarning) {
+  ModelBuilder m = relu_model();
+  m.proto().add_training_info();
+  auto problems = problems_of(m);
+  Status s = only(problems, Code::kUnsupportedFeature);
+  EXPECT_EQ(s.severity(), Severity::kWarning);
+  EXPECT_TRUE(contains(s.message(), "training")) << s.message();
+}
+
 // ---- graph level ------------------------------------------------------------------------------
 
 TEST(OnnxImporter, CycleNamesBothNodes) {

@@ -448,6 +448,16 @@ TEST(OnnxTensor, ExternalDataFileMissing) {
   EXPECT_TRUE(contains(s.message(), "initializer 'w'")) << s.message();
 }
 
+TEST(OnnxTensor, ExternalDataLocationIsADirectory) {
+  TempDir dir;
+  fs::create_directory(dir.path() / "weights");
+  Status s = failure(read(external_tensor("w", TensorProto::FLOAT, {2}, {{"location", "weights"}}),
+                          dir.path().string()));
+  EXPECT_EQ(s.code(), num(Code::kFileUnreadable));
+  EXPECT_TRUE(contains(s.message(), "'weights'")) << s.message();
+  EXPECT_TRUE(contains(s.message(), "not a regular file")) << s.message();
+}
+
 TEST(OnnxTensor, ExternalDataWithoutLocation) {
   TempDir dir;
   Status s = failure(

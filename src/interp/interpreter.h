@@ -1,0 +1,30 @@
+// The reference interpreter: runs an imported ir::Model node by node with the ops' reference
+// kernels. It is the correctness oracle for engines and backends, not a fast path.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+#include "kiln/status.h"
+#include "kiln/tensor.h"
+
+namespace kiln::interp {
+
+using TensorMap = std::map<std::string, Tensor>;
+
+// Every node (recursively through subgraphs) that has no reference kernel: one NoKernel
+// (K2011), UnknownOp or OpVersionUnsupported problem per node.
+void find_missing_kernels(const ir::Model& model, std::vector<Status>& problems);
+
+// Validates `inputs` against the model's graph inputs (InputMissing, InputUnknown,
+// InputTypeMismatch, InputShapeMismatch — all problems, not just the first).
+void validate_inputs(const ir::Graph& graph, const TensorMap& inputs,
+                     std::vector<Status>& problems);
+
+// Runs the model. Inputs are matched by name; graph inputs that have initializers may be
+// omitted (their initializer is used). Errors carry the failing node's reference.
+Result<TensorMap> run(const ir::Model& model, const TensorMap& inputs);
+
+}  // namespace kiln::interp

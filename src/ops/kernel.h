@@ -1,0 +1,76 @@
+// Reference kernels: the naive, obviously-correct implementation of each op revision that every
+// optimized kernel (CPU, CUDA, INT8) is tested against, and that the reference interpreter
+// (src/interp) runs whole graphs with.
+//
+// A kernel reads its inputs and attributes through KernelContext, allocates its outputs with
+// the shapes it computes from the actual inputs, and reports bad data (incompatible shapes,
+// out-of-range indices) as coded errors; the interpreter adds the node reference.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ir/graph.h"
+#include "kiln/status.h"
+#include "kiln/tensor.h"
+
+namespace kiln::ops {
+
+class OpSchema;
+
+// Runs a subgraph (If branch, Loop/Scan body) with the given graph-input values; outer-scope
+// values resolve through the calling interpreter. Returns the graph outputs in order.
+using SubgraphRunner =
+    std::function<Result<std::vector<Tensor>>(const ir::Graph&, std::vector<Tensor>)>;
+
+class KernelContext {
+ public:
+  KernelContext(const ir::Node& node, const OpSchema& schema, std::vector<const Tensor*> inputs,
+                SubgraphRunner run_subgraph);
+
+  const ir::Node& node() const { return node_; }
+  const OpSchema& schema() const { return schema_; }
+  int64_t opset() const { return node_.opset(); }
+  int64_t since() const;  // the revision being run
+
+  size_t num_inputs() const { return inputs_.size(); }
+  // nullptr when the input is omitted (optional) or beyond what the node passes.
+  const Tensor* input(size_t i) const { return i < inputs_.size() ? inputs_[i] : nullptr; }
+  size_t num_outputs() const { return node_.outputs().size(); }
+  // Whether the node consumes output i (optional outputs may be omitted).
+  bool wants_output(size_t i) const { return i < num_outputs() && node_.outputs()[i] != nullptr; }
+
+  // Allocates output i (zeroed). The tensor lives until the context is collected.
+  Result<Tensor*> allocate_output(size_t i, DataType dtype, std::vector<int64_t> shape);
+  // Sets output i to an existing tensor (e.g. a view sharing an input's storage).
+  void set_output(size_t i, Tensor tensor);
+  std::vector<Tensor>& outputs() { return outputs_; }
+
+  // Attributes, falling back to the schema's default. has_attr: set on the node.
+  bool has_attr(std::string_view name) const { return node_.attr(name) != nullptr; }
+  int64_t attr_int(std::string_view name, int64_t fallback = 0) const;
+  float attr_float(std::string_view name, float fallback = 0.0f) const;
+  std::string attr_string(std::string_view name, std::string fallback = {}) const;
+  std::vector<int64_t> attr_ints(std::string_view name, std::vector<int64_t> fallback = {}) const;
+  std::vector<float> attr_floats(std::string_view name, std::vector<float> fallback = {}) const;
+  std::vector<std::string> attr_strings(std::string_view name,
+                                        std::vector<std::string> fallback = {}) const;
+  const ir::Graph* attr_graph(std::string_view name) const;
+  const Tensor* attr_tensor(std::string_view name) const;
+
+  Result<std::vector<Tensor>> run_subgraph(const ir::Graph& g, std::vector<Tensor> inputs) const;
+
+ private:
+  const ir::Node& node_;
+  const OpSchema& schema_;
+  std::vector<const Tensor*> inputs_;
+  std::vector<Tensor> outputs_;
+  SubgraphRunner run_subgraph_;
+};
+
+using KernelFn = std::function<Status(KernelContext&)>;
+
+}  // namespace kiln::ops
