@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "ops/control_flow_kernels.h"
 #include "ops/op_schema.h"
 
 namespace kiln::ops {
@@ -27,7 +28,8 @@ void register_control_flow(OpRegistry& registry) {
                      .types("B", {D::kBool})
                      .required_attr("then_branch", AttrType::kGraph)
                      .required_attr("else_branch", AttrType::kGraph)
-                     .fusion(FusionKind::kOpaque));
+                     .fusion(FusionKind::kOpaque)
+                     .kernel(if_reference_kernel));
   }
 
   // Loop-11 allows zero loop-carried values.
@@ -42,7 +44,8 @@ void register_control_flow(OpRegistry& registry) {
             .types("I", {D::kInt64})
             .types("B", {D::kBool})
             .required_attr("body", AttrType::kGraph)
-            .fusion(FusionKind::kOpaque));
+            .fusion(FusionKind::kOpaque)
+            .kernel(loop_reference_kernel));
   }
 
   // Scan-8 has a batch axis and per-batch sequence_lens; 9 drops both and adds per-input and
@@ -57,7 +60,8 @@ void register_control_flow(OpRegistry& registry) {
           .required_attr("body", AttrType::kGraph)
           .required_attr("num_scan_inputs", AttrType::kInt)
           .attr("directions", AttrType::kInts)
-          .fusion(FusionKind::kOpaque));
+          .fusion(FusionKind::kOpaque)
+          .kernel(scan_reference_kernel));
   for (int64_t since : {9, 11, 16, 19, 21}) {
     registry.add(
         OpSchema("Scan", since)
@@ -70,7 +74,8 @@ void register_control_flow(OpRegistry& registry) {
             .attr("scan_input_directions", AttrType::kInts)
             .attr("scan_output_axes", AttrType::kInts)
             .attr("scan_output_directions", AttrType::kInts)
-            .fusion(FusionKind::kOpaque));
+            .fusion(FusionKind::kOpaque)
+            .kernel(scan_reference_kernel));
   }
 }
 

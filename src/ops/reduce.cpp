@@ -1,16 +1,24 @@
 // Reduce* operators: reduction over `axes`, given as an attribute in older revisions and as an
 // optional int64 input from ReduceSum-13 / the others' revision 18.
+#include <algorithm>
+#include <cmath>
 #include <initializer_list>
+#include <limits>
+#include <string>
 #include <utility>
 #include <vector>
 
+#include "ops/kernel_util.h"
 #include "ops/op_schema.h"
+#include "ops/reduction_util.h"
 
 namespace kiln::ops {
 
 namespace {
 
 using D = DataType;
+
+enum class Kind { kSum, kMean, kMax, kMin, kProd, kL1, kL2, kLogSum, kLogSumExp, kSumSquare };
 
 struct Revision {
   int64_t since;
@@ -19,9 +27,151 @@ struct Revision {
 
 struct ReduceOp {
   const char* name;
+  Kind kind;
   int64_t axes_input_since;  // first revision taking axes as an input
   std::vector<Revision> revisions;
 };
+
+// Computes one output element from the n values base[off[0..n)] (n may be 0: empty reduction).
+// Floats go through double; integers wrap for Sum/Prod/SumSquare/L1 like the narrow type would,
+// divide with truncation for Mean, and take L2/LogSum/LogSumExp through double.
+template <typename T>
+T reduce_one(Kind kind, const T* base, const int64_t* off, size_t n) {
+  auto fold = [&](auto f) {
+    double acc = 0;
+    for (size_t i = 0; i < n; ++i) acc += f(to_double(base[off[i]]));
+    return acc;
+  };
+  if constexpr (!is_float_v<T>) {
+    using S = std::conditional_t<std::is_signed_v<T>, int64_t, uint64_t>;
+    auto wrap_fold = [&](uint64_t init, auto f) {
+      uint64_t acc = init;
+      for (size_t i = 0; i < n; ++i)
+        acc = f(acc, static_cast<uint64_t>(static_cast<S>(base[off[i]])));
+      return static_cast<T>(acc);  // modular since C++20
+    };
+    switch (kind) {
+      case Kind::kSum:
+        return wrap_fold(0, [](uint64_t a, uint64_t v) { return a + v; });
+      case Kind::kProd:
+        return wrap_fold(1, [](uint64_t a, uint64_t v) { return a * v; });
+      case Kind::kSumSquare:
+        return wrap_fold(0, [](uint64_t a, uint64_t v) { return a + v * v; });
+      case Kind::kL1:
+        return wrap_fold(0, [](uint64_t a, uint64_t v) {
+          const bool negative = std::is_signed_v<T> && static_cast<int64_t>(v) < 0;
+          return a + (negative ? uint64_t{0} - v : v);
+        });
+      case Kind::kMean: {
+        if (n == 0) return T{0};
+        uint64_t sum = 0;
+        for (size_t i = 0; i < n; ++i) sum += static_cast<uint64_t>(static_cast<S>(base[off[i]]));
+        const S total = static_cast<S>(sum);
+        return static_cast<T>(total / static_cast<S>(n));
+      }
+      case Kind::kMax: {
+        T best = std::numeric_limits<T>::lowest();
+        for (size_t i = 0; i < n; ++i) best = std::max(best, base[off[i]]);
+        return best;
+      }
+      case Kind::kMin: {
+        T best = std::numeric_limits<T>::max();
+        for (size_t i = 0; i < n; ++i) best = std::min(best, base[off[i]]);
+        return best;
+      }
+      default:
+        break;  // L2, LogSum, LogSumExp: below, through double
+    }
+  }
+  switch (kind) {
+    case Kind::kSum:
+      return from_double<T>(fold([](double v) { return v; }));
+    case Kind::kMean:
+      return from_double<T>(n == 0 ? std::numeric_limits<double>::quiet_NaN()
+                                   : fold([](double v) { return v; }) / static_cast<double>(n));
+    case Kind::kProd: {
+      double acc = 1;
+      for (size_t i = 0; i < n; ++i) acc *= to_double(base[off[i]]);
+      return from_double<T>(acc);
+    }
+    case Kind::kMax:
+    case Kind::kMin: {
+      // NaN propagates, as in NumPy and ONNX Runtime.
+      const bool is_max = kind == Kind::kMax;
+      double best = is_max ? -INFINITY : INFINITY;
+      for (size_t i = 0; i < n; ++i) {
+        const double v = to_double(base[off[i]]);
+        if (std::isnan(v)) return from_double<T>(v);
+        best = is_max ? std::max(best, v) : std::min(best, v);
+      }
+      return from_double<T>(best);
+    }
+    case Kind::kL1:
+      return from_double<T>(fold([](double v) { return std::fabs(v); }));
+    case Kind::kL2:
+      return from_double<T>(std::sqrt(fold([](double v) { return v * v; })));
+    case Kind::kSumSquare:
+      return from_double<T>(fold([](double v) { return v * v; }));
+    case Kind::kLogSum:
+      return from_double<T>(std::log(fold([](double v) { return v; })));
+    case Kind::kLogSumExp: {
+      // Shift by the largest finite value so exp cannot overflow; infinities pass through exp.
+      double shift = -INFINITY;
+      for (size_t i = 0; i < n; ++i) {
+        const double v = to_double(base[off[i]]);
+        if (std::isfinite(v)) shift = std::max(shift, v);
+      }
+      if (!std::isfinite(shift)) shift = 0;
+      return from_double<T>(shift + std::log(fold([&](double v) { return std::exp(v - shift); })));
+    }
+  }
+  return T{};
+}
+
+Status run_reduce(KernelContext& ctx, Kind kind, const char* name, bool axes_from_input) {
+  const Tensor* x = ctx.input(0);
+  if (x == nullptr) return err(Code::kInvalidArgument, name, " needs its data input");
+  const int64_t rank = static_cast<int64_t>(x->rank());
+  std::vector<int64_t> axes;
+  bool noop = false;
+  if (axes_from_input) {
+    if (const Tensor* a = ctx.input(1)) {
+      if (a->rank() > 1)
+        return err(Code::kInvalidArgument, name, " axes must be 1-D, got shape ",
+                   shape_string(a->shape()));
+      KILN_ASSIGN_OR_RETURN(axes, read_int_values(*a, str(name, " axes")));
+    }
+    noop = ctx.attr_int("noop_with_empty_axes") != 0;
+  } else {
+    axes = ctx.attr_ints("axes");
+  }
+  std::vector<bool> mask(static_cast<size_t>(rank), !noop);
+  if (!axes.empty()) KILN_ASSIGN_OR_RETURN(mask, axes_mask(axes, rank, name));
+  const ReducePlan plan = make_reduce_plan(x->shape(), mask, ctx.attr_int("keepdims", 1) != 0);
+  KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, x->dtype(), plan.out_shape));
+  return dispatch_numeric(x->dtype(), name, [&]<typename T>() -> Status {
+    if constexpr (std::is_same_v<T, bool>) {
+      // ReduceMax/Min-20 take bool (False < True): any / all.
+      if (kind != Kind::kMax && kind != Kind::kMin)
+        return err(Code::kTypeUnsupported, name, " has no reference kernel for bool");
+      const bool* in = x->data_as<bool>();
+      bool* out = y->data_as<bool>();
+      for (size_t o = 0; o < plan.kept.size(); ++o) {
+        bool r = kind == Kind::kMin;
+        for (int64_t off : plan.reduced)
+          r = kind == Kind::kMax ? (r || in[plan.kept[o] + off]) : (r && in[plan.kept[o] + off]);
+        out[o] = r;
+      }
+      return Status::Ok();
+    } else {
+      const T* in = x->data_as<T>();
+      T* out = y->data_as<T>();
+      for (size_t o = 0; o < plan.kept.size(); ++o)
+        out[o] = reduce_one<T>(kind, in + plan.kept[o], plan.reduced.data(), plan.reduced.size());
+      return Status::Ok();
+    }
+  });
+}
 
 }  // namespace
 
@@ -39,16 +189,16 @@ void register_reduce(OpRegistry& registry) {
       {13, minmax13}, {18, minmax13}, {20, type_sets::with(minmax13, {D::kBool})}};
 
   const std::vector<ReduceOp> ops = {
-      {"ReduceSum", 13, {{1, base}, {11, base}, {13, bf16}}},
-      {"ReduceMean", 18, common},
-      {"ReduceMax", 18, minmax},
-      {"ReduceMin", 18, minmax},
-      {"ReduceProd", 18, common},
-      {"ReduceL1", 18, common},
-      {"ReduceL2", 18, common},
-      {"ReduceLogSum", 18, common},
-      {"ReduceLogSumExp", 18, common},
-      {"ReduceSumSquare", 18, common},
+      {"ReduceSum", Kind::kSum, 13, {{1, base}, {11, base}, {13, bf16}}},
+      {"ReduceMean", Kind::kMean, 18, common},
+      {"ReduceMax", Kind::kMax, 18, minmax},
+      {"ReduceMin", Kind::kMin, 18, minmax},
+      {"ReduceProd", Kind::kProd, 18, common},
+      {"ReduceL1", Kind::kL1, 18, common},
+      {"ReduceL2", Kind::kL2, 18, common},
+      {"ReduceLogSum", Kind::kLogSum, 18, common},
+      {"ReduceLogSumExp", Kind::kLogSumExp, 18, common},
+      {"ReduceSumSquare", Kind::kSumSquare, 18, common},
   };
   for (const ReduceOp& op : ops) {
     for (const Revision& rev : op.revisions) {
@@ -65,7 +215,9 @@ void register_reduce(OpRegistry& registry) {
       s.output("reduced", "T")
           .types("T", rev.types)
           .attr_int_enum("keepdims", 1, {0, 1})
-          .fusion(FusionKind::kReduction);
+          .fusion(FusionKind::kReduction)
+          .kernel([kind = op.kind, name = op.name, axes_input = rev.since >= op.axes_input_since](
+                      KernelContext& ctx) { return run_reduce(ctx, kind, name, axes_input); });
       registry.add(std::move(s));
     }
   }

@@ -11,6 +11,11 @@
 
 namespace kiln::ops {
 
+// Reference kernels, in rnn_kernels.cpp.
+Status lstm_reference_kernel(KernelContext& ctx);
+Status gru_reference_kernel(KernelContext& ctx);
+Status rnn_reference_kernel(KernelContext& ctx);
+
 namespace {
 
 using D = DataType;
@@ -97,18 +102,21 @@ void register_rnn(OpRegistry& registry) {
     OpSchema lstm = recurrent("LSTM", since, true);
     lstm.attr("activations", AttrType::kStrings)
         .attr_int_enum("input_forget", 0, {0, 1})
-        .check(activations_check(3));
+        .check(activations_check(3))
+        .kernel(lstm_reference_kernel);
     registry.add(std::move(lstm));
 
     OpSchema gru = recurrent("GRU", since, false);
     gru.attr("activations", AttrType::kStrings)
         .attr_int_enum("linear_before_reset", 0, {0, 1})
-        .check(activations_check(2));
+        .check(activations_check(2))
+        .kernel(gru_reference_kernel);
     registry.add(std::move(gru));
 
     OpSchema rnn = recurrent("RNN", since, false);
     rnn.attr("activations", AttrType::kStrings, std::vector<std::string>{"Tanh", "Tanh"})
-        .check(activations_check(1));
+        .check(activations_check(1))
+        .kernel(rnn_reference_kernel);
     registry.add(std::move(rnn));
   }
 }

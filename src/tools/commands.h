@@ -15,6 +15,7 @@ using Runner = std::function<int()>;
 Runner add_check(CLI::App& app);
 Runner add_explain(CLI::App& app);
 Runner add_ops(CLI::App& app);
+Runner add_run(CLI::App& app);
 
 // The Markdown catalog written to docs/errors.md.
 std::string errors_markdown();

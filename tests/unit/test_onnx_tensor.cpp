@@ -353,6 +353,27 @@ TEST(OnnxTensor, BrokenInitializerDeclaredAsInputReportedOnce) {
       << describe(problems);
 }
 
+TEST(OnnxTensor, HugeDeclaredWeightsDoNotOverflowSummary) {
+  // Broken initializers standing for inputs declared at 4 EiB each: the summary's parameter
+  // and byte totals must stay meaningful (saturate) rather than overflow.
+  ModelBuilder m(17, 3);
+  auto& g = m.graph();
+  g.input("x", TensorProto::FLOAT, {1}).output("y", TensorProto::FLOAT, {1});
+  std::vector<std::string> sum_inputs = {"x"};
+  for (const char* name : {"w0", "w1", "w2"}) {
+    g.input(name, TensorProto::FLOAT, {int64_t{1} << 30, int64_t{1} << 30});
+    g.initializer(float_tensor(name, {int64_t{1} << 30, int64_t{1} << 30}, {1.0f}));
+    sum_inputs.push_back(name);
+  }
+  g.node("Sum", sum_inputs, {"y"}, "sum");
+  const std::string bytes = m.bytes();
+  auto report = onnx_import::check_model_bytes(bytes.data(), bytes.size());
+  EXPECT_EQ(with_code(report.problems, num(Code::kInvalidTensorData)).size(), 3u)
+      << describe(report.problems);
+  EXPECT_GE(report.summary.parameters, 0);
+  EXPECT_GE(report.summary.weight_bytes, 0);
+}
+
 TEST(OnnxTensor, BrokenTensorAttribute) {
   ModelBuilder m;
   m.graph().output("y", TensorProto::FLOAT, {2});

@@ -1,0 +1,142 @@
+// Reference kernels of the convolution, pooling, matrix-product, quantization and resize
+// families, and the helpers they share: a cache-blocked naive GEMM and output-size checks.
+//
+// These kernels are the oracle, but whole CNNs and transformers run through them in CI, so the
+// hot loops are templated on the element type and keep their innermost loop contiguous (the
+// compiler vectorizes it); there is no per-element dispatch.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "core/errors.h"
+#include "ops/kernel.h"
+#include "ops/kernel_util.h"
+
+namespace kiln::ops {
+
+// conv_kernels.cpp
+Status conv_kernel(KernelContext& ctx);
+Status conv_transpose_kernel(KernelContext& ctx);
+Status conv_integer_kernel(KernelContext& ctx);
+Status qlinear_conv_kernel(KernelContext& ctx);
+
+// pool_kernels.cpp
+Status max_pool_kernel(KernelContext& ctx);
+Status average_pool_kernel(KernelContext& ctx);
+Status lp_pool_kernel(KernelContext& ctx);
+Status global_average_pool_kernel(KernelContext& ctx);
+Status global_max_pool_kernel(KernelContext& ctx);
+Status global_lp_pool_kernel(KernelContext& ctx);
+Status max_unpool_kernel(KernelContext& ctx);
+
+// matmul_kernels.cpp
+Status matmul_kernel(KernelContext& ctx);
+Status gemm_kernel(KernelContext& ctx);
+Status matmul_integer_kernel(KernelContext& ctx);
+Status qlinear_matmul_kernel(KernelContext& ctx);
+
+// quantize_kernels.cpp
+Status quantize_linear_kernel(KernelContext& ctx);
+Status dequantize_linear_kernel(KernelContext& ctx);
+Status dynamic_quantize_linear_kernel(KernelContext& ctx);
+
+// resize_kernels.cpp (Resize-10 and Upsample share the opset-10 semantics)
+Status resize_kernel(KernelContext& ctx);
+Status upsample_kernel(KernelContext& ctx);
+
+// ---- shared helpers --------------------------------------------------------------------------
+
+// Outputs above this many elements are refused before allocating: a corrupt shape or attribute
+// must fail with a code instead of exhausting memory.
+inline constexpr int64_t kMaxOutputElements = int64_t{1} << 33;
+
+// Element count of an output shape; InvalidArgument when it is negative, overflows or exceeds
+// kMaxOutputElements.
+inline Result<int64_t> output_numel(const std::vector<int64_t>& shape, std::string_view op) {
+  const std::optional<int64_t> n = checked_numel(shape);
+  if (!n || *n > kMaxOutputElements)
+    return err(Code::kInvalidArgument, op, " output shape ", Dims::of(shape).to_string(),
+               " is negative or exceeds the ", kMaxOutputElements,
+               "-element limit for one tensor");
+  return *n;
+}
+
+// The type a GEMM accumulates in. Integers accumulate in their unsigned counterpart so overflow
+// wraps (as two's complement hardware and ONNX Runtime do) instead of being undefined behaviour.
+template <typename T>
+using gemm_acc_t =
+    std::conditional_t<std::is_integral_v<T>, std::make_unsigned_t<T>, compute_t<T>>;
+
+// c[m x n] += a[m x k] * b[k x n]; row-major with leading dimensions lda/ldb/ldc. The loops run
+// i-k-j inside column and depth blocks, so the innermost loop streams one contiguous row of b
+// into one row of c while that block of b stays in cache.
+template <typename Acc>
+void gemm_accumulate(int64_t m, int64_t n, int64_t k, const Acc* a, int64_t lda, const Acc* b,
+                     int64_t ldb, Acc* c, int64_t ldc) {
+  constexpr int64_t kColBlock = 512, kDepthBlock = 128;
+  for (int64_t j0 = 0; j0 < n; j0 += kColBlock) {
+    const int64_t j1 = std::min(n, j0 + kColBlock);
+    for (int64_t p0 = 0; p0 < k; p0 += kDepthBlock) {
+      const int64_t p1 = std::min(k, p0 + kDepthBlock);
+      for (int64_t i = 0; i < m; ++i) {
+        Acc* __restrict__ ci = c + i * ldc;
+        const Acc* ai = a + i * lda;
+        for (int64_t p = p0; p < p1; ++p) {
+          const Acc av = ai[p];
+          const Acc* __restrict__ bp = b + p * ldb;
+          for (int64_t j = j0; j < j1; ++j) ci[j] += av * bp[j];
+        }
+      }
+    }
+  }
+}
+
+// Reads a float-like scalar parameter (scale) of any float type as float.
+inline float param_as_float(const Tensor& t, int64_t i) {
+  switch (t.dtype()) {
+    case DataType::kFloat16: return t.data_as<Half>()[i];
+    case DataType::kBFloat16: return t.data_as<BFloat16>()[i];
+    case DataType::kFloat64: return static_cast<float>(t.data_as<double>()[i]);
+    default: return t.data_as<float>()[i];
+  }
+}
+
+// Reads an integer parameter (zero point) of any 8/16/32-bit integer type.
+inline int32_t param_as_int(const Tensor& t, int64_t i) {
+  switch (t.dtype()) {
+    case DataType::kInt8: return t.data_as<int8_t>()[i];
+    case DataType::kUInt8: return t.data_as<uint8_t>()[i];
+    case DataType::kInt16: return t.data_as<int16_t>()[i];
+    case DataType::kUInt16: return t.data_as<uint16_t>()[i];
+    case DataType::kInt32: return t.data_as<int32_t>()[i];
+    default: return 0;
+  }
+}
+
+// Whether a float tensor type can hold scales, and an integer type zero points.
+inline bool is_scale_type(DataType d) {
+  return d == DataType::kFloat32 || d == DataType::kFloat16 || d == DataType::kBFloat16 ||
+         d == DataType::kFloat64;
+}
+inline bool is_zero_point_type(DataType d) {
+  return d == DataType::kInt8 || d == DataType::kUInt8 || d == DataType::kInt16 ||
+         d == DataType::kUInt16 || d == DataType::kInt32;
+}
+
+// Quantized value range of an integer output type.
+inline void quant_range(DataType d, double& lo, double& hi) {
+  switch (d) {
+    case DataType::kInt8: lo = -128, hi = 127; return;
+    case DataType::kUInt8: lo = 0, hi = 255; return;
+    case DataType::kInt16: lo = -32768, hi = 32767; return;
+    case DataType::kUInt16: lo = 0, hi = 65535; return;
+    default: lo = -2147483648.0, hi = 2147483647.0; return;
+  }
+}
+
+}  // namespace kiln::ops
