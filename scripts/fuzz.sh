@@ -8,7 +8,7 @@
 # crashed, leaked, hit a sanitizer report, ran past 10 s or used more than 2 GB. Crash inputs go
 # to build-fuzz/artifacts/; minimise one with
 #   build-fuzz/tests/fuzz/fuzz_import -minimize_crash=1 -runs=10000 build-fuzz/artifacts/<file>
-# and keep it as tests/fuzz/regressions/<what>.onnx once fixed.
+# and keep it as tests/fuzz/regressions/<what>.onnx: every input there runs first, on each run.
 #
 # Environment: KILN_FUZZ_BUILD_DIR (default <repo>/build-fuzz), KILN_FUZZ_KEEP_CORPUS=1 to go on
 # from the previous run's scratch corpus instead of a fresh copy of the seeds (for long runs in

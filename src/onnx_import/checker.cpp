@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <climits>
 #include <filesystem>
+#include <limits>
 #include <set>
 
 #include "core/errors.h"
@@ -223,6 +224,10 @@ class SupportChecker {
   std::vector<Status>& problems_;
 };
 
+void add_saturated(int64_t& total, int64_t n) {
+  total += std::min(n, std::numeric_limits<int64_t>::max() - total);
+}
+
 void summarize(const ir::Model& m, ModelSummary& s) {
   s.ir_version = m.ir_version;
   s.opsets = m.opsets;
@@ -261,8 +266,10 @@ void summarize(const ir::Model& m, ModelSummary& s) {
   for (const ir::Value* v : g.initializers()) {
     s.initializers++;
     const Tensor* t = v->initializer();
-    s.parameters += checked_numel(t->shape()).value_or(0);
-    s.weight_bytes += static_cast<int64_t>(t->nbytes());
+    // Shapes are as the file declares them (placeholders of broken or unloaded tensors have
+    // no data behind them), so a hostile file could overflow the totals: saturate instead.
+    add_saturated(s.parameters, checked_numel(t->shape()).value_or(0));
+    add_saturated(s.weight_bytes, static_cast<int64_t>(t->nbytes()));
   }
 }
 

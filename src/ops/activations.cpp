@@ -1,7 +1,16 @@
 // Activation functions: the pointwise ones (Relu … Shrink) and PRelu, which broadcasts its slope.
+//
+// Reference kernels compute 16-bit floats in float and double in double; float attributes
+// (alpha, beta …) are widened to the compute type, as ONNX Runtime does.
+#include <algorithm>
+#include <cmath>
+#include <numbers>
+#include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "ops/elementwise_util.h"
 #include "ops/op_schema.h"
 
 namespace kiln::ops {
@@ -9,6 +18,63 @@ namespace kiln::ops {
 namespace {
 
 using D = DataType;
+using namespace elementwise;
+
+// y = f(x) for floating-point x. `make` builds f from the context (attributes) once per run:
+// make(ctx) returns a generic lambda over float/double.
+template <typename Make>
+KernelFn float_activation(const char* op, Make make) {
+  return [op, make](KernelContext& ctx) -> Status {
+    KILN_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, op));
+    auto f = make(ctx);
+    return dispatch_float(x->dtype(), op, [&]<typename T>() -> Status {
+      KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, x->dtype(), x->shape()));
+      map_unary<T, T>(*x, *y, f);
+      return Status::Ok();
+    });
+  };
+}
+
+// Without attributes.
+template <typename F>
+KernelFn float_activation_fn(const char* op, F f) {
+  return float_activation(op, [f](const KernelContext&) { return f; });
+}
+
+// Numerically stable: exp never overflows.
+template <typename V>
+V sigmoid(V v) {
+  if (v >= V{0}) return V{1} / (V{1} + std::exp(-v));
+  const V e = std::exp(v);
+  return e / (V{1} + e);
+}
+
+// log(1 + e^x) without overflow for large x.
+template <typename V>
+V softplus(V v) {
+  return v > V{0} ? v + std::log1p(std::exp(-v)) : std::log1p(std::exp(v));
+}
+
+// Relu-14 also covers signed integers; unsigned ones (outside the schema) pass through.
+Status relu_kernel(KernelContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "Relu"));
+  return dispatch_numeric(x->dtype(), "Relu", [&]<typename T>() -> Status {
+    if constexpr (std::is_same_v<T, bool>) {
+      return err(Code::kTypeUnsupported, "Relu has no reference kernel for bool");
+    } else {
+      KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, x->dtype(), x->shape()));
+      map_unary<T, T>(*x, *y, [](auto v) {
+        using V = decltype(v);
+        if constexpr (std::is_unsigned_v<V>) {
+          return v;
+        } else {
+          return v < V{0} ? V{0} : v;  // NaN stays NaN, as in numpy.maximum
+        }
+      });
+      return Status::Ok();
+    }
+  });
+}
 
 // Most activations gained bfloat16 only at opset 13 (some at 16); older revisions lack it.
 std::vector<DataType> floats_no_bf16() {
@@ -24,6 +90,82 @@ OpSchema unary(const char* name, int64_t since, std::vector<DataType> types,
   return s;
 }
 
+// Shrink also takes integers: computed in double, converted back with float_to_int.
+Status shrink_kernel(KernelContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "Shrink"));
+  const double bias = ctx.attr_float("bias"), lambd = ctx.attr_float("lambd");
+  return dispatch_numeric(x->dtype(), "Shrink", [&]<typename T>() -> Status {
+    if constexpr (std::is_same_v<T, bool>) {
+      return err(Code::kTypeUnsupported, "Shrink has no reference kernel for bool");
+    } else {
+      KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, x->dtype(), x->shape()));
+      map_unary<T, T>(*x, *y, [&](auto v) {
+        using V = decltype(v);
+        const double d = static_cast<double>(v);
+        const double r = d < -lambd ? d + bias : (d > lambd ? d - bias : 0.0);
+        if constexpr (std::is_integral_v<V>) {
+          return float_to_int<V>(r);
+        } else {
+          return static_cast<V>(r);
+        }
+      });
+      return Status::Ok();
+    }
+  });
+}
+
+Status gelu_kernel(KernelContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "Gelu"));
+  const std::string approximate = ctx.attr_string("approximate");
+  if (approximate != "none" && approximate != "tanh")
+    return err(Code::kInvalidArgument, "Gelu attribute 'approximate' = \"", approximate,
+               "\" (allowed: \"none\", \"tanh\")");
+  const bool use_tanh = approximate == "tanh";
+  return dispatch_float(x->dtype(), "Gelu", [&]<typename T>() -> Status {
+    KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, x->dtype(), x->shape()));
+    map_unary<T, T>(*x, *y, [use_tanh](auto v) {
+      using V = decltype(v);
+      if (use_tanh) {
+        const V k = static_cast<V>(std::sqrt(2.0 / std::numbers::pi));
+        return V{0.5} * v * (V{1} + std::tanh(k * (v + V{0.044715} * v * v * v)));
+      }
+      return V{0.5} * v * (V{1} + std::erf(v * static_cast<V>(std::numbers::sqrt2 / 2)));
+    });
+    return Status::Ok();
+  });
+}
+
+// slope broadcasts to X one way only: the output has exactly X's shape.
+Status prelu_kernel(KernelContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "PRelu"));
+  KILN_ASSIGN_OR_RETURN(const Tensor* slope, required_input(ctx, 1, "PRelu"));
+  KILN_RETURN_IF_ERROR(check_same_type(*x, *slope, "PRelu", "X", "slope"));
+  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> shape, binary_output_shape(*x, *slope, "PRelu"));
+  if (shape != x->shape())
+    return err(Code::kIncompatibleShapes, "PRelu slope of shape ",
+               Dims::of(slope->shape()).to_string(), " does not broadcast to X of shape ",
+               Dims::of(x->shape()).to_string(), " (it would make ", Dims::of(shape).to_string(),
+               ")");
+  return dispatch_numeric(x->dtype(), "PRelu", [&]<typename T>() -> Status {
+    if constexpr (std::is_same_v<T, bool>) {
+      return err(Code::kTypeUnsupported, "PRelu has no reference kernel for bool");
+    } else {
+      KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, x->dtype(), shape));
+      map_binary<T, T, T>(*x, *slope, *y, [](auto v, auto a) {
+        using V = decltype(v);
+        if constexpr (std::is_unsigned_v<V>) {
+          return v;
+        } else if constexpr (std::is_integral_v<V>) {
+          return v < 0 ? wrap_mul(v, a) : v;
+        } else {
+          return v < V{0} ? v * a : v;
+        }
+      });
+      return Status::Ok();
+    }
+  });
+}
+
 }  // namespace
 
 void register_activations(OpRegistry& registry) {
@@ -31,41 +173,109 @@ void register_activations(OpRegistry& registry) {
 
   auto relu14 = type_sets::signed_ints();
   relu14.insert(relu14.end(), {D::kFloat16, D::kBFloat16, D::kFloat32, D::kFloat64});
-  registry.add(unary("Relu", 6, floats_no_bf16()));
-  registry.add(unary("Relu", 13, type_sets::floats()));
-  registry.add(unary("Relu", 14, relu14));
+  for (auto& [since, types] : std::vector<std::pair<int64_t, std::vector<DataType>>>{
+           {6, floats_no_bf16()}, {13, type_sets::floats()}, {14, relu14}})
+    registry.add(unary("Relu", since, types).kernel(relu_kernel));
 
   for (int64_t since : {6, 13}) {
     auto types = since == 6 ? floats_no_bf16() : type_sets::floats();
-    registry.add(unary("Sigmoid", since, types));
-    registry.add(unary("Tanh", since, types, "input", "output"));
+    registry.add(unary("Sigmoid", since, types).kernel(float_activation_fn("Sigmoid", [](auto v) {
+      return sigmoid(v);
+    })));
+    registry.add(unary("Tanh", since, types, "input", "output")
+                     .kernel(float_activation_fn("Tanh", [](auto v) { return std::tanh(v); })));
   }
-  registry.add(unary("Softplus", 1, floats_no_bf16()));
-  registry.add(unary("Softsign", 1, floats_no_bf16(), "input", "output"));
-  registry.add(unary("HardSwish", 14, floats_no_bf16()));
-  registry.add(unary("Mish", 18, floats_no_bf16()));
+  registry.add(
+      unary("Softplus", 1, floats_no_bf16()).kernel(float_activation_fn("Softplus", [](auto v) {
+        return softplus(v);
+      })));
+  registry.add(unary("Softsign", 1, floats_no_bf16(), "input", "output")
+                   .kernel(float_activation_fn(
+                       "Softsign", [](auto v) { return v / (decltype(v){1} + std::abs(v)); })));
+  // HardSwish = x * HardSigmoid(x) with alpha 1/6, beta 0.5.
+  registry.add(
+      unary("HardSwish", 14, floats_no_bf16()).kernel(float_activation_fn("HardSwish", [](auto v) {
+        using V = decltype(v);
+        return v * std::clamp(v / V{6} + V{0.5}, V{0}, V{1});
+      })));
+  registry.add(unary("Mish", 18, floats_no_bf16()).kernel(float_activation_fn("Mish", [](auto v) {
+    return v * std::tanh(softplus(v));
+  })));
 
-  registry.add(unary("LeakyRelu", 6, floats_no_bf16()).attr("alpha", AttrType::kFloat, 0.01f));
-  registry.add(unary("LeakyRelu", 16, type_sets::floats()).attr("alpha", AttrType::kFloat, 0.01f));
-  registry.add(unary("Elu", 6, floats_no_bf16()).attr("alpha", AttrType::kFloat, 1.0f));
+  const KernelFn leaky_relu = float_activation("LeakyRelu", [](const KernelContext& ctx) {
+    const double alpha = ctx.attr_float("alpha");
+    return [alpha](auto v) {
+      using V = decltype(v);
+      return v < V{0} ? static_cast<V>(alpha) * v : v;
+    };
+  });
+  registry.add(unary("LeakyRelu", 6, floats_no_bf16())
+                   .attr("alpha", AttrType::kFloat, 0.01f)
+                   .kernel(leaky_relu));
+  registry.add(unary("LeakyRelu", 16, type_sets::floats())
+                   .attr("alpha", AttrType::kFloat, 0.01f)
+                   .kernel(leaky_relu));
+  registry.add(unary("Elu", 6, floats_no_bf16())
+                   .attr("alpha", AttrType::kFloat, 1.0f)
+                   .kernel(float_activation("Elu", [](const KernelContext& ctx) {
+                     const double alpha = ctx.attr_float("alpha");
+                     return [alpha](auto v) {
+                       using V = decltype(v);
+                       return v < V{0} ? static_cast<V>(alpha) * std::expm1(v) : v;
+                     };
+                   })));
   // The SELU constants from the paper, rounded to float as ONNX stores them.
   registry.add(unary("Selu", 6, floats_no_bf16())
                    .attr("alpha", AttrType::kFloat, 1.67326319217681884765625f)
-                   .attr("gamma", AttrType::kFloat, 1.05070102214813232421875f));
-  registry.add(unary("Celu", 12, {D::kFloat32}).attr("alpha", AttrType::kFloat, 1.0f));
-  registry.add(
-      unary("Gelu", 20, type_sets::floats()).attr_enum("approximate", "none", {"none", "tanh"}));
+                   .attr("gamma", AttrType::kFloat, 1.05070102214813232421875f)
+                   .kernel(float_activation("Selu", [](const KernelContext& ctx) {
+                     const double alpha = ctx.attr_float("alpha"), gamma = ctx.attr_float("gamma");
+                     return [alpha, gamma](auto v) {
+                       using V = decltype(v);
+                       const V a = static_cast<V>(alpha), g = static_cast<V>(gamma);
+                       return v > V{0} ? g * v : g * a * std::expm1(v);
+                     };
+                   })));
+  registry.add(unary("Celu", 12, {D::kFloat32})
+                   .attr("alpha", AttrType::kFloat, 1.0f)
+                   .kernel(float_activation("Celu", [](const KernelContext& ctx) {
+                     const double alpha = ctx.attr_float("alpha");
+                     return [alpha](auto v) {
+                       using V = decltype(v);
+                       const V a = static_cast<V>(alpha);
+                       return std::max(V{0}, v) + std::min(V{0}, a * std::expm1(v / a));
+                     };
+                   })));
+  registry.add(unary("Gelu", 20, type_sets::floats())
+                   .attr_enum("approximate", "none", {"none", "tanh"})
+                   .kernel(gelu_kernel));
   registry.add(unary("HardSigmoid", 6, floats_no_bf16())
                    .attr("alpha", AttrType::kFloat, 0.2f)
-                   .attr("beta", AttrType::kFloat, 0.5f));
-  registry.add(
-      unary("ThresholdedRelu", 10, floats_no_bf16()).attr("alpha", AttrType::kFloat, 1.0f));
+                   .attr("beta", AttrType::kFloat, 0.5f)
+                   .kernel(float_activation("HardSigmoid", [](const KernelContext& ctx) {
+                     const double alpha = ctx.attr_float("alpha"), beta = ctx.attr_float("beta");
+                     return [alpha, beta](auto v) {
+                       using V = decltype(v);
+                       const V r = static_cast<V>(alpha) * v + static_cast<V>(beta);
+                       return std::clamp(r, V{0}, V{1});
+                     };
+                   })));
+  registry.add(unary("ThresholdedRelu", 10, floats_no_bf16())
+                   .attr("alpha", AttrType::kFloat, 1.0f)
+                   .kernel(float_activation("ThresholdedRelu", [](const KernelContext& ctx) {
+                     const double alpha = ctx.attr_float("alpha");
+                     return [alpha](auto v) {
+                       using V = decltype(v);
+                       return v > static_cast<V>(alpha) ? v : V{0};
+                     };
+                   })));
 
   auto shrink = type_sets::ints();
   shrink.insert(shrink.end(), {D::kFloat16, D::kFloat32, D::kFloat64});
   registry.add(unary("Shrink", 9, shrink, "input", "output")
                    .attr("bias", AttrType::kFloat, 0.0f)
-                   .attr("lambd", AttrType::kFloat, 0.5f));
+                   .attr("lambd", AttrType::kFloat, 0.5f)
+                   .kernel(shrink_kernel));
 
   // slope broadcasts unidirectionally to X, so PRelu is a broadcast op, not elementwise.
   auto prelu9 = std::vector<DataType>{D::kFloat16, D::kFloat32, D::kFloat64, D::kUInt32,
@@ -80,7 +290,8 @@ void register_activations(OpRegistry& registry) {
                      .input("slope", "T")
                      .output("Y", "T")
                      .types("T", types)
-                     .fusion(FusionKind::kBroadcast));
+                     .fusion(FusionKind::kBroadcast)
+                     .kernel(prelu_kernel));
   }
 }
 

@@ -2,10 +2,21 @@
 //
 // Revisions before opset 7 had `broadcast`/`axis` attributes; kiln starts at the revision in
 // effect at opset 7, which already uses numpy-style broadcasting.
+//
+// Reference kernels: integer arithmetic wraps around (two's complement) instead of overflowing;
+// integer Div/Mod by zero fails with KernelFailed naming the element (ONNX leaves it undefined;
+// ONNX Runtime refuses it too); INT_MIN / -1 wraps to INT_MIN (ONNX Runtime dies of SIGFPE);
+// integer Pow is exact (ONNX Runtime goes through double and loses bits above 2^53); BitShift by
+// the bit width or more gives 0; comparisons with NaN are false.
+#include <cmath>
+#include <cstdint>
 #include <initializer_list>
+#include <string>
+#include <type_traits>
 #include <vector>
 
 #include "core/errors.h"
+#include "ops/elementwise_util.h"
 #include "ops/op_schema.h"
 
 namespace kiln::ops {
@@ -13,6 +24,330 @@ namespace kiln::ops {
 namespace {
 
 using D = DataType;
+using namespace elementwise;
+
+// ---- kernels ----------------------------------------------------------------------------------
+
+// The element types a binary kernel accepts (the dispatch instantiates all, rejects the rest).
+enum class Types { kNumeric, kInts, kUnsigned, kBool, kAll };
+
+template <typename T>
+constexpr bool accepts(Types types) {
+  switch (types) {
+    case Types::kNumeric:
+      return !std::is_same_v<T, bool>;
+    case Types::kInts:
+      return is_int_v<T>;
+    case Types::kUnsigned:
+      return is_int_v<T> && std::is_unsigned_v<T>;
+    case Types::kBool:
+      return std::is_same_v<T, bool>;
+    case Types::kAll:
+      return true;
+  }
+  return false;
+}
+
+const char* types_name(Types types) {
+  switch (types) {
+    case Types::kNumeric:
+      return "numeric types only";
+    case Types::kInts:
+      return "integer types only";
+    case Types::kUnsigned:
+      return "unsigned integer types only";
+    case Types::kBool:
+      return "bool only";
+    case Types::kAll:
+      return "numeric types and bool";
+  }
+  return "";
+}
+
+struct BinaryInputs {
+  const Tensor* a = nullptr;
+  const Tensor* b = nullptr;
+  std::vector<int64_t> shape;  // the broadcast output shape
+};
+
+// Both inputs, checked to share a type (unless `same_type` is off: Pow's exponent has its own).
+Result<BinaryInputs> binary_inputs(const KernelContext& ctx, const char* op,
+                                   bool same_type = true) {
+  BinaryInputs in;
+  KILN_ASSIGN_OR_RETURN(in.a, required_input(ctx, 0, op));
+  KILN_ASSIGN_OR_RETURN(in.b, required_input(ctx, 1, op));
+  if (same_type) KILN_RETURN_IF_ERROR(check_same_type(*in.a, *in.b, op, "A", "B"));
+  KILN_ASSIGN_OR_RETURN(in.shape, binary_output_shape(*in.a, *in.b, op));
+  return in;
+}
+
+// C = f(A, B) elementwise with broadcasting; C has A's type, or bool when kPredicate.
+template <Types kTypes, bool kPredicate, typename F>
+Status run_binary(KernelContext& ctx, const BinaryInputs& in, const char* op, F f) {
+  return dispatch_numeric(in.a->dtype(), op, [&]<typename T>() -> Status {
+    if constexpr (!accepts<T>(kTypes)) {
+      return err(Code::kTypeUnsupported, op, " has no reference kernel for ",
+                 data_type_name(in.a->dtype()), " (", types_name(kTypes), ")");
+    } else {
+      using C = std::conditional_t<kPredicate, bool, T>;
+      KILN_ASSIGN_OR_RETURN(Tensor * c, ctx.allocate_output(0, data_type_of<C>(), in.shape));
+      map_binary<T, T, C>(*in.a, *in.b, *c, f);
+      return Status::Ok();
+    }
+  });
+}
+
+template <Types kTypes, bool kPredicate, typename F>
+KernelFn binary_kernel(const char* op, F f) {
+  return [op, f](KernelContext& ctx) -> Status {
+    KILN_ASSIGN_OR_RETURN(BinaryInputs in, binary_inputs(ctx, op));
+    return run_binary<kTypes, kPredicate>(ctx, in, op, f);
+  };
+}
+
+// Integer division and remainder by zero are refused before computing anything.
+Status check_divisor(const BinaryInputs& in, const char* op) {
+  if (checked_numel(in.shape).value_or(0) == 0) return Status::Ok();  // nothing is divided
+  return dispatch_numeric(in.b->dtype(), op, [&]<typename T>() -> Status {
+    if constexpr (is_int_v<T>) {
+      const T* pb = in.b->data_as<T>();
+      for (int64_t i = 0; i < in.b->numel(); ++i)
+        if (pb[i] == T{0})
+          return err(Code::kKernelFailed, op, ": integer division by zero (B[", i,
+                     "] = 0; B has shape ", Dims::of(in.b->shape()).to_string(), ")");
+    }
+    return Status::Ok();
+  });
+}
+
+// Truncating integer division; INT_MIN / -1 wraps to INT_MIN instead of trapping.
+template <typename V>
+V int_div(V x, V y) {
+  if constexpr (std::is_signed_v<V>) {
+    if (y == V{-1}) return wrap_neg(x);
+  }
+  return static_cast<V>(x / y);
+}
+
+// C-style remainder (sign of the dividend), the integer form of fmod.
+template <typename V>
+V int_rem(V x, V y) {
+  if constexpr (std::is_signed_v<V>) {
+    if (y == V{-1}) return V{0};
+  }
+  return static_cast<V>(x % y);
+}
+
+// Python-style remainder (sign of the divisor): Mod with fmod = 0.
+template <typename V>
+V int_mod(V x, V y) {
+  V r = int_rem(x, y);
+  if constexpr (std::is_signed_v<V>) {
+    if (r != 0 && ((r < 0) != (y < 0))) r = static_cast<V>(r + y);
+  }
+  return r;
+}
+
+Status add_kernel(KernelContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(BinaryInputs in, binary_inputs(ctx, "Add"));
+  return run_binary<Types::kNumeric, false>(ctx, in, "Add", [](auto x, auto y) {
+    if constexpr (std::is_integral_v<decltype(x)>) {
+      return wrap_add(x, y);
+    } else {
+      return x + y;
+    }
+  });
+}
+
+Status sub_kernel(KernelContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(BinaryInputs in, binary_inputs(ctx, "Sub"));
+  return run_binary<Types::kNumeric, false>(ctx, in, "Sub", [](auto x, auto y) {
+    if constexpr (std::is_integral_v<decltype(x)>) {
+      return wrap_sub(x, y);
+    } else {
+      return x - y;
+    }
+  });
+}
+
+Status mul_kernel(KernelContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(BinaryInputs in, binary_inputs(ctx, "Mul"));
+  return run_binary<Types::kNumeric, false>(ctx, in, "Mul", [](auto x, auto y) {
+    if constexpr (std::is_integral_v<decltype(x)>) {
+      return wrap_mul(x, y);
+    } else {
+      return x * y;
+    }
+  });
+}
+
+Status div_kernel(KernelContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(BinaryInputs in, binary_inputs(ctx, "Div"));
+  KILN_RETURN_IF_ERROR(check_divisor(in, "Div"));
+  return run_binary<Types::kNumeric, false>(ctx, in, "Div", [](auto x, auto y) {
+    if constexpr (std::is_integral_v<decltype(x)>) {
+      return int_div(x, y);
+    } else {
+      return x / y;
+    }
+  });
+}
+
+// fmod = 1: remainder with the dividend's sign (C fmod); fmod = 0: with the divisor's sign,
+// which ONNX defines for integers only.
+Status mod_kernel(KernelContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(BinaryInputs in, binary_inputs(ctx, "Mod"));
+  const int64_t fmod = ctx.attr_int("fmod");
+  if (fmod != 0 && fmod != 1)
+    return err(Code::kInvalidArgument, "Mod attribute 'fmod' = ", fmod, " (allowed: 0, 1)");
+  if (fmod == 0 && data_type_info(in.a->dtype()).is_float)
+    return err(Code::kInvalidArgument, "Mod with fmod = 0 is defined for integers only; ",
+               data_type_name(in.a->dtype()), " inputs need fmod = 1");
+  KILN_RETURN_IF_ERROR(check_divisor(in, "Mod"));
+  if (fmod == 0)
+    return run_binary<Types::kInts, false>(ctx, in, "Mod",
+                                           [](auto x, auto y) { return int_mod(x, y); });
+  return run_binary<Types::kNumeric, false>(ctx, in, "Mod", [](auto x, auto y) {
+    if constexpr (std::is_integral_v<decltype(x)>) {
+      return int_rem(x, y);
+    } else {
+      return std::fmod(x, y);
+    }
+  });
+}
+
+// Exact integer power by squaring, wrapping like repeated Mul. A negative exponent truncates
+// 1 / x^n toward zero: 1 and -1 keep a value, other bases give 0, and base 0 is a division by
+// zero (reported through `zero_to_negative`).
+template <typename V, typename E>
+V int_pow(V x, E e, bool& zero_to_negative) {
+  bool negative = false;
+  uint64_t n = 0;
+  if constexpr (std::is_signed_v<E>) {
+    negative = e < 0;
+    n = negative ? uint64_t{0} - static_cast<uint64_t>(e) : static_cast<uint64_t>(e);
+  } else {
+    n = static_cast<uint64_t>(e);
+  }
+  if (negative) {
+    if (x == V{0}) {
+      zero_to_negative = true;
+      return V{0};
+    }
+    if (x == V{1}) return V{1};
+    if constexpr (std::is_signed_v<V>) {
+      if (x == V{-1}) return (n & 1u) ? V{-1} : V{1};
+    }
+    return V{0};
+  }
+  V result{1};
+  V base = x;
+  while (n != 0) {
+    if (n & 1u) result = wrap_mul(result, base);
+    base = wrap_mul(base, base);
+    n >>= 1;
+  }
+  return result;
+}
+
+// Pow-12 and later let the exponent have its own type; computed in double unless both are
+// integers, then converted back to the base type.
+Status pow_kernel(KernelContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(BinaryInputs in, binary_inputs(ctx, "Pow", /*same_type=*/ctx.since() < 12));
+  bool zero_to_negative = false;
+  Status s = dispatch_numeric(in.a->dtype(), "Pow", [&]<typename T>() -> Status {
+    if constexpr (std::is_same_v<T, bool>) {
+      return err(Code::kTypeUnsupported, "Pow has no reference kernel for a bool base");
+    } else {
+      return dispatch_numeric(in.b->dtype(), "Pow", [&]<typename E>() -> Status {
+        if constexpr (std::is_same_v<E, bool>) {
+          return err(Code::kTypeUnsupported, "Pow has no reference kernel for a bool exponent");
+        } else {
+          KILN_ASSIGN_OR_RETURN(Tensor * c, ctx.allocate_output(0, in.a->dtype(), in.shape));
+          map_binary<T, E, T>(*in.a, *in.b, *c, [&zero_to_negative](auto x, auto y) {
+            using V = decltype(x);
+            if constexpr (std::is_integral_v<V> && std::is_integral_v<decltype(y)>) {
+              return int_pow(x, y, zero_to_negative);
+            } else if constexpr (std::is_integral_v<V>) {
+              return float_to_int<V>(std::pow(static_cast<double>(x), static_cast<double>(y)));
+            } else {
+              return static_cast<V>(std::pow(static_cast<double>(x), static_cast<double>(y)));
+            }
+          });
+          return Status::Ok();
+        }
+      });
+    }
+  });
+  if (s.ok() && zero_to_negative)
+    return err(Code::kKernelFailed,
+               "Pow: integer 0 raised to a negative power (a division by zero)");
+  return s;
+}
+
+Status equal_kernel(KernelContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(BinaryInputs in, binary_inputs(ctx, "Equal"));
+  if (in.a->dtype() == D::kString) {
+    KILN_ASSIGN_OR_RETURN(Tensor * c, ctx.allocate_output(0, D::kBool, in.shape));
+    map_binary<std::string, std::string, bool>(
+        *in.a, *in.b, *c, [](const std::string& x, const std::string& y) { return x == y; });
+    return Status::Ok();
+  }
+  return run_binary<Types::kAll, true>(ctx, in, "Equal", [](auto x, auto y) { return x == y; });
+}
+
+Status bitshift_kernel(KernelContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(BinaryInputs in, binary_inputs(ctx, "BitShift"));
+  const std::string direction = ctx.attr_string("direction");
+  if (direction != "LEFT" && direction != "RIGHT")
+    return err(Code::kInvalidArgument, "BitShift attribute 'direction' = \"", direction,
+               "\" (allowed: \"LEFT\", \"RIGHT\")");
+  // Shifting by the bit width or more is undefined in C++; every bit is shifted out, so 0.
+  auto shift = [](auto x, auto y, bool left) {
+    using V = decltype(x);
+    if (y >= sizeof(V) * 8) return V{0};
+    return static_cast<V>(left ? x << y : x >> y);
+  };
+  if (direction == "LEFT")
+    return run_binary<Types::kUnsigned, false>(ctx, in, "BitShift",
+                                               [&](auto x, auto y) { return shift(x, y, true); });
+  return run_binary<Types::kUnsigned, false>(ctx, in, "BitShift",
+                                             [&](auto x, auto y) { return shift(x, y, false); });
+}
+
+KernelFn kernel_for(const char* name) {
+  const std::string op = name;
+  if (op == "Add") return add_kernel;
+  if (op == "Sub") return sub_kernel;
+  if (op == "Mul") return mul_kernel;
+  if (op == "Div") return div_kernel;
+  if (op == "Equal") return equal_kernel;
+  if (op == "And")
+    return binary_kernel<Types::kBool, true>("And", [](bool x, bool y) { return x && y; });
+  if (op == "Or")
+    return binary_kernel<Types::kBool, true>("Or", [](bool x, bool y) { return x || y; });
+  if (op == "Xor")
+    return binary_kernel<Types::kBool, true>("Xor", [](bool x, bool y) { return x != y; });
+  if (op == "Less")
+    return binary_kernel<Types::kAll, true>("Less", [](auto x, auto y) { return x < y; });
+  if (op == "Greater")
+    return binary_kernel<Types::kAll, true>("Greater", [](auto x, auto y) { return x > y; });
+  if (op == "LessOrEqual")
+    return binary_kernel<Types::kAll, true>("LessOrEqual", [](auto x, auto y) { return x <= y; });
+  if (op == "GreaterOrEqual")
+    return binary_kernel<Types::kAll, true>("GreaterOrEqual",
+                                            [](auto x, auto y) { return x >= y; });
+  if (op == "BitwiseAnd")
+    return binary_kernel<Types::kInts, false>(
+        "BitwiseAnd", [](auto x, auto y) { return static_cast<decltype(x)>(x & y); });
+  if (op == "BitwiseOr")
+    return binary_kernel<Types::kInts, false>(
+        "BitwiseOr", [](auto x, auto y) { return static_cast<decltype(x)>(x | y); });
+  if (op == "BitwiseXor")
+    return binary_kernel<Types::kInts, false>(
+        "BitwiseXor", [](auto x, auto y) { return static_cast<decltype(x)>(x ^ y); });
+  return nullptr;
+}
 
 std::vector<DataType> floats_no_bf16() {
   return {D::kFloat16, D::kFloat32, D::kFloat64};
@@ -90,13 +425,13 @@ void register_binary(OpRegistry& registry) {
       {"And", true, {{7, {D::kBool}}}},
       {"Or", true, {{7, {D::kBool}}}},
       {"Xor", true, {{7, {D::kBool}}}},
-      // Equal-19 adds string inputs, which kiln leaves out; the entry keeps 19-21 distinct.
+      // Equal-19 adds string inputs.
       {"Equal",
        true,
        {{7, {D::kBool, D::kInt32, D::kInt64}},
         {11, type_sets::with(numeric_no_bf16(), {D::kBool})},
         {13, type_sets::with(numeric, {D::kBool})},
-        {19, type_sets::with(numeric, {D::kBool})}}},
+        {19, type_sets::with(numeric, {D::kBool, D::kString})}}},
       {"Less", true, {{7, floats_no_bf16()}, {9, numeric_no_bf16()}, {13, numeric}}},
       {"Greater", true, {{7, floats_no_bf16()}, {9, numeric_no_bf16()}, {13, numeric}}},
       {"LessOrEqual", true, {{12, numeric_no_bf16()}, {16, numeric}}},
@@ -105,8 +440,10 @@ void register_binary(OpRegistry& registry) {
       {"BitwiseOr", false, {{18, type_sets::ints()}}},
       {"BitwiseXor", false, {{18, type_sets::ints()}}},
   };
-  for (const BinaryOp& op : ops)
-    for (const Revision& rev : op.revisions) registry.add(binary(op, rev));
+  for (const BinaryOp& op : ops) {
+    const KernelFn kernel = kernel_for(op.name);
+    for (const Revision& rev : op.revisions) registry.add(binary(op, rev).kernel(kernel));
+  }
 
   // Pow-12 lets the exponent have its own type T1.
   registry.add(OpSchema("Pow", 7)
@@ -114,7 +451,8 @@ void register_binary(OpRegistry& registry) {
                    .input("Y", "T")
                    .output("Z", "T")
                    .types("T", floats_no_bf16())
-                   .fusion(FusionKind::kBroadcast));
+                   .fusion(FusionKind::kBroadcast)
+                   .kernel(pow_kernel));
   const std::vector<DataType> pow_base = {D::kInt32, D::kInt64, D::kFloat16, D::kFloat32,
                                           D::kFloat64};
   for (int64_t since : {12, 13, 15}) {
@@ -124,7 +462,8 @@ void register_binary(OpRegistry& registry) {
                      .output("Z", "T")
                      .types("T", since == 12 ? pow_base : type_sets::with(pow_base, {D::kBFloat16}))
                      .types("T1", since == 15 ? numeric : numeric_no_bf16())
-                     .fusion(FusionKind::kBroadcast));
+                     .fusion(FusionKind::kBroadcast)
+                     .kernel(pow_kernel));
   }
 
   for (int64_t since : {10, 13}) {
@@ -135,7 +474,8 @@ void register_binary(OpRegistry& registry) {
                      .types("T", since == 10 ? numeric_no_bf16() : numeric)
                      .attr_int_enum("fmod", 0, {0, 1})
                      .check(check_mod)
-                     .fusion(FusionKind::kBroadcast));
+                     .fusion(FusionKind::kBroadcast)
+                     .kernel(mod_kernel));
   }
 
   // direction is required, so it cannot be an attr_enum (those carry a default); the value set
@@ -147,7 +487,8 @@ void register_binary(OpRegistry& registry) {
                    .types("T", type_sets::unsigned_ints())
                    .required_attr("direction", AttrType::kString)
                    .check(check_bitshift)
-                   .fusion(FusionKind::kBroadcast));
+                   .fusion(FusionKind::kBroadcast)
+                   .kernel(bitshift_kernel));
 }
 
 }  // namespace kiln::ops

@@ -1,11 +1,72 @@
 // Clip: bounds from attributes (revision 6) or from optional scalar inputs (11 and later).
+//
+// The reference kernel computes min(max(x, lo), hi): NaN inputs stay NaN, and lo > hi gives hi
+// everywhere, as ONNX specifies.
 #include <limits>
+#include <optional>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "core/errors.h"
+#include "ops/elementwise_util.h"
 #include "ops/op_schema.h"
 
 namespace kiln::ops {
+
+namespace {
+
+using namespace elementwise;
+
+// A bound input of Clip-11+: omitted (nullopt) or a one-element tensor of the input's type.
+template <typename T>
+Result<std::optional<compute_t<T>>> read_bound(const KernelContext& ctx, size_t i, const char* name,
+                                               DataType dtype) {
+  const Tensor* t = ctx.input(i);
+  if (t == nullptr) return std::optional<compute_t<T>>();
+  if (t->dtype() != dtype)
+    return err(Code::kTypeUnsupported, "Clip needs '", name, "' of the input's type ",
+               data_type_name(dtype), ", got ", data_type_name(t->dtype()));
+  if (t->numel() != 1)
+    return err(Code::kInvalidArgument, "Clip '", name, "' must be a scalar, got shape ",
+               Dims::of(t->shape()).to_string(), " (", t->numel(), " elements)");
+  return std::optional<compute_t<T>>(load(t->data_as<T>()[0]));
+}
+
+Status clip_kernel(KernelContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "Clip"));
+  const DataType dtype = x->dtype();
+  return dispatch_numeric(dtype, "Clip", [&]<typename T>() -> Status {
+    if constexpr (std::is_same_v<T, bool>) {
+      return err(Code::kTypeUnsupported, "Clip has no reference kernel for bool");
+    } else {
+      using V = compute_t<T>;
+      V lo = std::numeric_limits<V>::lowest(), hi = std::numeric_limits<V>::max();
+      if (ctx.since() < 11) {
+        if constexpr (!is_float_v<T>) {
+          return err(Code::kTypeUnsupported, "Clip-6 has no reference kernel for ",
+                     data_type_name(dtype), " (floating-point types only)");
+        } else {
+          lo = static_cast<V>(ctx.attr_float("min"));
+          hi = static_cast<V>(ctx.attr_float("max"));
+        }
+      } else {
+        KILN_ASSIGN_OR_RETURN(std::optional<V> min, read_bound<T>(ctx, 1, "min", dtype));
+        KILN_ASSIGN_OR_RETURN(std::optional<V> max, read_bound<T>(ctx, 2, "max", dtype));
+        if (min) lo = *min;
+        if (max) hi = *max;
+      }
+      KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, dtype, x->shape()));
+      map_unary<T, T>(*x, *y, [lo, hi](V v) {
+        const V r = v < lo ? lo : v;  // NaN compares false twice and stays NaN
+        return hi < r ? hi : r;
+      });
+      return Status::Ok();
+    }
+  });
+}
+
+}  // namespace
 
 void register_clip(OpRegistry& registry) {
   using D = DataType;
@@ -23,7 +84,8 @@ void register_clip(OpRegistry& registry) {
                    .types("T", floats_no_bf16)
                    .attr("max", AttrType::kFloat, kMax)
                    .attr("min", AttrType::kFloat, kLowest)
-                   .fusion(FusionKind::kElementwise));
+                   .fusion(FusionKind::kElementwise)
+                   .kernel(clip_kernel));
 
   const std::vector<std::pair<int64_t, std::vector<DataType>>> revisions = {
       {11, floats_no_bf16}, {12, numeric12}, {13, type_sets::numeric()}};
@@ -35,7 +97,8 @@ void register_clip(OpRegistry& registry) {
                      .input("max", "T", Arity::kOptional)
                      .output("output", "T")
                      .types("T", types)
-                     .fusion(FusionKind::kElementwise));
+                     .fusion(FusionKind::kElementwise)
+                     .kernel(clip_kernel));
   }
 }
 

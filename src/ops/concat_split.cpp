@@ -1,8 +1,12 @@
 // Concat and Split along one axis. The sequence forms (ConcatFromSequence, SplitToSequence) are
 // not here: kiln has no sequence ops.
+#include <algorithm>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "core/errors.h"
+#include "ops/movement_util.h"
 #include "ops/op_schema.h"
 
 namespace kiln::ops {
@@ -28,6 +32,132 @@ void check_split18(const ir::Node& node, const OpSchema&, std::vector<Status>& p
   }
 }
 
+Status concat_kernel(KernelContext& ctx) {
+  std::vector<const Tensor*> xs;
+  for (size_t i = 0; i < ctx.num_inputs(); ++i)
+    if (ctx.input(i) != nullptr) xs.push_back(ctx.input(i));
+  if (xs.empty()) return err(Code::kInvalidArgument, "Concat has no inputs");
+  const Tensor& first = *xs[0];
+  const int64_t rank = static_cast<int64_t>(first.rank());
+  if (rank == 0) return err(Code::kInvalidArgument, "Concat cannot join scalars (rank 0)");
+  KILN_ASSIGN_OR_RETURN(const int64_t axis, normalize_axis(ctx.attr_int("axis"), rank, "Concat"));
+  const size_t ax = static_cast<size_t>(axis);
+  std::vector<int64_t> out_shape = first.shape();
+  out_shape[ax] = 0;
+  for (const Tensor* x : xs) {
+    if (x->dtype() != first.dtype())
+      return err(Code::kInvalidArgument, "Concat inputs mix ", data_type_name(first.dtype()),
+                 " and ", data_type_name(x->dtype()));
+    bool same = x->rank() == first.rank();
+    for (size_t d = 0; same && d < x->rank(); ++d)
+      same = d == ax || x->shape()[d] == first.shape()[d];
+    if (!same)
+      return err(Code::kIncompatibleShapes, "Concat on axis ", axis, " cannot join ",
+                 shape_str(first.shape()), " and ", shape_str(x->shape()),
+                 ": all other dimensions must match");
+    out_shape[ax] += x->shape()[ax];
+  }
+  KILN_RETURN_IF_ERROR(check_output_shape(out_shape, "Concat"));
+  int64_t outer = 1, inner = 1;
+  for (size_t d = 0; d < ax; ++d) outer *= out_shape[d];
+  for (size_t d = ax + 1; d < out_shape.size(); ++d) inner *= out_shape[d];
+  return dispatch_move(first.dtype(), "Concat", [&]<typename T>() -> Status {
+    KILN_ASSIGN_OR_RETURN(Tensor * out, ctx.allocate_output(0, first.dtype(), out_shape));
+    T* dst = elems<T>(*out);
+    for (int64_t o = 0; o < outer; ++o) {
+      for (const Tensor* x : xs) {
+        const int64_t block = x->shape()[ax] * inner;
+        const T* src = elems<T>(*x) + o * block;
+        dst = std::copy(src, src + block, dst);
+      }
+    }
+    return Status::Ok();
+  });
+}
+
+// The part sizes along the axis: the split attribute/input, num_outputs (18), or as many
+// parts as the node has outputs. Unequal parts without an explicit split are only defined
+// from 18 (the last part is smaller); earlier revisions require equal parts.
+Result<std::vector<int64_t>> split_sizes(const KernelContext& ctx, int64_t dim) {
+  std::vector<int64_t> split;
+  const size_t n_out = ctx.num_outputs();
+  if (ctx.since() < 13) {
+    if (ctx.has_attr("split")) split = ctx.attr_ints("split");
+  } else if (const Tensor* t = ctx.input(1); t != nullptr && t->numel() > 0) {
+    if (t->rank() != 1)
+      return err(Code::kInvalidArgument, "Split split input must be 1-D, got shape ",
+                 shape_str(t->shape()));
+    KILN_ASSIGN_OR_RETURN(split, read_int_values(*t, "Split split"));
+  }
+  if (!split.empty()) {
+    if (split.size() != n_out)
+      return err(Code::kInvalidArgument, "Split sizes ", shape_str(split), " name ", split.size(),
+                 " parts but the node has ", n_out, " outputs");
+    int64_t sum = 0;
+    for (int64_t v : split) {
+      if (v < 0)
+        return err(Code::kInvalidArgument, "Split sizes ", shape_str(split),
+                   " contain the negative size ", v);
+      sum += std::min(v, dim + 1);  // clamped so absurd sizes cannot overflow the sum
+    }
+    if (sum != dim)
+      return err(Code::kInvalidArgument, "Split sizes ", shape_str(split), " sum to ", sum,
+                 " but the split axis has size ", dim);
+    return split;
+  }
+  int64_t parts = static_cast<int64_t>(n_out);
+  if (ctx.since() >= 18 && ctx.has_attr("num_outputs")) {
+    parts = ctx.attr_int("num_outputs");
+    if (parts < 1 || parts != static_cast<int64_t>(n_out))
+      return err(Code::kInvalidArgument, "Split num_outputs = ", parts, " but the node has ", n_out,
+                 " outputs");
+  }
+  if (parts < 1) return err(Code::kInvalidArgument, "Split node has no outputs");
+  if (dim % parts == 0) return std::vector<int64_t>(static_cast<size_t>(parts), dim / parts);
+  if (ctx.since() < 18)
+    return err(Code::kInvalidArgument, "Split cannot cut an axis of size ", dim, " into ", parts,
+               " equal parts (give 'split' sizes)");
+  const int64_t chunk = dim / parts + 1;
+  const int64_t last = dim - chunk * (parts - 1);
+  if (last < 0)
+    return err(Code::kInvalidArgument, "Split of an axis of size ", dim, " into ", parts,
+               " parts of ", chunk, " leaves no room for the last part (", last, ")");
+  split.assign(static_cast<size_t>(parts), chunk);
+  split.back() = last;
+  return split;
+}
+
+Status split_kernel(KernelContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "Split", "input"));
+  const int64_t rank = static_cast<int64_t>(x->rank());
+  if (rank == 0) return err(Code::kInvalidArgument, "Split cannot split a scalar (rank 0)");
+  KILN_ASSIGN_OR_RETURN(const int64_t axis, normalize_axis(ctx.attr_int("axis"), rank, "Split"));
+  const size_t ax = static_cast<size_t>(axis);
+  KILN_ASSIGN_OR_RETURN(const std::vector<int64_t> split, split_sizes(ctx, x->shape()[ax]));
+  int64_t outer = 1, inner = 1;
+  for (size_t d = 0; d < ax; ++d) outer *= x->shape()[d];
+  for (size_t d = ax + 1; d < x->rank(); ++d) inner *= x->shape()[d];
+  const int64_t row = x->shape()[ax] * inner;
+  return dispatch_move(x->dtype(), "Split", [&]<typename T>() -> Status {
+    int64_t offset = 0;  // start of this part within one row
+    for (size_t i = 0; i < split.size(); ++i) {
+      std::vector<int64_t> shape = x->shape();
+      shape[ax] = split[i];
+      const int64_t block = split[i] * inner;
+      if (ctx.wants_output(i)) {
+        KILN_ASSIGN_OR_RETURN(Tensor * out, ctx.allocate_output(i, x->dtype(), shape));
+        T* dst = elems<T>(*out);
+        for (int64_t o = 0; o < outer; ++o) {
+          const T* src = elems<T>(*x) + o * row + offset;
+          dst = std::copy(src, src + block, dst);
+        }
+      }
+      offset += block;
+    }
+    return Status::Ok();
+  });
+}
+
 }  // namespace
 
 void register_concat_split(OpRegistry& registry) {
@@ -38,7 +168,8 @@ void register_concat_split(OpRegistry& registry) {
                      .output("concat_result", "T")
                      .types("T", type_sets::all_tensor_at(since))
                      .required_attr("axis", AttrType::kInt)
-                     .fusion(FusionKind::kInjective));
+                     .fusion(FusionKind::kInjective)
+                     .kernel(concat_kernel));
   }
 
   // Split: the part sizes are an attribute up to 11 (which accepts a negative axis) and an
@@ -54,7 +185,8 @@ void register_concat_split(OpRegistry& registry) {
     s.output("outputs", "T", Arity::kVariadic, 1)
         .types("T", type_sets::all_tensor_at(since))
         .attr("axis", AttrType::kInt, int64_t{0})
-        .fusion(FusionKind::kInjective);
+        .fusion(FusionKind::kInjective)
+        .kernel(split_kernel);
     if (since >= 18) s.attr("num_outputs", AttrType::kInt).check(check_split18);
     registry.add(std::move(s));
   }

@@ -258,7 +258,9 @@ Status loop_reference_kernel(KernelContext& ctx) {
     trips = m[0];
   }
   bool cond = true;
-  if (ctx.input(1) != nullptr) KILN_ASSIGN_OR_RETURN(cond, read_cond(*ctx.input(1), "Loop cond"));
+  if (ctx.input(1) != nullptr) {
+    KILN_ASSIGN_OR_RETURN(cond, read_cond(*ctx.input(1), "Loop cond"));
+  }
 
   std::vector<Tensor> values;
   for (size_t i = 0; i < carried; ++i) values.push_back(ctx.input(2 + i)->view());
@@ -306,6 +308,16 @@ Status loop_reference_kernel(KernelContext& ctx) {
 
 namespace {
 
+// Scan runs its body once per step (per batch row for Scan-8); the Loop cap bounds that too.
+Status check_step_count(int64_t seq, int64_t batch) {
+  const int64_t cap = loop_iteration_cap();
+  // A zero-length row still costs a state slice, so rows count at least one step.
+  if (seq <= cap && batch <= cap / std::max<int64_t>(seq, 1)) return Status::Ok();
+  return err(Code::kKernelFailed, "Scan would run its body ", seq, " times",
+             batch == 1 ? "" : str(" for each of ", batch, " batch rows"), "; kiln stops loops at ",
+             cap, " iterations");
+}
+
 // Scan-8: every state and scan input has a leading batch axis; scan inputs scan their axis 1,
 // each batch row for its own sequence_lens entry. Scan outputs are [batch, seq, ...], zero past
 // a row's length.
@@ -345,6 +357,7 @@ Status scan8(KernelContext& ctx, const ir::Graph& body, int64_t m) {
       seq = t.shape()[1];
     }
   }
+  KILN_RETURN_IF_ERROR(check_step_count(seq, batch));
   std::vector<int64_t> lens(static_cast<size_t>(batch), seq);
   if (const Tensor* sl = ctx.input(0)) {
     if (sl->shape() != std::vector<int64_t>{batch})
@@ -476,6 +489,8 @@ Status scan9(KernelContext& ctx, const ir::Graph& body, int64_t m) {
     seq = len;
   }
 
+  // A scan input with an empty slice shape can claim any number of steps without holding data.
+  KILN_RETURN_IF_ERROR(check_step_count(seq, 1));
   std::vector<Tensor> states;
   for (size_t i = 0; i < n; ++i) states.push_back(ctx.input(i)->view());
   std::vector<Stacker> stackers(k);

@@ -14,8 +14,9 @@ Status scan_reference_kernel(KernelContext& ctx);
 
 // A Loop whose trip count M is absent (or larger than this) and whose condition never turns
 // false would run forever; the reference kernel stops it with KernelFailed (K7001) after this
-// many iterations. Ten million iterations of even a one-node body take tens of seconds in the
-// interpreter, far beyond any real model's loop.
+// many iterations. Scan refuses up front to run its body more often than this (a scan input
+// with empty slices can claim any step count without holding data). Ten million iterations of even
+// a one-node body take tens of seconds in the interpreter, far beyond any real model's loop.
 inline constexpr int64_t kDefaultLoopIterationCap = 10'000'000;
 
 // The cap in force (kDefaultLoopIterationCap unless a test lowered it).

@@ -1,6 +1,7 @@
 // Conv: N-d convolution with groups, dilations and explicit or automatic padding.
 #include <vector>
 
+#include "ops/nn_kernels.h"
 #include "ops/op_schema.h"
 
 namespace kiln::ops {
@@ -24,7 +25,8 @@ void register_conv(OpRegistry& registry) {
             .attr("kernel_shape", AttrType::kInts)
             .attr("pads", AttrType::kInts)
             .attr("strides", AttrType::kInts)
-            .fusion(FusionKind::kOpaque));
+            .fusion(FusionKind::kOpaque)
+            .kernel(conv_kernel));
   }
 }
 

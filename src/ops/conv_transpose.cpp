@@ -1,6 +1,7 @@
 // ConvTranspose: N-d transposed convolution (the gradient of Conv), with output size control.
 #include <vector>
 
+#include "ops/nn_kernels.h"
 #include "ops/op_schema.h"
 
 namespace kiln::ops {
@@ -26,7 +27,8 @@ void register_conv_transpose(OpRegistry& registry) {
             .attr("output_shape", AttrType::kInts)
             .attr("pads", AttrType::kInts)
             .attr("strides", AttrType::kInts)
-            .fusion(FusionKind::kOpaque));
+            .fusion(FusionKind::kOpaque)
+            .kernel(conv_transpose_kernel));
   }
 }
 

@@ -1,15 +1,66 @@
 // DepthToSpace and SpaceToDepth: move channel blocks into spatial blocks and back.
+#include <string_view>
 #include <utility>
 #include <vector>
 
+#include "ops/movement_util.h"
 #include "ops/op_schema.h"
 
 namespace kiln::ops {
 
 namespace {
 
-using D = DataType;
 using ir::AttrType;
+
+// Both ops are a reshape to 6-D, a transpose and a reshape back; the reshapes are free, so the
+// kernel is one permute_copy over a 6-D view of the NCHW input.
+Status permute_blocks(KernelContext& ctx, const Tensor& x, std::string_view op,
+                      const std::vector<int64_t>& view, const std::vector<int64_t>& perm,
+                      const std::vector<int64_t>& out_shape) {
+  return dispatch_move(x.dtype(), op, [&]<typename T>() -> Status {
+    KILN_ASSIGN_OR_RETURN(Tensor * out, ctx.allocate_output(0, x.dtype(), out_shape));
+    permute_copy(elems<T>(x), view, perm, elems<T>(*out));
+    return Status::Ok();
+  });
+}
+
+Result<int64_t> blocksize_of(const KernelContext& ctx, const Tensor& x, std::string_view op) {
+  if (x.rank() != 4)
+    return err(Code::kInvalidArgument, op, " input must be 4-D (N, C, H, W), got shape ",
+               shape_str(x.shape()));
+  const int64_t b = ctx.attr_int("blocksize");
+  if (b < 1 || b > (int64_t{1} << 20))
+    return err(Code::kInvalidArgument, op, " blocksize ", b, " must be positive");
+  return b;
+}
+
+Status depth_to_space_kernel(KernelContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "DepthToSpace", "input"));
+  KILN_ASSIGN_OR_RETURN(const int64_t b, blocksize_of(ctx, *x, "DepthToSpace"));
+  const int64_t n = x->shape()[0], c = x->shape()[1], h = x->shape()[2], w = x->shape()[3];
+  if (c % (b * b) != 0)
+    return err(Code::kIncompatibleShapes, "DepthToSpace input ", shape_str(x->shape()), " has ", c,
+               " channels, not a multiple of blocksize^2 = ", b * b);
+  const int64_t oc = c / (b * b);
+  const std::vector<int64_t> out_shape = {n, oc, h * b, w * b};
+  // DCR (depth-column-row, the default): channels split as (b, b, C'); CRD as (C', b, b).
+  if (ctx.since() >= 11 && ctx.attr_string("mode", "DCR") == "CRD")
+    return permute_blocks(ctx, *x, "DepthToSpace", {n, oc, b, b, h, w}, {0, 1, 4, 2, 5, 3},
+                          out_shape);
+  return permute_blocks(ctx, *x, "DepthToSpace", {n, b, b, oc, h, w}, {0, 3, 4, 1, 5, 2},
+                        out_shape);
+}
+
+Status space_to_depth_kernel(KernelContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "SpaceToDepth", "input"));
+  KILN_ASSIGN_OR_RETURN(const int64_t b, blocksize_of(ctx, *x, "SpaceToDepth"));
+  const int64_t n = x->shape()[0], c = x->shape()[1], h = x->shape()[2], w = x->shape()[3];
+  if (h % b != 0 || w % b != 0)
+    return err(Code::kIncompatibleShapes, "SpaceToDepth input ", shape_str(x->shape()),
+               " has spatial dims not divisible by blocksize ", b);
+  return permute_blocks(ctx, *x, "SpaceToDepth", {n, c, h / b, b, w / b, b}, {0, 3, 5, 1, 2, 4},
+                        {n, c * b * b, h / b, w / b});
+}
 
 }  // namespace
 
@@ -21,7 +72,8 @@ void register_depth_space(OpRegistry& registry) {
         .output("output", "T")
         .types("T", type_sets::all_tensor_at(since))
         .required_attr("blocksize", AttrType::kInt)
-        .fusion(FusionKind::kInjective);
+        .fusion(FusionKind::kInjective)
+        .kernel(depth_to_space_kernel);
     if (since >= 11) s.attr_enum("mode", "DCR", {"DCR", "CRD"});
     registry.add(std::move(s));
   }
@@ -31,7 +83,8 @@ void register_depth_space(OpRegistry& registry) {
                      .output("output", "T")
                      .types("T", type_sets::all_tensor_at(since))
                      .required_attr("blocksize", AttrType::kInt)
-                     .fusion(FusionKind::kInjective));
+                     .fusion(FusionKind::kInjective)
+                     .kernel(space_to_depth_kernel));
   }
 }
 

@@ -1,10 +1,44 @@
 // Dropout: the identity at inference; training_mode (12+) asks for random masking.
+#include <algorithm>
 #include <utility>
 #include <vector>
 
+#include "ops/movement_util.h"
 #include "ops/op_schema.h"
 
 namespace kiln::ops {
+
+namespace {
+
+// Inference semantics: output = data, mask (if asked for) all kept. Training mode would need
+// random masking, which a deterministic oracle cannot reproduce; it is refused unless the
+// ratio is 0, where training is the identity too.
+Status dropout_kernel(KernelContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "Dropout", "data"));
+  if (const Tensor* t = ctx.since() >= 12 ? ctx.input(2) : nullptr) {
+    if (t->dtype() != DataType::kBool || t->numel() != 1)
+      return err(Code::kInvalidArgument, "Dropout training_mode must be one bool, got ",
+                 data_type_name(t->dtype()), " of shape ", shape_str(t->shape()));
+    double ratio = 0.5;
+    if (const Tensor* r = ctx.input(1)) {
+      KILN_ASSIGN_OR_RETURN(ratio, read_scalar(*r, "Dropout ratio"));
+    }
+    if (t->data_as<bool>()[0] && ratio != 0.0)
+      return err(Code::kInvalidArgument, "Dropout training_mode = true with ratio ", ratio,
+                 " drops random elements; the reference kernels only run inference");
+  }
+  KILN_RETURN_IF_ERROR(set_output_reshaped(ctx, 0, *x, x->shape()));
+  if (!ctx.wants_output(1)) return Status::Ok();
+  // Dropout-7's mask has data's type (ones); from 10 it is bool (true).
+  const DataType mask_type = ctx.since() == 7 ? x->dtype() : DataType::kBool;
+  return dispatch_numeric(mask_type, "Dropout", [&]<typename T>() -> Status {
+    KILN_ASSIGN_OR_RETURN(Tensor * mask, ctx.allocate_output(1, mask_type, x->shape()));
+    std::fill_n(mask->data_as<T>(), mask->numel(), static_cast<T>(1));
+    return Status::Ok();
+  });
+}
+
+}  // namespace
 
 void register_dropout(OpRegistry& registry) {
   using D = DataType;
@@ -19,7 +53,8 @@ void register_dropout(OpRegistry& registry) {
         .output("mask", since == 7 ? "T" : "T1", Arity::kOptional)
         .types("T", floats)
         .attr("ratio", AttrType::kFloat, 0.5f)
-        .fusion(FusionKind::kElementwise);
+        .fusion(FusionKind::kElementwise)
+        .kernel(dropout_kernel);
     if (since == 10) s.types("T1", {D::kBool});
     registry.add(std::move(s));
   }
@@ -38,7 +73,8 @@ void register_dropout(OpRegistry& registry) {
                      .types("T1", floats)
                      .types("T2", {D::kBool})
                      .attr("seed", AttrType::kInt)
-                     .fusion(FusionKind::kElementwise));
+                     .fusion(FusionKind::kElementwise)
+                     .kernel(dropout_kernel));
   }
 }
 

@@ -168,13 +168,24 @@ void for_each_run(const std::array<const std::vector<int64_t>*, N>& in_shapes,
   }
 }
 
+// An element as its compute type: 16-bit floats widen to float, anything else (strings
+// included) is passed by reference without a copy.
+template <typename T>
+decltype(auto) load(const T& v) {
+  if constexpr (std::is_same_v<compute_t<T>, T>) {
+    return (v);
+  } else {
+    return static_cast<compute_t<T>>(v);
+  }
+}
+
 // y[i] = f(x[i]) over same-shaped tensors; f takes and returns compute types.
 template <typename In, typename Out, typename F>
 void map_unary(const Tensor& x, Tensor& y, F&& f) {
   const In* px = x.data_as<In>();
   Out* py = y.data_as<Out>();
   const int64_t n = x.numel();
-  for (int64_t i = 0; i < n; ++i) py[i] = static_cast<Out>(f(static_cast<compute_t<In>>(px[i])));
+  for (int64_t i = 0; i < n; ++i) py[i] = static_cast<Out>(f(load(px[i])));
 }
 
 // c = f(a, b) over the broadcast of a and b (c already has the broadcast shape); f takes compute
@@ -185,7 +196,7 @@ void map_binary(const Tensor& a, const Tensor& b, Tensor& c, F&& f) {
   const B* pb = b.data_as<B>();
   C* pc = c.data_as<C>();
   auto apply = [&](int64_t ia, int64_t ib) {
-    return static_cast<C>(f(static_cast<compute_t<A>>(pa[ia]), static_cast<compute_t<B>>(pb[ib])));
+    return static_cast<C>(f(load(pa[ia]), load(pb[ib])));
   };
   if (a.shape() == b.shape()) {  // the common case: one flat loop
     const int64_t n = c.numel();

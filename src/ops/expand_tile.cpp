@@ -1,6 +1,9 @@
 // Expand (numpy-style broadcast to a shape) and Tile (repeat along each axis).
+#include <string>
+#include <string_view>
 #include <vector>
 
+#include "ops/movement_util.h"
 #include "ops/op_schema.h"
 
 namespace kiln::ops {
@@ -8,6 +11,64 @@ namespace kiln::ops {
 namespace {
 
 using D = DataType;
+
+// A 1-D int64 input of non-negative sizes (Expand's shape, Tile's repeats).
+Result<std::vector<int64_t>> read_sizes(const Tensor& t, std::string_view op,
+                                        std::string_view what) {
+  if (t.rank() != 1)
+    return err(Code::kInvalidArgument, op, " ", what, " must be 1-D, got shape ",
+               shape_str(t.shape()));
+  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> v,
+                        read_int_values(t, std::string(op) + " " + std::string(what)));
+  for (int64_t d : v)
+    if (d < 0)
+      return err(Code::kInvalidArgument, op, " ", what, " ", shape_str(v),
+                 " contains the negative value ", d);
+  return v;
+}
+
+Status expand_kernel(KernelContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "Expand", "input"));
+  KILN_ASSIGN_OR_RETURN(const Tensor* s, required_input(ctx, 1, "Expand", "shape"));
+  KILN_ASSIGN_OR_RETURN(const std::vector<int64_t> shape, read_sizes(*s, "Expand", "shape"));
+  KILN_ASSIGN_OR_RETURN(const std::vector<int64_t> out_shape,
+                        broadcast_shapes({x->shape(), shape}, "Expand"));
+  KILN_RETURN_IF_ERROR(check_output_shape(out_shape, "Expand"));
+  const std::vector<int64_t> step = broadcast_steps(x->shape(), out_shape);
+  return dispatch_move(x->dtype(), "Expand", [&]<typename T>() -> Status {
+    KILN_ASSIGN_OR_RETURN(Tensor * out, ctx.allocate_output(0, x->dtype(), out_shape));
+    strided_copy(elems<T>(*x), 0, out_shape, step, elems<T>(*out));
+    return Status::Ok();
+  });
+}
+
+Status tile_kernel(KernelContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "Tile", "input"));
+  KILN_ASSIGN_OR_RETURN(const Tensor* r, required_input(ctx, 1, "Tile", "repeats"));
+  KILN_ASSIGN_OR_RETURN(const std::vector<int64_t> repeats, read_sizes(*r, "Tile", "repeats"));
+  if (repeats.size() != x->rank())
+    return err(Code::kInvalidArgument, "Tile repeats ", shape_str(repeats), " must have one ",
+               "value per axis of input ", shape_str(x->shape()));
+  // The output, row-major, walks (repeat_0, i_0, repeat_1, i_1, ...): repeats read with step
+  // 0, input axes with their strides.
+  const std::vector<int64_t> strides = strides_of(x->shape());
+  std::vector<int64_t> out_shape, walk_shape, walk_step;
+  for (size_t a = 0; a < x->rank(); ++a) {
+    const int64_t d = x->shape()[a];
+    if (d != 0 && repeats[a] > kMaxOutputElements / d)
+      return err(Code::kInvalidArgument, "Tile repeats ", shape_str(repeats), " of input ",
+                 shape_str(x->shape()), " exceed the reference kernels' limit of 2^33 elements");
+    out_shape.push_back(d * repeats[a]);
+    walk_shape.insert(walk_shape.end(), {repeats[a], d});
+    walk_step.insert(walk_step.end(), {0, strides[a]});
+  }
+  KILN_RETURN_IF_ERROR(check_output_shape(out_shape, "Tile"));
+  return dispatch_move(x->dtype(), "Tile", [&]<typename T>() -> Status {
+    KILN_ASSIGN_OR_RETURN(Tensor * out, ctx.allocate_output(0, x->dtype(), out_shape));
+    strided_copy(elems<T>(*x), 0, walk_shape, walk_step, elems<T>(*out));
+    return Status::Ok();
+  });
+}
 
 }  // namespace
 
@@ -19,7 +80,8 @@ void register_expand_tile(OpRegistry& registry) {
                      .output("output", "T")
                      .types("T", type_sets::all_tensor_at(since))
                      .types("I", {D::kInt64})
-                     .fusion(FusionKind::kInjective));
+                     .fusion(FusionKind::kInjective)
+                     .kernel(expand_kernel));
   }
   for (int64_t since : {6, 13}) {
     registry.add(OpSchema("Tile", since)
@@ -28,7 +90,8 @@ void register_expand_tile(OpRegistry& registry) {
                      .output("output", "T")
                      .types("T", type_sets::all_tensor_at(since))
                      .types("T1", {D::kInt64})
-                     .fusion(FusionKind::kInjective));
+                     .fusion(FusionKind::kInjective)
+                     .kernel(tile_kernel));
   }
 }
 

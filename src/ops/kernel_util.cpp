@@ -84,7 +84,7 @@ Result<std::vector<int64_t>> broadcast_shapes(const std::vector<std::vector<int6
       std::string all;
       for (const auto& x : shapes) all += (all.empty() ? "" : " and ") + Dims::of(x).to_string();
       return err(Code::kIncompatibleShapes, op, " cannot broadcast shapes ", all, ": dimension ",
-                 i, " from the right is ", o, " vs ", d);
+                 s.size() - 1 - i, " from the right is ", o, " vs ", d);
     }
   }
   return out;

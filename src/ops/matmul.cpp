@@ -2,6 +2,7 @@
 #include <utility>
 #include <vector>
 
+#include "ops/nn_kernels.h"
 #include "ops/op_schema.h"
 
 namespace kiln::ops {
@@ -33,7 +34,8 @@ void register_matmul(OpRegistry& registry) {
                      .input("B", "T")
                      .output("Y", "T")
                      .types("T", types)
-                     .fusion(FusionKind::kOpaque));
+                     .fusion(FusionKind::kOpaque)
+                     .kernel(matmul_kernel));
   }
 
   // Gemm-11 makes C optional.
@@ -53,7 +55,8 @@ void register_matmul(OpRegistry& registry) {
                      .attr("beta", AttrType::kFloat, 1.0f)
                      .attr_int_enum("transA", 0, {0, 1})
                      .attr_int_enum("transB", 0, {0, 1})
-                     .fusion(FusionKind::kOpaque));
+                     .fusion(FusionKind::kOpaque)
+                     .kernel(gemm_kernel));
   }
 
   registry.add(OpSchema("MatMulInteger", 10)
@@ -65,7 +68,8 @@ void register_matmul(OpRegistry& registry) {
                    .types("T1", {D::kInt8, D::kUInt8})
                    .types("T2", {D::kInt8, D::kUInt8})
                    .types("T3", {D::kInt32})
-                   .fusion(FusionKind::kOpaque));
+                   .fusion(FusionKind::kOpaque)
+                   .kernel(matmul_integer_kernel));
 
   // Revision 21 lets the scales be float16/bfloat16 (TS) and adds float8 operands, which kiln
   // leaves out.
@@ -86,7 +90,8 @@ void register_matmul(OpRegistry& registry) {
         .types("T1", {D::kInt8, D::kUInt8})
         .types("T2", {D::kInt8, D::kUInt8})
         .types("T3", {D::kInt8, D::kUInt8})
-        .fusion(FusionKind::kOpaque);
+        .fusion(FusionKind::kOpaque)
+        .kernel(qlinear_matmul_kernel);
     registry.add(std::move(s));
   }
 }

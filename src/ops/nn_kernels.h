@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -51,6 +52,35 @@ Status upsample_kernel(KernelContext& ctx);
 
 // ---- shared helpers --------------------------------------------------------------------------
 
+// Sliding-window geometry over the spatial dims (Conv, ConvTranspose, pools). pad_begin and
+// pad_end split ONNX's [x1_begin, x2_begin, ..., x1_end, x2_end, ...] pads.
+struct Window {
+  std::vector<int64_t> kernel, strides, dilations, pad_begin, pad_end;
+  int64_t dilated(size_t d) const { return (kernel[d] - 1) * dilations[d] + 1; }
+};
+
+// Reads strides, dilations (1 unless `has_dilations`) and pads for kernel.size() spatial dims
+// with ONNX's defaults; InvalidArgument on wrong lengths or non-positive strides/dilations or
+// negative pads. (conv_kernels.cpp)
+Result<Window> read_window(const KernelContext& ctx, std::string_view op,
+                           std::vector<int64_t> kernel, bool has_dilations);
+
+// Output spatial sizes of a sliding window over `in` (floor, or ceil when `ceil_mode`, where
+// the last window must still start inside the input or its leading padding). Resolves auto_pad
+// SAME_UPPER / SAME_LOWER (output = ceil(in / stride)) and VALID into w's pads.
+Result<std::vector<int64_t>> window_output_sizes(const KernelContext& ctx, std::string_view op,
+                                                 const std::vector<int64_t>& in, Window& w,
+                                                 bool ceil_mode);
+
+// Positions q in [0, count) with q * stride + offset inside [0, limit): the half-open [lo, hi).
+inline void valid_range(int64_t offset, int64_t stride, int64_t limit, int64_t count, int64_t& lo,
+                        int64_t& hi) {
+  lo = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
+  hi = limit - offset <= 0 ? 0 : (limit - offset + stride - 1) / stride;
+  lo = std::min(lo, count);
+  hi = std::clamp(hi, lo, count);
+}
+
 // Outputs above this many elements are refused before allocating: a corrupt shape or attribute
 // must fail with a code instead of exhausting memory.
 inline constexpr int64_t kMaxOutputElements = int64_t{1} << 33;
@@ -61,16 +91,22 @@ inline Result<int64_t> output_numel(const std::vector<int64_t>& shape, std::stri
   const std::optional<int64_t> n = checked_numel(shape);
   if (!n || *n > kMaxOutputElements)
     return err(Code::kInvalidArgument, op, " output shape ", Dims::of(shape).to_string(),
-               " is negative or exceeds the ", kMaxOutputElements,
-               "-element limit for one tensor");
+               " is negative or exceeds the ", kMaxOutputElements, "-element limit for one tensor");
   return *n;
 }
 
 // The type a GEMM accumulates in. Integers accumulate in their unsigned counterpart so overflow
 // wraps (as two's complement hardware and ONNX Runtime do) instead of being undefined behaviour.
+template <typename T, bool = std::is_integral_v<T>>
+struct gemm_acc {
+  using type = compute_t<T>;
+};
 template <typename T>
-using gemm_acc_t =
-    std::conditional_t<std::is_integral_v<T>, std::make_unsigned_t<T>, compute_t<T>>;
+struct gemm_acc<T, true> {
+  using type = std::make_unsigned_t<T>;
+};
+template <typename T>
+using gemm_acc_t = typename gemm_acc<T>::type;
 
 // c[m x n] += a[m x k] * b[k x n]; row-major with leading dimensions lda/ldb/ldc. The loops run
 // i-k-j inside column and depth blocks, so the innermost loop streams one contiguous row of b
@@ -99,22 +135,32 @@ void gemm_accumulate(int64_t m, int64_t n, int64_t k, const Acc* a, int64_t lda,
 // Reads a float-like scalar parameter (scale) of any float type as float.
 inline float param_as_float(const Tensor& t, int64_t i) {
   switch (t.dtype()) {
-    case DataType::kFloat16: return t.data_as<Half>()[i];
-    case DataType::kBFloat16: return t.data_as<BFloat16>()[i];
-    case DataType::kFloat64: return static_cast<float>(t.data_as<double>()[i]);
-    default: return t.data_as<float>()[i];
+    case DataType::kFloat16:
+      return t.data_as<Half>()[i];
+    case DataType::kBFloat16:
+      return t.data_as<BFloat16>()[i];
+    case DataType::kFloat64:
+      return static_cast<float>(t.data_as<double>()[i]);
+    default:
+      return t.data_as<float>()[i];
   }
 }
 
 // Reads an integer parameter (zero point) of any 8/16/32-bit integer type.
 inline int32_t param_as_int(const Tensor& t, int64_t i) {
   switch (t.dtype()) {
-    case DataType::kInt8: return t.data_as<int8_t>()[i];
-    case DataType::kUInt8: return t.data_as<uint8_t>()[i];
-    case DataType::kInt16: return t.data_as<int16_t>()[i];
-    case DataType::kUInt16: return t.data_as<uint16_t>()[i];
-    case DataType::kInt32: return t.data_as<int32_t>()[i];
-    default: return 0;
+    case DataType::kInt8:
+      return t.data_as<int8_t>()[i];
+    case DataType::kUInt8:
+      return t.data_as<uint8_t>()[i];
+    case DataType::kInt16:
+      return t.data_as<int16_t>()[i];
+    case DataType::kUInt16:
+      return t.data_as<uint16_t>()[i];
+    case DataType::kInt32:
+      return t.data_as<int32_t>()[i];
+    default:
+      return 0;
   }
 }
 
@@ -131,11 +177,21 @@ inline bool is_zero_point_type(DataType d) {
 // Quantized value range of an integer output type.
 inline void quant_range(DataType d, double& lo, double& hi) {
   switch (d) {
-    case DataType::kInt8: lo = -128, hi = 127; return;
-    case DataType::kUInt8: lo = 0, hi = 255; return;
-    case DataType::kInt16: lo = -32768, hi = 32767; return;
-    case DataType::kUInt16: lo = 0, hi = 65535; return;
-    default: lo = -2147483648.0, hi = 2147483647.0; return;
+    case DataType::kInt8:
+      lo = -128, hi = 127;
+      return;
+    case DataType::kUInt8:
+      lo = 0, hi = 255;
+      return;
+    case DataType::kInt16:
+      lo = -32768, hi = 32767;
+      return;
+    case DataType::kUInt16:
+      lo = 0, hi = 65535;
+      return;
+    default:
+      lo = -2147483648.0, hi = 2147483647.0;
+      return;
   }
 }
 

@@ -3,6 +3,7 @@
 #include <utility>
 #include <vector>
 
+#include "ops/normalization_kernels.h"
 #include "ops/op_schema.h"
 
 namespace kiln::ops {
@@ -30,7 +31,8 @@ void register_batch_norm(OpRegistry& registry) {
         .types("T", type_sets::ieee_floats())
         .attr("epsilon", AttrType::kFloat, 1e-5f)
         .attr("momentum", AttrType::kFloat, 0.9f)
-        .fusion(FusionKind::kOpaque);
+        .fusion(FusionKind::kOpaque)
+        .kernel(normalization::batch_norm);
     if (since == 7) s.attr_int_enum("spatial", 1, {0, 1});
     registry.add(std::move(s));
   }
@@ -53,7 +55,8 @@ void register_batch_norm(OpRegistry& registry) {
         .attr("epsilon", AttrType::kFloat, 1e-5f)
         .attr("momentum", AttrType::kFloat, 0.9f)
         .attr_int_enum("training_mode", 0, {0, 1})
-        .fusion(FusionKind::kOpaque);
+        .fusion(FusionKind::kOpaque)
+        .kernel(normalization::batch_norm);
     if (since == 15) s.types("T1", floats);
     s.types(stats, floats);
     registry.add(std::move(s));
@@ -75,7 +78,8 @@ void register_normalization(OpRegistry& registry) {
                    .output("output", "T")
                    .types("T", type_sets::ieee_floats())
                    .attr("epsilon", AttrType::kFloat, 1e-5f)
-                   .fusion(FusionKind::kReduction));
+                   .fusion(FusionKind::kReduction)
+                   .kernel(normalization::instance_norm));
 
   // stash_type is the type of Mean/InvStdDev (U), so it is limited to U's float and bfloat16.
   registry.add(OpSchema("LayerNormalization", 17)
@@ -90,7 +94,8 @@ void register_normalization(OpRegistry& registry) {
                    .attr("axis", AttrType::kInt, int64_t{-1})
                    .attr("epsilon", AttrType::kFloat, 1e-5f)
                    .attr_int_enum("stash_type", 1, {1, 16})
-                   .fusion(FusionKind::kReduction));
+                   .fusion(FusionKind::kReduction)
+                   .kernel(normalization::layer_norm));
 
   // Revision 18 took scale/bias per group; ONNX deprecated it (its checker rejects it) for 21,
   // which takes them per channel as PyTorch does and adds stash_type, the precision of the
@@ -110,7 +115,7 @@ void register_normalization(OpRegistry& registry) {
           "GroupNormalization-18 (scale and bias per group) is deprecated by ONNX; re-export at "
           "opset 21 or later, where they are per channel");
     } else {
-      s.attr_int_enum("stash_type", 1, {1, 10, 11, 16});
+      s.attr_int_enum("stash_type", 1, {1, 10, 11, 16}).kernel(normalization::group_norm);
     }
     registry.add(std::move(s));
   }
@@ -126,7 +131,8 @@ void register_normalization(OpRegistry& registry) {
                      .attr("alpha", AttrType::kFloat, 1e-4f)
                      .attr("beta", AttrType::kFloat, 0.75f)
                      .attr("bias", AttrType::kFloat, 1.0f)
-                     .fusion(FusionKind::kOpaque));
+                     .fusion(FusionKind::kOpaque)
+                     .kernel(normalization::lrn));
   }
 
   for (int64_t since : {9, 13}) {
@@ -137,7 +143,8 @@ void register_normalization(OpRegistry& registry) {
                      .output("Y", "T")
                      .types("T", types)
                      .attr("axes", AttrType::kInts, std::vector<int64_t>{0, 2, 3})
-                     .fusion(FusionKind::kReduction));
+                     .fusion(FusionKind::kReduction)
+                     .kernel(normalization::mean_variance_norm));
   }
 }
 

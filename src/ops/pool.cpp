@@ -3,6 +3,7 @@
 #include <utility>
 #include <vector>
 
+#include "ops/nn_kernels.h"
 #include "ops/op_schema.h"
 
 namespace kiln::ops {
@@ -43,7 +44,7 @@ void register_pool(OpRegistry& registry) {
   // SAME_* output size (ceil(input / stride)).
   //
   // MaxPool: 8 adds the Indices output, 10 dilations and ceil_mode, 12 admits int8/uint8.
-  registry.add(window_pool("MaxPool", 1, type_sets::ieee_floats()));
+  registry.add(window_pool("MaxPool", 1, type_sets::ieee_floats()).kernel(max_pool_kernel));
   for (int64_t since : {8, 10, 11, 12}) {
     auto types = type_sets::ieee_floats();
     if (since >= 12) types.insert(types.end(), {D::kInt8, D::kUInt8});
@@ -52,7 +53,7 @@ void register_pool(OpRegistry& registry) {
         .types("I", {D::kInt64})
         .attr_int_enum("storage_order", 0, {0, 1});
     if (since >= 10) s.attr_int_enum("ceil_mode", 0, {0, 1}).attr("dilations", AttrType::kInts);
-    registry.add(std::move(s));
+    registry.add(std::move(s.kernel(max_pool_kernel)));
   }
 
   // AveragePool: 10 adds ceil_mode, 19 dilations.
@@ -61,7 +62,7 @@ void register_pool(OpRegistry& registry) {
     s.attr_int_enum("count_include_pad", 0, {0, 1});
     if (since >= 10) s.attr_int_enum("ceil_mode", 0, {0, 1});
     if (since >= 19) s.attr("dilations", AttrType::kInts);
-    registry.add(std::move(s));
+    registry.add(std::move(s.kernel(average_pool_kernel)));
   }
 
   // LpPool: 18 adds ceil_mode and dilations.
@@ -69,12 +70,14 @@ void register_pool(OpRegistry& registry) {
     OpSchema s = window_pool("LpPool", since, type_sets::ieee_floats());
     s.attr("p", AttrType::kInt, int64_t{2});
     if (since >= 18) s.attr_int_enum("ceil_mode", 0, {0, 1}).attr("dilations", AttrType::kInts);
-    registry.add(std::move(s));
+    registry.add(std::move(s.kernel(lp_pool_kernel)));
   }
 
-  registry.add(global_pool("GlobalAveragePool", 1));
-  registry.add(global_pool("GlobalMaxPool", 1));
-  registry.add(global_pool("GlobalLpPool", 2).attr("p", AttrType::kInt, int64_t{2}));
+  registry.add(global_pool("GlobalAveragePool", 1).kernel(global_average_pool_kernel));
+  registry.add(global_pool("GlobalMaxPool", 1).kernel(global_max_pool_kernel));
+  registry.add(global_pool("GlobalLpPool", 2)
+                   .attr("p", AttrType::kInt, int64_t{2})
+                   .kernel(global_lp_pool_kernel));
 
   // MaxUnpool scatters X into a zero tensor at MaxPool's flat Indices.
   for (int64_t since : {9, 11}) {
@@ -88,7 +91,8 @@ void register_pool(OpRegistry& registry) {
                      .required_attr("kernel_shape", AttrType::kInts)
                      .attr("pads", AttrType::kInts)
                      .attr("strides", AttrType::kInts)
-                     .fusion(FusionKind::kOpaque));
+                     .fusion(FusionKind::kOpaque)
+                     .kernel(max_unpool_kernel));
   }
 }
 

@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "ops/nn_kernels.h"
 #include "ops/op_schema.h"
 
 namespace kiln::ops {
@@ -51,7 +52,8 @@ void register_quantize_linear(OpRegistry& registry) {
         .output("y", "T2")
         .types("T1", x_types)
         .types("T2", y_types)
-        .fusion(FusionKind::kElementwise);
+        .fusion(FusionKind::kElementwise)
+        .kernel(quantize_linear_kernel);
     if (!typed_scale) s.types("F", {D::kFloat32});
     if (since >= 13) s.attr("axis", AttrType::kInt, int64_t{1});
     if (since >= 19) s.attr_int_enum("saturate", 1, {0, 1});
@@ -87,7 +89,7 @@ void register_dequantize_linear(OpRegistry& registry) {
           .types("T1", x_types)
           .types("T2", scale_floats());
     }
-    s.fusion(FusionKind::kElementwise);
+    s.fusion(FusionKind::kElementwise).kernel(dequantize_linear_kernel);
     if (since >= 13) s.attr("axis", AttrType::kInt, int64_t{1});
     if (since >= 21) s.attr("block_size", AttrType::kInt, int64_t{0});
     registry.add(std::move(s));
@@ -110,7 +112,8 @@ void register_quantize(OpRegistry& registry) {
                    .types("T1", {D::kFloat32})
                    .types("T2", {D::kUInt8})
                    .types("F", {D::kFloat32})
-                   .fusion(FusionKind::kOpaque));
+                   .fusion(FusionKind::kOpaque)
+                   .kernel(dynamic_quantize_linear_kernel));
 
   OpSchema qlinear_conv("QLinearConv", 10);
   qlinear_conv.input("x", "T1")
@@ -128,7 +131,8 @@ void register_quantize(OpRegistry& registry) {
       .types("T3", int8s())
       .types("T4", {D::kInt32})
       .types("F", {D::kFloat32})
-      .fusion(FusionKind::kOpaque);
+      .fusion(FusionKind::kOpaque)
+      .kernel(qlinear_conv_kernel);
   registry.add(std::move(conv_attrs(qlinear_conv)));
 
   OpSchema conv_integer("ConvInteger", 10);
@@ -140,7 +144,8 @@ void register_quantize(OpRegistry& registry) {
       .types("T1", int8s())
       .types("T2", int8s())
       .types("T3", {D::kInt32})
-      .fusion(FusionKind::kOpaque);
+      .fusion(FusionKind::kOpaque)
+      .kernel(conv_integer_kernel);
   registry.add(std::move(conv_attrs(conv_integer)));
 }
 

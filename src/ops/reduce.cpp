@@ -146,7 +146,9 @@ Status run_reduce(KernelContext& ctx, Kind kind, const char* name, bool axes_fro
     axes = ctx.attr_ints("axes");
   }
   std::vector<bool> mask(static_cast<size_t>(rank), !noop);
-  if (!axes.empty()) KILN_ASSIGN_OR_RETURN(mask, axes_mask(axes, rank, name));
+  if (!axes.empty()) {
+    KILN_ASSIGN_OR_RETURN(mask, axes_mask(axes, rank, name));
+  }
   const ReducePlan plan = make_reduce_plan(x->shape(), mask, ctx.attr_int("keepdims", 1) != 0);
   KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, x->dtype(), plan.out_shape));
   return dispatch_numeric(x->dtype(), name, [&]<typename T>() -> Status {

@@ -3,6 +3,7 @@
 #include <utility>
 #include <vector>
 
+#include "ops/nn_kernels.h"
 #include "ops/op_schema.h"
 
 namespace kiln::ops {
@@ -42,7 +43,8 @@ void register_resize(OpRegistry& registry) {
                    .types("T", image_types(10))
                    .types("F", {D::kFloat32})
                    .attr_enum("mode", "nearest", {"nearest", "linear"})
-                   .fusion(FusionKind::kOpaque));
+                   .fusion(FusionKind::kOpaque)
+                   .kernel(resize_kernel));
 
   // 11 adds roi (for tf_crop_and_resize), sizes, cubic and the coordinate/rounding controls;
   // 13 makes roi and scales optional; 18 adds antialias, axes and keep_aspect_ratio_policy.
@@ -65,7 +67,8 @@ void register_resize(OpRegistry& registry) {
         .attr("cubic_coeff_a", AttrType::kFloat, -0.75f)
         .attr_int_enum("exclude_outside", 0, {0, 1})
         .attr("extrapolation_value", AttrType::kFloat, 0.0f)
-        .fusion(FusionKind::kOpaque);
+        .fusion(FusionKind::kOpaque)
+        .kernel(resize_kernel);
     if (since >= 18) {
       s.attr_int_enum("antialias", 0, {0, 1})
           .attr("axes", AttrType::kInts)
@@ -82,7 +85,8 @@ void register_resize(OpRegistry& registry) {
                    .types("T", image_types(7))
                    .required_attr("scales", AttrType::kFloats)
                    .attr_enum("mode", "nearest", {"nearest", "linear"})
-                   .fusion(FusionKind::kOpaque));
+                   .fusion(FusionKind::kOpaque)
+                   .kernel(upsample_kernel));
   for (int64_t since : {9, 10}) {
     OpSchema s("Upsample", since);
     s.input("X", "T")
@@ -92,7 +96,10 @@ void register_resize(OpRegistry& registry) {
         .types("F", {D::kFloat32})
         .attr_enum("mode", "nearest", {"nearest", "linear"})
         .fusion(FusionKind::kOpaque);
-    if (since == 10) s.unsupported("deprecated since opset 10; use Resize");
+    if (since == 10)
+      s.unsupported("deprecated since opset 10; use Resize");
+    else
+      s.kernel(upsample_kernel);
     registry.add(std::move(s));
   }
 }

@@ -235,6 +235,10 @@ Result<Config> configure(const KernelContext& ctx, Cell cell) {
     if (h <= 0) return err(Code::kInvalidArgument, op, " hidden_size ", h, " must be positive");
     cfg.hidden = h;
   }
+  // Bounded before any size arithmetic: an R of shape [1, 0, huge] holds no data.
+  if (cfg.hidden > (int64_t{1} << 31))
+    return err(Code::kInvalidArgument, op, " hidden size ", cfg.hidden,
+               " exceeds kiln's limit of 2^31");
   const int64_t gh = cfg.gates * cfg.hidden;
   KILN_RETURN_IF_ERROR(expect_shape(op.c_str(), "W", *w, {cfg.dirs, gh, cfg.input}));
   KILN_RETURN_IF_ERROR(expect_shape(op.c_str(), "R", *r, {cfg.dirs, gh, cfg.hidden}));
@@ -259,6 +263,18 @@ Result<Config> configure(const KernelContext& ctx, Cell cell) {
                " but X is ", data_type_name(x->dtype()));
   }
 
+  // X may be empty through input_size 0 while Y is not; refuse absurd outputs before allocating.
+  // Counting hidden as at least 1 also bounds the step loops when every size but one is 0.
+  const std::vector<int64_t> work = {cfg.seq, cfg.dirs, cfg.batch,
+                                     std::max<int64_t>(cfg.hidden, 1)};
+  const std::optional<int64_t> work_numel = checked_numel(work);
+  const std::optional<int64_t> state_numel = checked_numel({work[1], work[2], work[3]});
+  if (!work_numel || !state_numel || std::max(*work_numel, *state_numel) > (int64_t{1} << 33))
+    return err(Code::kInvalidArgument, op, " outputs Y ",
+               shape_str({cfg.seq, cfg.dirs, cfg.batch, cfg.hidden}), " and Y_h ",
+               shape_str({cfg.dirs, cfg.batch, cfg.hidden}),
+               " exceed kiln's limit of 2^33 elements");
+
   cfg.lens.assign(static_cast<size_t>(cfg.batch), cfg.seq);
   if (const Tensor* sl = ctx.input(4)) {
     KILN_RETURN_IF_ERROR(expect_shape(op.c_str(), "sequence_lens", *sl, {cfg.batch}));
@@ -268,13 +284,6 @@ Result<Config> configure(const KernelContext& ctx, Cell cell) {
         return err(Code::kInvalidArgument, op, " sequence_lens[", b, "] = ", cfg.lens[b],
                    " is outside [0, ", cfg.seq, "] (the sequence length of X)");
   }
-
-  // X may be empty through input_size 0 while Y is not; refuse absurd outputs before allocating.
-  const std::optional<int64_t> y_numel = checked_numel({cfg.seq, cfg.dirs, cfg.batch, cfg.hidden});
-  if (!y_numel || *y_numel > (int64_t{1} << 33))
-    return err(Code::kInvalidArgument, op, " output Y of shape ",
-               shape_str({cfg.seq, cfg.dirs, cfg.batch, cfg.hidden}),
-               " exceeds kiln's limit of 2^33 elements");
 
   if (ctx.has_attr("clip")) {
     const double clip = ctx.attr_float("clip");

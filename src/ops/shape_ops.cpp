@@ -1,9 +1,14 @@
 // Shape metadata and constants: Shape, Size, Constant, ConstantOfShape, Identity, Range.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "core/errors.h"
+#include "ops/movement_util.h"
 #include "ops/op_schema.h"
 
 namespace kiln::ops {
@@ -46,6 +51,173 @@ void check_constant_of_shape(const ir::Node& node, const OpSchema&, std::vector<
                          value->t.numel(), " elements (allowed: exactly 1)"));
 }
 
+Status shape_kernel(KernelContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "Shape", "data"));
+  const int64_t rank = static_cast<int64_t>(x->rank());
+  // start/end (15+) clamp like Slice: negative counts from the back, then into [0, rank].
+  auto clamp_dim = [rank](int64_t v) { return std::clamp<int64_t>(v < 0 ? v + rank : v, 0, rank); };
+  int64_t start = 0, end = rank;
+  if (ctx.since() >= 15) {
+    start = clamp_dim(ctx.attr_int("start"));
+    if (ctx.has_attr("end")) end = clamp_dim(ctx.attr_int("end"));
+  }
+  const int64_t n = std::max<int64_t>(end - start, 0);
+  KILN_ASSIGN_OR_RETURN(Tensor * out, ctx.allocate_output(0, DataType::kInt64, {n}));
+  for (int64_t i = 0; i < n; ++i)
+    out->data_as<int64_t>()[i] = x->shape()[static_cast<size_t>(start + i)];
+  return Status::Ok();
+}
+
+Status size_kernel(KernelContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "Size", "data"));
+  KILN_ASSIGN_OR_RETURN(Tensor * out, ctx.allocate_output(0, DataType::kInt64, {}));
+  out->data_as<int64_t>()[0] = x->numel();
+  return Status::Ok();
+}
+
+// Shares `t`'s storage when it owns it; copies borrowed memory so the output cannot outlive it.
+Status set_output_shared(KernelContext& ctx, size_t i, const Tensor& t) {
+  return set_output_reshaped(ctx, i, t, t.shape());
+}
+
+Status identity_kernel(KernelContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "Identity", "input"));
+  return set_output_shared(ctx, 0, *x);
+}
+
+Status constant_kernel(KernelContext& ctx) {
+  if (const Tensor* t = ctx.attr_tensor("value")) return set_output_shared(ctx, 0, *t);
+  if (ctx.has_attr("sparse_value"))
+    return err(Code::kUnsupportedFeature,
+               "Constant sparse_value: sparse constants are not supported");
+  if (ctx.has_attr("value_float")) {
+    KILN_ASSIGN_OR_RETURN(Tensor * out, ctx.allocate_output(0, DataType::kFloat32, {}));
+    out->data_as<float>()[0] = ctx.attr_float("value_float");
+    return Status::Ok();
+  }
+  if (ctx.has_attr("value_floats")) {
+    const std::vector<float> v = ctx.attr_floats("value_floats");
+    KILN_ASSIGN_OR_RETURN(
+        Tensor * out, ctx.allocate_output(0, DataType::kFloat32, {static_cast<int64_t>(v.size())}));
+    std::copy(v.begin(), v.end(), out->data_as<float>());
+    return Status::Ok();
+  }
+  if (ctx.has_attr("value_int")) {
+    KILN_ASSIGN_OR_RETURN(Tensor * out, ctx.allocate_output(0, DataType::kInt64, {}));
+    out->data_as<int64_t>()[0] = ctx.attr_int("value_int");
+    return Status::Ok();
+  }
+  if (ctx.has_attr("value_ints")) {
+    const std::vector<int64_t> v = ctx.attr_ints("value_ints");
+    KILN_ASSIGN_OR_RETURN(
+        Tensor * out, ctx.allocate_output(0, DataType::kInt64, {static_cast<int64_t>(v.size())}));
+    std::copy(v.begin(), v.end(), out->data_as<int64_t>());
+    return Status::Ok();
+  }
+  if (ctx.has_attr("value_string")) {
+    KILN_ASSIGN_OR_RETURN(Tensor out, Tensor::strings({}, {ctx.attr_string("value_string")}));
+    ctx.set_output(0, std::move(out));
+    return Status::Ok();
+  }
+  if (ctx.has_attr("value_strings")) {
+    std::vector<std::string> v = ctx.attr_strings("value_strings");
+    const int64_t n = static_cast<int64_t>(v.size());
+    KILN_ASSIGN_OR_RETURN(Tensor out, Tensor::strings({n}, std::move(v)));
+    ctx.set_output(0, std::move(out));
+    return Status::Ok();
+  }
+  return err(Code::kInvalidArgument, "Constant has no value attribute (nor a tensor in 'value')");
+}
+
+Status constant_of_shape_kernel(KernelContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(const Tensor* s, required_input(ctx, 0, "ConstantOfShape", "input"));
+  if (s->rank() != 1)
+    return err(Code::kInvalidArgument, "ConstantOfShape input must be 1-D, got shape ",
+               shape_str(s->shape()));
+  KILN_ASSIGN_OR_RETURN(const std::vector<int64_t> shape,
+                        read_int_values(*s, "ConstantOfShape input"));
+  KILN_RETURN_IF_ERROR(check_output_shape(shape, "ConstantOfShape"));
+  const Tensor* value = ctx.attr_tensor("value");
+  if (value == nullptr) {  // float32 zeros
+    KILN_ASSIGN_OR_RETURN(Tensor * out, ctx.allocate_output(0, DataType::kFloat32, shape));
+    (void)out;
+    return Status::Ok();
+  }
+  if (value->numel() != 1)
+    return err(Code::kInvalidArgument, "ConstantOfShape value must hold one element, not ",
+               value->numel());
+  return dispatch_move(value->dtype(), "ConstantOfShape", [&]<typename T>() -> Status {
+    KILN_ASSIGN_OR_RETURN(Tensor * out, ctx.allocate_output(0, value->dtype(), shape));
+    std::fill_n(elems<T>(*out), out->numel(), elems<T>(*value)[0]);
+    return Status::Ok();
+  });
+}
+
+// Range: max(ceil((limit - start) / delta), 0) values start + i * delta, computed in double for
+// floats (as numpy.arange, the ONNX reference, does) and in int64 for ints.
+Status range_kernel(KernelContext& ctx) {
+  const Tensor* in[3];
+  const char* names[3] = {"start", "limit", "delta"};
+  for (size_t i = 0; i < 3; ++i) {
+    KILN_ASSIGN_OR_RETURN(in[i], required_input(ctx, i, "Range", names[i]));
+    if (in[i]->numel() != 1)
+      return err(Code::kInvalidArgument, "Range ", names[i], " must be a scalar, got shape ",
+                 shape_str(in[i]->shape()));
+    if (in[i]->dtype() != in[0]->dtype())
+      return err(Code::kInvalidArgument, "Range inputs mix ", data_type_name(in[0]->dtype()),
+                 " and ", data_type_name(in[i]->dtype()));
+  }
+  const DataType dt = in[0]->dtype();
+  return dispatch_numeric(dt, "Range", [&]<typename T>() -> Status {
+    if constexpr (std::is_same_v<T, bool> || std::is_same_v<T, uint64_t>) {
+      return err(Code::kTypeUnsupported, "Range has no reference kernel for ", data_type_name(dt));
+    } else if constexpr (is_float_v<T>) {
+      const double start = static_cast<compute_t<T>>(in[0]->data_as<T>()[0]);
+      const double limit = static_cast<compute_t<T>>(in[1]->data_as<T>()[0]);
+      const double delta = static_cast<compute_t<T>>(in[2]->data_as<T>()[0]);
+      if (delta == 0 || !std::isfinite(start) || !std::isfinite(limit) || !std::isfinite(delta))
+        return err(Code::kInvalidArgument, "Range needs a finite non-zero delta and finite ",
+                   "bounds, got start ", start, ", limit ", limit, ", delta ", delta);
+      const double count = std::max(std::ceil((limit - start) / delta), 0.0);
+      if (count > static_cast<double>(kMaxOutputElements))
+        return err(Code::kInvalidArgument, "Range(", start, ", ", limit, ", ", delta, ") has ",
+                   count, " elements, above the reference kernels' limit of 2^33");
+      const int64_t n = static_cast<int64_t>(count);
+      KILN_ASSIGN_OR_RETURN(Tensor * out, ctx.allocate_output(0, dt, {n}));
+      for (int64_t i = 0; i < n; ++i)
+        out->data_as<T>()[i] = static_cast<T>(start + static_cast<double>(i) * delta);
+      return Status::Ok();
+    } else {
+      const int64_t start = static_cast<int64_t>(in[0]->data_as<T>()[0]);
+      const int64_t limit = static_cast<int64_t>(in[1]->data_as<T>()[0]);
+      const int64_t delta = static_cast<int64_t>(in[2]->data_as<T>()[0]);
+      if (delta == 0) return err(Code::kInvalidArgument, "Range delta is 0");
+      // |limit - start| and |delta| in uint64: the differences can overflow int64.
+      uint64_t count = 0;
+      if ((limit > start && delta > 0) || (limit < start && delta < 0)) {
+        const uint64_t span = limit > start
+                                  ? static_cast<uint64_t>(limit) - static_cast<uint64_t>(start)
+                                  : static_cast<uint64_t>(start) - static_cast<uint64_t>(limit);
+        const uint64_t mag =
+            delta > 0 ? static_cast<uint64_t>(delta) : 0 - static_cast<uint64_t>(delta);
+        count = span / mag + (span % mag != 0 ? 1 : 0);
+      }
+      if (count > static_cast<uint64_t>(kMaxOutputElements))
+        return err(Code::kInvalidArgument, "Range(", start, ", ", limit, ", ", delta, ") has ",
+                   count, " elements, above the reference kernels' limit of 2^33");
+      const int64_t n = static_cast<int64_t>(count);
+      KILN_ASSIGN_OR_RETURN(Tensor * out, ctx.allocate_output(0, dt, {n}));
+      // Wrapping uint64 arithmetic: i * delta alone may overflow int64 though every value lies
+      // between start and limit.
+      for (int64_t i = 0; i < n; ++i)
+        out->data_as<T>()[i] = static_cast<T>(
+            static_cast<int64_t>(static_cast<uint64_t>(start) +
+                                 static_cast<uint64_t>(i) * static_cast<uint64_t>(delta)));
+      return Status::Ok();
+    }
+  });
+}
+
 void register_constant(OpRegistry& registry) {
   // Constant-1 holds floats only; 9 any tensor; 11 makes value optional beside sparse_value;
   // 12 adds the value_* shorthands.
@@ -55,7 +227,8 @@ void register_constant(OpRegistry& registry) {
         .types("T", since == 1 ? std::vector<DataType>{D::kFloat16, D::kFloat32, D::kFloat64}
                                : type_sets::all_tensor_at(since))
         .fusion(FusionKind::kOpaque)
-        .check(check_constant);
+        .check(check_constant)
+        .kernel(constant_kernel);
     if (since < 11) {
       s.required_attr("value", AttrType::kTensor);
     } else {
@@ -83,7 +256,8 @@ void register_shape_ops(OpRegistry& registry) {
         .output("shape", "T1")
         .types("T", type_sets::all_tensor_at(since))
         .types("T1", {D::kInt64})
-        .fusion(FusionKind::kOpaque);
+        .fusion(FusionKind::kOpaque)
+        .kernel(shape_kernel);
     if (since >= 15) s.attr("start", AttrType::kInt, int64_t{0}).attr("end", AttrType::kInt);
     registry.add(std::move(s));
   }
@@ -94,7 +268,8 @@ void register_shape_ops(OpRegistry& registry) {
                      .output("size", "T1")
                      .types("T", type_sets::all_tensor_at(since))
                      .types("T1", {D::kInt64})
-                     .fusion(FusionKind::kOpaque));
+                     .fusion(FusionKind::kOpaque)
+                     .kernel(size_kernel));
   }
 
   register_constant(registry);
@@ -112,7 +287,8 @@ void register_shape_ops(OpRegistry& registry) {
                      .types("T2", types)
                      .attr("value", AttrType::kTensor)
                      .fusion(FusionKind::kOpaque)
-                     .check(check_constant_of_shape));
+                     .check(check_constant_of_shape)
+                     .kernel(constant_of_shape_kernel));
   }
 
   // Identity-14 and 16 add sequence and optional values, which kiln does not model; their
@@ -122,7 +298,8 @@ void register_shape_ops(OpRegistry& registry) {
                      .input("input", since >= 14 ? "V" : "T")
                      .output("output", since >= 14 ? "V" : "T")
                      .types(since >= 14 ? "V" : "T", type_sets::all_tensor_at(since))
-                     .fusion(FusionKind::kElementwise));
+                     .fusion(FusionKind::kElementwise)
+                     .kernel(identity_kernel));
   }
 
   // Range's length depends on the input values.
@@ -132,7 +309,8 @@ void register_shape_ops(OpRegistry& registry) {
                    .input("delta", "T")
                    .output("output", "T")
                    .types("T", {D::kFloat32, D::kFloat64, D::kInt16, D::kInt32, D::kInt64})
-                   .fusion(FusionKind::kOpaque));
+                   .fusion(FusionKind::kOpaque)
+                   .kernel(range_kernel));
 }
 
 }  // namespace kiln::ops

@@ -1,13 +1,95 @@
 // Slice: strided windows along chosen axes.
+#include <algorithm>
+#include <string>
 #include <vector>
 
+#include "ops/movement_util.h"
 #include "ops/op_schema.h"
 
 namespace kiln::ops {
 
 namespace {
 
-using D = DataType;
+// A 1-D int32/int64 input (starts, ends, axes, steps).
+Result<std::vector<int64_t>> read_list(const Tensor& t, const char* name) {
+  if (t.rank() != 1)
+    return err(Code::kInvalidArgument, "Slice ", name, " must be 1-D, got shape ",
+               shape_str(t.shape()));
+  return read_int_values(t, std::string("Slice ") + name);
+}
+
+Status slice_kernel(KernelContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "Slice", "data"));
+  const int64_t rank = static_cast<int64_t>(x->rank());
+  std::vector<int64_t> starts, ends, axes, steps;
+  bool has_axes = false;
+  if (ctx.since() < 10) {
+    starts = ctx.attr_ints("starts");
+    ends = ctx.attr_ints("ends");
+    has_axes = ctx.has_attr("axes");
+    if (has_axes) axes = ctx.attr_ints("axes");
+  } else {
+    KILN_ASSIGN_OR_RETURN(const Tensor* st, required_input(ctx, 1, "Slice", "starts"));
+    KILN_ASSIGN_OR_RETURN(const Tensor* en, required_input(ctx, 2, "Slice", "ends"));
+    KILN_ASSIGN_OR_RETURN(starts, read_list(*st, "starts"));
+    KILN_ASSIGN_OR_RETURN(ends, read_list(*en, "ends"));
+    if (const Tensor* a = ctx.input(3)) {
+      has_axes = true;
+      KILN_ASSIGN_OR_RETURN(axes, read_list(*a, "axes"));
+    }
+    if (const Tensor* s = ctx.input(4)) {
+      KILN_ASSIGN_OR_RETURN(steps, read_list(*s, "steps"));
+    }
+  }
+  if (!has_axes)
+    for (size_t i = 0; i < starts.size(); ++i) axes.push_back(static_cast<int64_t>(i));
+  if (steps.empty()) steps.assign(starts.size(), 1);
+  if (ends.size() != starts.size() || axes.size() != starts.size() || steps.size() != starts.size())
+    return err(Code::kInvalidArgument, "Slice starts ", shape_str(starts), ", ends ",
+               shape_str(ends), ", axes ", shape_str(axes), " and steps ", shape_str(steps),
+               " must have the same length");
+  KILN_ASSIGN_OR_RETURN(axes, normalize_axes(axes, rank, "Slice"));
+
+  // Per axis: first index and step (in elements of that axis) and the output length.
+  std::vector<int64_t> out_shape = x->shape(), first(x->rank(), 0), step(x->rank(), 1);
+  for (size_t i = 0; i < axes.size(); ++i) {
+    const size_t a = static_cast<size_t>(axes[i]);
+    const int64_t dim = x->shape()[a];
+    int64_t b = starts[i], e = ends[i];
+    const int64_t s = steps[i];
+    if (s == 0) return err(Code::kInvalidArgument, "Slice step for axis ", a, " is 0");
+    if (b < 0) b += dim;
+    if (e < 0) e += dim;
+    int64_t len = 0;
+    if (dim == 0) {
+      // Nothing to take (and the clamping ranges below would be empty).
+    } else if (s > 0) {
+      b = std::clamp<int64_t>(b, 0, dim);
+      e = std::clamp<int64_t>(e, 0, dim);
+      if (e > b) len = (e - b - 1) / s + 1;
+    } else {
+      b = std::clamp<int64_t>(b, 0, dim - 1);
+      e = std::clamp<int64_t>(e, -1, dim - 1);
+      // -s would overflow for INT64_MIN; the magnitude is computed unsigned.
+      const uint64_t mag = 0 - static_cast<uint64_t>(s);
+      if (b > e) len = static_cast<int64_t>(static_cast<uint64_t>(b - e - 1) / mag + 1);
+    }
+    out_shape[a] = len;
+    first[a] = len > 0 ? b : 0;
+    step[a] = len > 1 ? s : 0;  // |s| < dim whenever a second element exists
+  }
+  const std::vector<int64_t> strides = strides_of(x->shape());
+  int64_t base = 0;
+  for (size_t a = 0; a < x->rank(); ++a) {
+    base += first[a] * strides[a];
+    step[a] *= strides[a];
+  }
+  return dispatch_move(x->dtype(), "Slice", [&]<typename T>() -> Status {
+    KILN_ASSIGN_OR_RETURN(Tensor * out, ctx.allocate_output(0, x->dtype(), out_shape));
+    strided_copy(elems<T>(*x), base, out_shape, step, elems<T>(*out));
+    return Status::Ok();
+  });
+}
 
 }  // namespace
 
@@ -21,7 +103,8 @@ void register_slice(OpRegistry& registry) {
                    .required_attr("starts", AttrType::kInts)
                    .required_attr("ends", AttrType::kInts)
                    .attr("axes", AttrType::kInts)
-                   .fusion(FusionKind::kInjective));
+                   .fusion(FusionKind::kInjective)
+                   .kernel(slice_kernel));
 
   // From 10 they are inputs, with steps; 11 documents negative axes.
   for (int64_t since : {10, 11, 13}) {
@@ -34,7 +117,8 @@ void register_slice(OpRegistry& registry) {
                      .output("output", "T")
                      .types("T", type_sets::all_tensor_at(since))
                      .types("Tind", type_sets::index())
-                     .fusion(FusionKind::kInjective));
+                     .fusion(FusionKind::kInjective)
+                     .kernel(slice_kernel));
   }
 }
 

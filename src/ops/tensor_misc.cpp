@@ -7,6 +7,7 @@
 
 #include "core/errors.h"
 #include "ops/op_schema.h"
+#include "ops/tensor_misc_kernels.h"
 
 namespace kiln::ops {
 
@@ -52,7 +53,8 @@ void register_tensor_misc(OpRegistry& registry) {
                    .types("T", type_sets::with(type_sets::numeric(), {D::kBool}))
                    .types("I", {D::kInt64})
                    .attr_int_enum("upper", 1, {0, 1})
-                   .fusion(FusionKind::kInjective));
+                   .fusion(FusionKind::kInjective)
+                   .kernel(tensor_misc::trilu));
 
   // OneHot-11 accepts negative indices and axis. values only get copied, so T3 keeps every type.
   for (int64_t since : {9, 11}) {
@@ -65,7 +67,8 @@ void register_tensor_misc(OpRegistry& registry) {
                      .types("T2", numeric_no_bf16())
                      .types("T3", tensor_types_v1())
                      .attr("axis", AttrType::kInt, int64_t{-1})
-                     .fusion(FusionKind::kOpaque));
+                     .fusion(FusionKind::kOpaque)
+                     .kernel(tensor_misc::one_hot));
   }
 
   // NonZero compares with zero: numbers and bool only. Its output shape depends on the values.
@@ -74,13 +77,15 @@ void register_tensor_misc(OpRegistry& registry) {
                    .output("Y", "I")
                    .types("T", type_sets::with(numeric_no_bf16(), {D::kBool}))
                    .types("I", {D::kInt64})
-                   .fusion(FusionKind::kOpaque));
+                   .fusion(FusionKind::kOpaque)
+                   .kernel(tensor_misc::non_zero));
   registry.add(OpSchema("NonZero", 13)
                    .input("X", "T")
                    .output("Y", "I")
                    .types("T", type_sets::with(type_sets::numeric(), {D::kBool}))
                    .types("I", {D::kInt64})
-                   .fusion(FusionKind::kOpaque));
+                   .fusion(FusionKind::kOpaque)
+                   .kernel(tensor_misc::non_zero));
 
   // TopK: k is an attribute in 1 and an input from 10; 11 adds integers, largest and sorted.
   registry.add(OpSchema("TopK", 1)
@@ -91,7 +96,8 @@ void register_tensor_misc(OpRegistry& registry) {
                    .types("I", {D::kInt64})
                    .attr("axis", AttrType::kInt, int64_t{-1})
                    .required_attr("k", AttrType::kInt)
-                   .fusion(FusionKind::kOpaque));
+                   .fusion(FusionKind::kOpaque)
+                   .kernel(tensor_misc::top_k));
   for (int64_t since : {10, 11}) {
     OpSchema s("TopK", since);
     s.input("X", "T")
@@ -103,6 +109,7 @@ void register_tensor_misc(OpRegistry& registry) {
         .attr("axis", AttrType::kInt, int64_t{-1})
         .fusion(FusionKind::kOpaque);
     if (since >= 11) s.attr_int_enum("largest", 1, {0, 1}).attr_int_enum("sorted", 1, {0, 1});
+    s.kernel(tensor_misc::top_k);
     registry.add(std::move(s));
   }
 
@@ -120,7 +127,8 @@ void register_tensor_misc(OpRegistry& registry) {
                      .types("T2", type_sets::index())
                      .attr_int_enum("exclusive", 0, {0, 1})
                      .attr_int_enum("reverse", 0, {0, 1})
-                     .fusion(FusionKind::kOpaque));
+                     .fusion(FusionKind::kOpaque)
+                     .kernel(tensor_misc::cum_sum));
   }
 
   registry.add(OpSchema("Einsum", 12)
@@ -128,7 +136,8 @@ void register_tensor_misc(OpRegistry& registry) {
                    .output("Output", "T")
                    .types("T", numeric_no_bf16())
                    .required_attr("equation", AttrType::kString)
-                   .fusion(FusionKind::kOpaque));
+                   .fusion(FusionKind::kOpaque)
+                   .kernel(tensor_misc::einsum));
 
   const std::vector<DataType> eye_types = type_sets::with(numeric_no_bf16(), {D::kBool});
   registry.add(OpSchema("EyeLike", 9)
@@ -139,7 +148,8 @@ void register_tensor_misc(OpRegistry& registry) {
                    .attr("dtype", AttrType::kInt)
                    .attr("k", AttrType::kInt, int64_t{0})
                    .check(check_eye_like)
-                   .fusion(FusionKind::kOpaque));
+                   .fusion(FusionKind::kOpaque)
+                   .kernel(tensor_misc::eye_like));
 
   registry.add(OpSchema("ReverseSequence", 10)
                    .input("input", "T")
@@ -149,7 +159,8 @@ void register_tensor_misc(OpRegistry& registry) {
                    .types("I", {D::kInt64})
                    .attr("batch_axis", AttrType::kInt, int64_t{1})
                    .attr("time_axis", AttrType::kInt, int64_t{0})
-                   .fusion(FusionKind::kInjective));
+                   .fusion(FusionKind::kInjective)
+                   .kernel(tensor_misc::reverse_sequence));
 
   // Compress-11 accepts a negative axis. The output shape depends on the condition values.
   for (int64_t since : {9, 11}) {
@@ -160,7 +171,8 @@ void register_tensor_misc(OpRegistry& registry) {
                      .types("T", tensor_types_v1())
                      .types("T1", {D::kBool})
                      .attr("axis", AttrType::kInt)
-                     .fusion(FusionKind::kOpaque));
+                     .fusion(FusionKind::kOpaque)
+                     .kernel(tensor_misc::compress));
   }
 
   // Unique sorts and compares, so it takes numbers and bool; its output shape depends on the
@@ -175,7 +187,8 @@ void register_tensor_misc(OpRegistry& registry) {
                    .types("I", {D::kInt64})
                    .attr("axis", AttrType::kInt)
                    .attr_int_enum("sorted", 1, {0, 1})
-                   .fusion(FusionKind::kOpaque));
+                   .fusion(FusionKind::kOpaque)
+                   .kernel(tensor_misc::unique));
 }
 
 }  // namespace kiln::ops

@@ -1,13 +1,42 @@
 // Transpose: permutes the axes (reversed when perm is absent).
 #include <vector>
 
+#include "ops/movement_util.h"
 #include "ops/op_schema.h"
 
 namespace kiln::ops {
 
 namespace {
 
-using D = DataType;
+Status transpose_kernel(KernelContext& ctx) {
+  KILN_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "Transpose", "data"));
+  const std::vector<int64_t>& in = x->shape();
+  const size_t rank = in.size();
+  std::vector<int64_t> perm;
+  if (ctx.has_attr("perm")) {
+    perm = ctx.attr_ints("perm");
+  } else {
+    for (size_t i = rank; i-- > 0;) perm.push_back(static_cast<int64_t>(i));
+  }
+  std::vector<bool> seen(rank, false);
+  bool valid = perm.size() == rank;
+  for (size_t i = 0; valid && i < rank; ++i) {
+    const int64_t p = perm[i];
+    valid = p >= 0 && p < static_cast<int64_t>(rank) && !seen[static_cast<size_t>(p)];
+    if (valid) seen[static_cast<size_t>(p)] = true;
+  }
+  if (!valid)
+    return err(Code::kInvalidArgument, "Transpose perm ", shape_str(perm),
+               " is not a permutation of 0..", static_cast<int64_t>(rank) - 1, " for input ",
+               shape_str(in));
+  std::vector<int64_t> out_shape(rank);
+  for (size_t i = 0; i < rank; ++i) out_shape[i] = in[static_cast<size_t>(perm[i])];
+  return dispatch_move(x->dtype(), "Transpose", [&]<typename T>() -> Status {
+    KILN_ASSIGN_OR_RETURN(Tensor * out, ctx.allocate_output(0, x->dtype(), out_shape));
+    permute_copy(elems<T>(*x), in, perm, elems<T>(*out));
+    return Status::Ok();
+  });
+}
 
 }  // namespace
 
@@ -19,7 +48,8 @@ void register_transpose(OpRegistry& registry) {
                      .output("transposed", "T")
                      .types("T", type_sets::all_tensor_at(since))
                      .attr("perm", ir::AttrType::kInts)
-                     .fusion(FusionKind::kInjective));
+                     .fusion(FusionKind::kInjective)
+                     .kernel(transpose_kernel));
   }
 }
 

@@ -136,9 +136,9 @@ KernelFn sign_kernel() {
 }
 
 // Erf-9 also took integers: computed in double, truncated back (erf of an integer is -1, 0 or 1
-// after truncation toward zero).
+// after truncation toward zero). Erf-13 narrowed the op to floats.
 KernelFn erf_kernel() {
-  return numeric_kernel("Erf", [](auto v) {
+  const KernelFn any = numeric_kernel("Erf", [](auto v) {
     using V = decltype(v);
     if constexpr (std::is_integral_v<V>) {
       return float_to_int<V>(std::erf(static_cast<double>(v)));
@@ -146,6 +146,8 @@ KernelFn erf_kernel() {
       return std::erf(v);
     }
   });
+  const KernelFn floats = float_kernel("Erf", [](auto v) { return std::erf(v); });
+  return [any, floats](KernelContext& ctx) { return ctx.since() < 13 ? any(ctx) : floats(ctx); };
 }
 
 KernelFn bitwise_not_kernel() {
