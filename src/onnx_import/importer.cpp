@@ -129,7 +129,12 @@ class GraphImporter {
                                 np.name(), "' (", np.op_type(), ") in graph '", gpath,
                                 "' is already defined by ", definer));
         // Keep the graph consistent under a private name so later checks still run.
-        outputs[i].push_back(*g->add_value(out + "#dup" + std::to_string(i)));
+        // The private name must be new: a node may repeat an output, and a model may itself
+        // use a name like "<out>#dup<i>".
+        std::string alias = out + "#dup" + std::to_string(i);
+        for (int k = 1; g->find(alias) != nullptr; ++k)
+          alias = out + "#dup" + std::to_string(i) + "." + std::to_string(k);
+        outputs[i].push_back(*g->add_value(alias));
       }
     }
     for (int i = 0; i < gp.node_size(); ++i) import_node(gp.node(i), i, *g, outputs[i]);

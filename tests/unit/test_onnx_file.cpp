@@ -375,3 +375,32 @@ TEST(OnnxFile, SniffFormat) {
 
 }  // namespace
 }  // namespace kiln
+
+namespace kiln {
+namespace {
+
+// Inputs the fuzzer once crashed on (tests/fuzz/regressions): each must give coded problems.
+TEST(OnnxFuzzRegressions, EveryReproducerYieldsCodedProblems) {
+  const std::filesystem::path dir = std::filesystem::path(KILN_SOURCE_DIR) / "tests/fuzz/regressions";
+  int files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    ++files;
+    onnx_import::CheckReport r = onnx_import::check_model_file(e.path().string());
+    EXPECT_FALSE(r.problems.empty()) << e.path();
+    for (const Status& s : r.problems)
+      EXPECT_NE(s.category(), Category::kInternalError) << e.path() << ": " << s.to_string();
+  }
+  EXPECT_GE(files, 4);
+}
+
+TEST(OnnxFuzzRegressions, RepeatedOutputIsDuplicateValue) {
+  const std::string path =
+      std::string(KILN_SOURCE_DIR) + "/tests/fuzz/regressions/node_output_repeated_three_times.onnx";
+  onnx_import::CheckReport r = onnx_import::check_model_file(path);
+  bool dup = false;
+  for (const Status& s : r.problems) dup |= s.code() == 1009;
+  EXPECT_TRUE(dup);
+}
+
+}  // namespace
+}  // namespace kiln
