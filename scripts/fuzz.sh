@@ -38,11 +38,12 @@ if [[ -z "$cxx" ]]; then
   exit 2
 fi
 
-# Configure once; an existing build dir must already be a fuzz build (never reconfigure someone
+# Configure once (tests included: scripts/sanitize.sh runs the unit tests from this same
+# sanitized build); an existing build dir must already be a fuzz build (never reconfigure someone
 # else's directory into one).
 if [[ ! -f "$build/build.ninja" ]]; then
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_CXX_COMPILER="$cxx" \
-    -DKILN_FUZZ=ON -DKILN_SANITIZE=ON -DKILN_BUILD_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo
+    -DKILN_FUZZ=ON -DKILN_SANITIZE=ON -DKILN_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
 elif ! grep -q '^KILN_FUZZ:BOOL=ON' "$build/CMakeCache.txt"; then
   echo "fuzz.sh: $build exists but is not configured with -DKILN_FUZZ=ON" >&2
   exit 2

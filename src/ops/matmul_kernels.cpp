@@ -101,9 +101,10 @@ Result<ParamKind> param_kind(const Tensor* t, std::string_view op, std::string_v
   if (t == nullptr || t->numel() == 1) return ParamKind::kScalar;
   if (t->rank() == 1 && t->numel() == count) return ParamKind::kVector;
   if (!full_shape.empty() && t->shape() == full_shape) return ParamKind::kFull;
+  // a's parameters go per row, b's and y's per column.
   return err(Code::kIncompatibleShapes, op, " ", name, " ", shape_str(t->shape()),
              " must be a scalar or have ", count, " elements (one per ",
-             name[0] == 'a' ? "row of a" : "column of b", ")");
+             name[0] == 'a' ? "row of a" : "column of the result", ")");
 }
 
 // A - a_zero_point as uint32 (wrapping int32); a is [..., M, K], the zero point per row.
@@ -334,8 +335,8 @@ Status qlinear_matmul_kernel(KernelContext& ctx) {
   KILN_ASSIGN_OR_RETURN(const ParamKind azk, param_kind(a_zp, op, "a_zero_point", s.m, {}));
   KILN_ASSIGN_OR_RETURN(const ParamKind bsk, param_kind(b_scale, op, "b_scale", s.n, {}));
   KILN_ASSIGN_OR_RETURN(const ParamKind bzk, param_kind(b_zp, op, "b_zero_point", s.n, {}));
-  KILN_ASSIGN_OR_RETURN(const ParamKind ysk, param_kind(y_scale, op, "b_scale (y)", s.n, {}));
-  KILN_ASSIGN_OR_RETURN(const ParamKind yzk, param_kind(y_zp, op, "b_zero_point (y)", s.n, {}));
+  KILN_ASSIGN_OR_RETURN(const ParamKind ysk, param_kind(y_scale, op, "y_scale", s.n, {}));
+  KILN_ASSIGN_OR_RETURN(const ParamKind yzk, param_kind(y_zp, op, "y_zero_point", s.n, {}));
   KILN_ASSIGN_OR_RETURN(const std::vector<uint32_t> acc,
                         integer_matmul(s, *a, a_zp, azk, *b, b_zp, bzk, op));
   KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, y_zp->dtype(), s.out));

@@ -108,22 +108,50 @@ struct gemm_acc<T, true> {
 template <typename T>
 using gemm_acc_t = typename gemm_acc<T>::type;
 
-// c[m x n] += a[m x k] * b[k x n]; row-major with leading dimensions lda/ldb/ldc. The loops run
-// i-k-j inside column and depth blocks, so the innermost loop streams one contiguous row of b
-// into one row of c while that block of b stays in cache.
+// c[m x n] += a[m x k] * b[k x n]; row-major with leading dimensions lda/ldb/ldc.
+//
+// Naive in spirit: every c element adds its k products in order p = 0, 1, ..., whichever path
+// computes it, so results do not depend on the blocking. For speed the loops run inside depth
+// and column blocks (the b panel stays in cache), and full 4-row x 16-column tiles of c are
+// accumulated in a local array the compiler keeps in vector registers: each b row segment is
+// loaded once for four rows of a, and c is read and written once per depth block. Leftover
+// rows use the contiguous i-k-j loop, leftover columns a dot product.
 template <typename Acc>
 void gemm_accumulate(int64_t m, int64_t n, int64_t k, const Acc* a, int64_t lda, const Acc* b,
                      int64_t ldb, Acc* c, int64_t ldc) {
-  constexpr int64_t kColBlock = 512, kDepthBlock = 128;
-  for (int64_t j0 = 0; j0 < n; j0 += kColBlock) {
-    const int64_t j1 = std::min(n, j0 + kColBlock);
-    for (int64_t p0 = 0; p0 < k; p0 += kDepthBlock) {
-      const int64_t p1 = std::min(k, p0 + kDepthBlock);
-      for (int64_t i = 0; i < m; ++i) {
+  constexpr int64_t kRows = 4, kCols = 16, kColBlock = 256, kDepthBlock = 256;
+  for (int64_t p0 = 0; p0 < k; p0 += kDepthBlock) {
+    const int64_t p1 = std::min(k, p0 + kDepthBlock);
+    for (int64_t j0 = 0; j0 < n; j0 += kColBlock) {
+      const int64_t j1 = std::min(n, j0 + kColBlock);
+      int64_t i = 0;
+      for (; i + kRows <= m; i += kRows) {
+        int64_t j = j0;
+        for (; j + kCols <= j1; j += kCols) {
+          Acc tile[kRows][kCols];
+          for (int64_t r = 0; r < kRows; ++r)
+            for (int64_t t = 0; t < kCols; ++t) tile[r][t] = c[(i + r) * ldc + j + t];
+          for (int64_t p = p0; p < p1; ++p) {
+            const Acc* bp = b + p * ldb + j;
+            for (int64_t r = 0; r < kRows; ++r) {
+              const Acc av = a[(i + r) * lda + p];
+              for (int64_t t = 0; t < kCols; ++t) tile[r][t] += av * bp[t];
+            }
+          }
+          for (int64_t r = 0; r < kRows; ++r)
+            for (int64_t t = 0; t < kCols; ++t) c[(i + r) * ldc + j + t] = tile[r][t];
+        }
+        for (; j < j1; ++j)
+          for (int64_t r = 0; r < kRows; ++r) {
+            Acc sum = c[(i + r) * ldc + j];
+            for (int64_t p = p0; p < p1; ++p) sum += a[(i + r) * lda + p] * b[p * ldb + j];
+            c[(i + r) * ldc + j] = sum;
+          }
+      }
+      for (; i < m; ++i) {
         Acc* __restrict__ ci = c + i * ldc;
-        const Acc* ai = a + i * lda;
         for (int64_t p = p0; p < p1; ++p) {
-          const Acc av = ai[p];
+          const Acc av = a[i * lda + p];
           const Acc* __restrict__ bp = b + p * ldb;
           for (int64_t j = j0; j < j1; ++j) ci[j] += av * bp[j];
         }
