@@ -13,7 +13,7 @@ namespace kiln::ops {
 
 namespace conv_detail {
 
-// channels per group (1 for Conv, 0 for ConvTranspose whose W is [C, M/group, k...]).
+// The checks Conv-like ops and ConvTranspose share: X and W ranks, group, kernel_shape.
 Status check_conv_shapes(const KernelContext& ctx, std::string_view op,
                          const std::vector<int64_t>& xs, const std::vector<int64_t>& ws,
                          int64_t& group) {
@@ -57,8 +57,6 @@ Result<ConvGeometry> conv_geometry(const KernelContext& ctx, std::string_view op
   g.kernel_size = product(g.win.kernel);
   return g;
 }
-
-// Per kernel offset and spatial dim: the input offset kpos * dilation - pad_begin and the range
 
 }  // namespace conv_detail
 

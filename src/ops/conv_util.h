@@ -67,9 +67,8 @@ inline std::vector<int64_t> kernel_positions(const std::vector<int64_t>& kernel)
   return pos;
 }
 
-// Common checks of X/W ranks, channels and group; `w_in_dim` is the W dim holding input
-
-// of positions q for which q * stride + offset lands inside `limit` (of `count` positions).
+// Per kernel offset and spatial dim: the offset kpos * dilation - pad_begin and the range
+// [lo, hi) of positions q for which q * stride + offset lands inside `limit` (of `count`).
 struct OffsetTable {
   std::vector<int64_t> off, lo, hi;  // kernel_size x nd
 };

@@ -112,10 +112,11 @@ template <typename T>
 std::vector<uint32_t> shift_rows(const T* a, int64_t numel, int64_t m, int64_t k, const Tensor* zp,
                                  ParamKind kind) {
   std::vector<uint32_t> out(static_cast<size_t>(numel));
+  const std::vector<int32_t> zps = params_as_int(zp);
   for (int64_t i = 0; i < numel; ++i) {
     const int64_t row = k == 0 ? 0 : i / k;
     const int64_t zi = kind == ParamKind::kScalar ? 0 : kind == ParamKind::kVector ? row % m : row;
-    const int32_t z = zp ? param_as_int(*zp, zi) : 0;
+    const int32_t z = zps[zi];
     out[i] = static_cast<uint32_t>(static_cast<int32_t>(a[i]) - z);
   }
   return out;
@@ -126,28 +127,16 @@ template <typename T>
 std::vector<uint32_t> shift_cols(const T* b, int64_t numel, int64_t k, int64_t n, const Tensor* zp,
                                  ParamKind kind) {
   std::vector<uint32_t> out(static_cast<size_t>(numel));
+  const std::vector<int32_t> zps = params_as_int(zp);
   for (int64_t i = 0; i < numel; ++i) {
     const int64_t col = i % n, batch = i / (k * n);
     const int64_t zi = kind == ParamKind::kScalar   ? 0
                        : kind == ParamKind::kVector ? col
                                                     : batch * n + col;
-    const int32_t z = zp ? param_as_int(*zp, zi) : 0;
+    const int32_t z = zps[zi];
     out[i] = static_cast<uint32_t>(static_cast<int32_t>(b[i]) - z);
   }
   return out;
-}
-
-template <typename F>
-Status dispatch_int8(DataType dtype, std::string_view op, std::string_view what, F&& fn) {
-  switch (dtype) {
-    case DataType::kInt8:
-      return fn.template operator()<int8_t>();
-    case DataType::kUInt8:
-      return fn.template operator()<uint8_t>();
-    default:
-      return err(Code::kTypeUnsupported, op, " ", what, " must be int8 or uint8, not ",
-                 data_type_name(dtype));
-  }
 }
 
 std::vector<int64_t> with_last(std::vector<int64_t> s, size_t from_end, int64_t v) {
@@ -345,13 +334,16 @@ Status qlinear_matmul_kernel(KernelContext& ctx) {
     quant_range(y_zp->dtype(), lo, hi);
     Y* yp = y->data_as<Y>();
     const int64_t rows = s.batch_size * s.m;
+    const std::vector<float> a_s = params_as_float(a_scale), b_s = params_as_float(b_scale);
+    const std::vector<float> y_s = params_as_float(y_scale);
+    const std::vector<int32_t> y_z = params_as_int(y_zp);
     for (int64_t r = 0; r < rows; ++r) {
       const int64_t m = r % std::max<int64_t>(s.m, 1);
-      const float as = param_as_float(*a_scale, ask == ParamKind::kScalar ? 0 : m);
+      const float as = a_s[ask == ParamKind::kScalar ? 0 : m];
       for (int64_t j = 0; j < s.n; ++j) {
-        const float bs = param_as_float(*b_scale, bsk == ParamKind::kScalar ? 0 : j);
-        const float ys = param_as_float(*y_scale, ysk == ParamKind::kScalar ? 0 : j);
-        const double yz = param_as_int(*y_zp, yzk == ParamKind::kScalar ? 0 : j);
+        const float bs = b_s[bsk == ParamKind::kScalar ? 0 : j];
+        const float ys = y_s[ysk == ParamKind::kScalar ? 0 : j];
+        const double yz = y_z[yzk == ParamKind::kScalar ? 0 : j];
         // Multiplier formed in float like ONNX's reference; rounded after adding the zero point.
         const double mult = static_cast<double>(as * bs / ys);
         const int32_t v = static_cast<int32_t>(acc[r * s.n + j]);

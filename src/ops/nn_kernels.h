@@ -192,6 +192,34 @@ inline int32_t param_as_int(const Tensor& t, int64_t i) {
   }
 }
 
+// A whole scale / zero-point tensor converted once, so inner loops index a plain vector.
+inline std::vector<float> params_as_float(const Tensor* t) {
+  std::vector<float> v(t ? static_cast<size_t>(t->numel()) : 0);
+  for (size_t i = 0; i < v.size(); ++i) v[i] = param_as_float(*t, static_cast<int64_t>(i));
+  return v;
+}
+// An absent zero point reads as the single value 0.
+inline std::vector<int32_t> params_as_int(const Tensor* t) {
+  if (t == nullptr) return {0};
+  std::vector<int32_t> v(static_cast<size_t>(t->numel()));
+  for (size_t i = 0; i < v.size(); ++i) v[i] = param_as_int(*t, static_cast<int64_t>(i));
+  return v;
+}
+
+// dispatch_numeric for the 8-bit quantized operand types; `what` names the operand.
+template <typename F>
+Status dispatch_int8(DataType dtype, std::string_view op, std::string_view what, F&& fn) {
+  switch (dtype) {
+    case DataType::kInt8:
+      return fn.template operator()<int8_t>();
+    case DataType::kUInt8:
+      return fn.template operator()<uint8_t>();
+    default:
+      return err(Code::kTypeUnsupported, op, " ", what, " must be int8 or uint8, not ",
+                 data_type_name(dtype));
+  }
+}
+
 // Whether a float tensor type can hold scales, and an integer type zero points.
 inline bool is_scale_type(DataType d) {
   return d == DataType::kFloat32 || d == DataType::kFloat16 || d == DataType::kBFloat16 ||

@@ -16,19 +16,6 @@ using conv_detail::shape_str;
 
 namespace {
 
-template <typename F>
-Status dispatch_int8(DataType dtype, std::string_view op, std::string_view what, F&& fn) {
-  switch (dtype) {
-    case DataType::kInt8:
-      return fn.template operator()<int8_t>();
-    case DataType::kUInt8:
-      return fn.template operator()<uint8_t>();
-    default:
-      return err(Code::kTypeUnsupported, op, " ", what, " must be int8 or uint8, not ",
-                 data_type_name(dtype));
-  }
-}
-
 // A zero point or scale that is one value, or (when `per_channel` > 0) one per output channel.
 Status check_param(std::string_view op, std::string_view name, const Tensor* t,
                    int64_t per_channel) {

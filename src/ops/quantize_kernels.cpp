@@ -42,6 +42,9 @@ Result<ParamLayout> param_layout(const KernelContext& ctx, std::string_view op, 
     return err(Code::kIncompatibleShapes, op, " zero point ", shape_str(zp->shape()),
                " must have the shape of the scale ", shape_str(scale.shape()));
   const int64_t rank = static_cast<int64_t>(x.rank());
+  if (rank == 0)
+    return err(Code::kIncompatibleShapes, op, " scalar x takes a single scale, not ",
+               shape_str(scale.shape()));
   KILN_ASSIGN_OR_RETURN(const int64_t axis,
                         normalize_axis(since >= 13 ? ctx.attr_int("axis", 1) : 1, rank, op));
   const std::vector<int64_t>& xs = x.shape();
@@ -79,10 +82,13 @@ void for_each_param(const ParamLayout& l, F&& f) {
     }
 }
 
-// A scale of any numeric type (QuantizeLinear-19 types y_scale like x, which includes int32).
-double scale_value(const Tensor& t, int64_t i) {
-  if (t.dtype() == DataType::kInt32) return t.data_as<int32_t>()[i];
-  return param_as_float(t, i);
+// The scales as double; QuantizeLinear-19 types y_scale like x, which includes int32.
+std::vector<double> scale_values(const Tensor& t) {
+  std::vector<double> v(static_cast<size_t>(t.numel()));
+  for (size_t i = 0; i < v.size(); ++i)
+    v[i] = t.dtype() == DataType::kInt32 ? t.data_as<int32_t>()[i]
+                                         : param_as_float(t, static_cast<int64_t>(i));
+  return v;
 }
 
 // Rounds half to even, adds the zero point and saturates; NaN becomes 0 (as ONNX Runtime
@@ -151,11 +157,15 @@ Status quantize_linear_kernel(KernelContext& ctx) {
       using C = std::conditional_t<std::is_same_v<X, int32_t> || std::is_same_v<X, double>, double,
                                    float>;
       const X* xp = x->data_as<X>();
+      std::vector<C> scales;
+      for (double v : scale_values(*scale)) scales.push_back(static_cast<C>(v));
+      const std::vector<int32_t> zps = params_as_int(zp);
+      const bool one_zp = zps.size() == 1;
       return dispatch_quantized(out, op, [&]<typename Q>() -> Status {
         Q* yp = y->data_as<Q>();
         for_each_param(l, [&](int64_t e, int64_t p) {
-          const C q = static_cast<C>(xp[e]) / static_cast<C>(scale_value(*scale, p));
-          yp[e] = quantize_value<Q>(q, zp ? param_as_int(*zp, p) : 0, lo, hi);
+          const C q = static_cast<C>(xp[e]) / scales[p];
+          yp[e] = quantize_value<Q>(q, zps[one_zp ? 0 : p], lo, hi);
         });
         return Status::Ok();
       });
@@ -188,10 +198,13 @@ Status dequantize_linear_kernel(KernelContext& ctx) {
       // (x - zp) is exact in float for 8/16-bit x; int32 x computes in double.
       using C = std::conditional_t<sizeof(Q) >= 4, double, float>;
       Y* yp = y->data_as<Y>();
+      const std::vector<float> scales = params_as_float(scale);
+      const std::vector<int32_t> zps = params_as_int(zp);
+      const bool one_zp = zps.size() == 1;
       for_each_param(l, [&](int64_t e, int64_t p) {
-        const int64_t shifted = static_cast<int64_t>(xp[e]) - (zp ? param_as_int(*zp, p) : 0);
-        yp[e] = static_cast<Y>(static_cast<compute_t<Y>>(
-            static_cast<C>(shifted) * static_cast<C>(param_as_float(*scale, p))));
+        const int64_t shifted = static_cast<int64_t>(xp[e]) - zps[one_zp ? 0 : p];
+        yp[e] = static_cast<Y>(
+            static_cast<compute_t<Y>>(static_cast<C>(shifted) * static_cast<C>(scales[p])));
       });
       return Status::Ok();
     });

@@ -96,6 +96,7 @@ Status resize_spec(const KernelContext& ctx, const Tensor& x, ResizeSpec& s) {
   constexpr std::string_view op = "Resize";
   const int64_t since = ctx.since();
   const size_t rank = x.rank();
+  if (rank == 0) return err(Code::kInvalidArgument, op, " needs X of rank >= 1, not a scalar");
   s.mode = ctx.attr_string("mode", "nearest");
   s.coord = ctx.attr_string("coordinate_transformation_mode", "half_pixel");
   s.nearest_mode = ctx.attr_string("nearest_mode", "round_prefer_floor");

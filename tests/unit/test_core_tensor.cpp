@@ -13,7 +13,15 @@
 
 // Under ASan an impossible allocation is a fatal report by default; the allocation-failure tests
 // need aligned_alloc to return nullptr as it does in a normal build.
+// gcc defines __SANITIZE_ADDRESS__; clang reports ASan through __has_feature.
 #if defined(__SANITIZE_ADDRESS__)
+#define KILN_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define KILN_TEST_ASAN 1
+#endif
+#endif
+#if defined(KILN_TEST_ASAN)
 extern "C" const char* __asan_default_options() {
   return "allocator_may_return_null=1";
 }

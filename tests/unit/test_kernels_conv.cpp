@@ -788,6 +788,11 @@ TEST(QuantizeKernels, ParameterShapeAndTypeErrors) {
                           Attrs().i("output_dtype", static_cast<int64_t>(D::kUInt8))),
                    Code::kInvalidArgument);
   EXPECT_HAS(m, "disagrees");
+  // A scalar x has no axis to spread a per-axis scale over.
+  m = expect_error(
+      run_op("QuantizeLinear", 13, {f32({}, {1}), f32({2}, {1, 1})}, Attrs().i("axis", 0)),
+      Code::kIncompatibleShapes);
+  EXPECT_HAS(m, "scalar x");
   m = expect_error(run_op("QuantizeLinear", 13, {x, f32({3}, {1, 1, 1})}, Attrs().i("axis", 2)),
                    Code::kInvalidArgument);
   EXPECT_HAS(m, "axis 2");
@@ -1038,6 +1043,10 @@ TEST(ResizeKernels, InputErrors) {
                           Attrs().s("mode", "linear")),
                    Code::kTypeUnsupported);
   EXPECT_HAS(m, "bool");
+  m = expect_error(
+      run_op("Resize", 18, {f32({}, {1}), none(), f32({1}, {2})}, Attrs().ints("axes", {0})),
+      Code::kInvalidArgument);
+  EXPECT_HAS(m, "rank >= 1");
   Tensor e = run1("Resize", 13, {f32({1, 0}, {}), none(), f32({2}, {1, 2})});
   EXPECT_EQ(e.shape(), (Shape{1, 0}));
 }
