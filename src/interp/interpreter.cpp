@@ -12,6 +12,7 @@ namespace {
 // Values computed so far in one graph invocation; outer-scope reads go to the parent frame.
 struct Frame {
   const Frame* parent = nullptr;
+  const RunOptions* options = nullptr;
   std::unordered_map<const ir::Value*, Tensor> values;
 
   const Tensor* find(const ir::Value* v) const {
@@ -29,7 +30,7 @@ const ops::OpSchema* schema_for(const ir::Node& n) {
 }
 
 Result<std::vector<Tensor>> run_graph(const ir::Graph& g, std::vector<Tensor> inputs,
-                                      const Frame* parent);
+                                      const Frame* parent, const RunOptions* options);
 
 Status run_node(const ir::Node& n, Frame& frame) {
   const ops::OpSchema* schema = schema_for(n);
@@ -49,7 +50,7 @@ Status run_node(const ir::Node& n, Frame& frame) {
     inputs.push_back(t);
   }
   ops::SubgraphRunner sub = [&frame](const ir::Graph& g, std::vector<Tensor> in) {
-    return run_graph(g, std::move(in), &frame);
+    return run_graph(g, std::move(in), &frame, frame.options);
   };
   ops::KernelContext ctx(n, *schema, std::move(inputs), std::move(sub));
   Status s = schema->reference_kernel()(ctx);
@@ -65,15 +66,17 @@ Status run_node(const ir::Node& n, Frame& frame) {
       return err(Code::kInternal, n.op_type(), " kernel did not produce output ", i, " '",
                  out->name(), "'")
           .with_node(n.ref());
+    if (frame.options != nullptr && frame.options->on_value) frame.options->on_value(n, *out, t);
     frame.values[out] = std::move(t);
   }
   return Status::Ok();
 }
 
 Result<std::vector<Tensor>> run_graph(const ir::Graph& g, std::vector<Tensor> inputs,
-                                      const Frame* parent) {
+                                      const Frame* parent, const RunOptions* options) {
   Frame frame;
   frame.parent = parent;
+  frame.options = options;
   const auto& gi = g.inputs();
   if (inputs.size() > gi.size())
     return err(Code::kInternal, "graph '", g.path(), "' takes ", gi.size(), " inputs, got ",
@@ -95,9 +98,9 @@ void missing_in(const ir::Graph& g, std::vector<Status>& problems) {
   for (const ir::Node* n : g.nodes()) {
     const ops::OpSchema* s = schema_for(*n);
     if (s != nullptr && s->is_supported() && !s->reference_kernel())
-      problems.push_back(err(Code::kNoKernel, n->op_type(), "-", s->since(),
-                             " has no reference kernel yet")
-                             .with_node(n->ref()));
+      problems.push_back(
+          err(Code::kNoKernel, n->op_type(), "-", s->since(), " has no reference kernel yet")
+              .with_node(n->ref()));
     for (const ir::Graph* sub : n->subgraphs()) missing_in(*sub, problems);
   }
 }
@@ -133,8 +136,8 @@ void validate_inputs(const ir::Graph& graph, const TensorMap& inputs,
     }
     for (size_t i = 0; i < d.rank(); ++i)
       if (d[i].is_static() && d[i].value != t.shape()[i])
-        problems.push_back(err(Code::kInputShapeMismatch, "input '", v->name(), "' dim ", i,
-                               " is ", t.shape()[i], " but the model fixes it to ", d[i].value,
+        problems.push_back(err(Code::kInputShapeMismatch, "input '", v->name(), "' dim ", i, " is ",
+                               t.shape()[i], " but the model fixes it to ", d[i].value,
                                " (expected ", d.to_string(), ", got ",
                                Dims::of(t.shape()).to_string(), ")"));
   }
@@ -150,7 +153,7 @@ void validate_inputs(const ir::Graph& graph, const TensorMap& inputs,
   }
 }
 
-Result<TensorMap> run(const ir::Model& model, const TensorMap& inputs) {
+Result<TensorMap> run(const ir::Model& model, const TensorMap& inputs, const RunOptions& options) {
   const ir::Graph& g = *model.graph;
   std::vector<Status> problems;
   validate_inputs(g, inputs, problems);
@@ -161,7 +164,7 @@ Result<TensorMap> run(const ir::Model& model, const TensorMap& inputs) {
     auto it = inputs.find(v->name());
     in.push_back(it != inputs.end() ? it->second.view() : v->initializer()->view());
   }
-  KILN_ASSIGN_OR_RETURN(std::vector<Tensor> out, run_graph(g, std::move(in), nullptr));
+  KILN_ASSIGN_OR_RETURN(std::vector<Tensor> out, run_graph(g, std::move(in), nullptr, &options));
   TensorMap result;
   for (size_t i = 0; i < out.size(); ++i) result[g.outputs()[i]->name()] = std::move(out[i]);
   return result;

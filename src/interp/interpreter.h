@@ -2,6 +2,7 @@
 // kernels. It is the correctness oracle for engines and backends, not a fast path.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -23,8 +24,15 @@ void find_missing_kernels(const ir::Model& model, std::vector<Status>& problems)
 void validate_inputs(const ir::Graph& graph, const TensorMap& inputs,
                      std::vector<Status>& problems);
 
+struct RunOptions {
+  // Called with every node output (in subgraphs too) as it is computed: tools that compare
+  // intermediate values or check static shapes against real ones.
+  std::function<void(const ir::Node&, const ir::Value&, const Tensor&)> on_value;
+};
+
 // Runs the model. Inputs are matched by name; graph inputs that have initializers may be
 // omitted (their initializer is used). Errors carry the failing node's reference.
-Result<TensorMap> run(const ir::Model& model, const TensorMap& inputs);
+Result<TensorMap> run(const ir::Model& model, const TensorMap& inputs,
+                      const RunOptions& options = {});
 
 }  // namespace kiln::interp

@@ -14,6 +14,7 @@
 #include "ir/verifier.h"
 #include "onnx_import/importer.h"
 #include "onnx_import/model_file.h"
+#include "ops/shape_inference.h"
 
 namespace kiln::onnx_import {
 namespace {
@@ -108,8 +109,8 @@ class SupportChecker {
     }
     if (!schema->is_supported()) {
       add(err(Code::kOpVersionUnsupported, n.op_type(), "-", schema->since(),
-              " (selected by opset ", n.opset(), ") is not implemented: ",
-              schema->unsupported_reason()),
+              " (selected by opset ", n.opset(),
+              ") is not implemented: ", schema->unsupported_reason()),
           n);
       return;
     }
@@ -126,9 +127,9 @@ class SupportChecker {
   void check_arity(const ir::Node& n, const ops::OpSchema& s) {
     auto count = [&](const char* what, size_t have, int min, int max) {
       if (static_cast<int64_t>(have) >= min && static_cast<int64_t>(have) <= max) return;
-      std::string range = max == INT_MAX  ? str("at least ", min)
-                          : min == max    ? std::to_string(min)
-                                          : str(min, "–", max);
+      std::string range = max == INT_MAX ? str("at least ", min)
+                          : min == max   ? std::to_string(min)
+                                         : str(min, "–", max);
       add(err(Code::kArityMismatch, n.op_type(), "-", s.since(), " takes ", range, " ", what,
               "; the node has ", have),
           n);
@@ -137,8 +138,7 @@ class SupportChecker {
     count("output(s)", n.outputs().size(), s.min_outputs(), s.max_outputs());
     for (size_t i = 0; i < s.inputs().size() && i < n.inputs().size(); ++i)
       if (s.inputs()[i].arity == ops::Arity::kSingle && n.inputs()[i] == nullptr)
-        add(err(Code::kArityMismatch, "required input ", i, " '", s.inputs()[i].name,
-                "' is empty"),
+        add(err(Code::kArityMismatch, "required input ", i, " '", s.inputs()[i].name, "' is empty"),
             n);
   }
 
@@ -149,8 +149,8 @@ class SupportChecker {
         std::string known;
         for (const auto& as : s.attrs()) known += (known.empty() ? "" : ", ") + as.name;
         add(err(Code::kUnknownAttribute, "attribute '", a.name, "' is not defined for ",
-                n.op_type(), "-", s.since(), " (its attributes: ",
-                known.empty() ? "none" : known, ")"),
+                n.op_type(), "-", s.since(), " (its attributes: ", known.empty() ? "none" : known,
+                ")"),
             n);
         continue;
       }
@@ -169,11 +169,12 @@ class SupportChecker {
                 "\" is not supported; kiln implements ", allowed),
             n);
       }
-      if (!spec->allowed_ints.empty() && std::find(spec->allowed_ints.begin(),
-                                                   spec->allowed_ints.end(),
-                                                   a.i) == spec->allowed_ints.end()) {
+      if (!spec->allowed_ints.empty() &&
+          std::find(spec->allowed_ints.begin(), spec->allowed_ints.end(), a.i) ==
+              spec->allowed_ints.end()) {
         std::string allowed;
-        for (int64_t v : spec->allowed_ints) allowed += (allowed.empty() ? "" : ", ") + std::to_string(v);
+        for (int64_t v : spec->allowed_ints)
+          allowed += (allowed.empty() ? "" : ", ") + std::to_string(v);
         add(err(Code::kAttributeValueUnsupported, "attribute ", a.name, "=", a.i,
                 " is not supported; allowed values: ", allowed),
             n);
@@ -303,8 +304,8 @@ void check_inputs_and_weights(const ir::Model& m, std::vector<Status>& problems)
     problems.push_back(err(Code::kDynamicInputNeedsProfile, "input '", v->name(), "' ",
                            v->type.to_string(), " has dynamic dimension(s) ", dyn)
                            .with_fix(str("Give its range when building, e.g. --min-shapes ",
-                                         v->name(), ":", lo, " --opt-shapes ", v->name(), ":",
-                                         mid, " --max-shapes ", v->name(), ":", hi,
+                                         v->name(), ":", lo, " --opt-shapes ", v->name(), ":", mid,
+                                         " --max-shapes ", v->name(), ":", hi,
                                          " (use the sizes you will send), or --shapes for one "
                                          "static shape."))
                            .with_severity(Severity::kInfo));
@@ -323,9 +324,9 @@ void check_inputs_and_weights(const ir::Model& m, std::vector<Status>& problems)
     for (size_t i = 0; i < unused.size() && i < 8; ++i)
       names += (i ? ", '" : "'") + unused[i] + "'";
     if (unused.size() > 8) names += str(", … (", unused.size() - 8, " more)");
-    problems.push_back(err(Code::kUnusedInitializer, unused.size(),
-                           " initializer(s) are never used: ", names)
-                           .with_severity(Severity::kWarning));
+    problems.push_back(
+        err(Code::kUnusedInitializer, unused.size(), " initializer(s) are never used: ", names)
+            .with_severity(Severity::kWarning));
   }
 }
 
@@ -454,6 +455,34 @@ bool run_reference_checker(onnx::ModelProto& proto, const std::string& base_dir,
   return typed;
 }
 
+void list_values(const ir::Graph& g, std::vector<ValueSummary>& out) {
+  for (const ir::Node* n : g.nodes()) {
+    for (const ir::Value* v : n->outputs())
+      if (v != nullptr)
+        out.push_back({v->name(), v->type.to_string(),
+                       n->op_type() + " #" + std::to_string(n->index()) +
+                           (g.parent() ? " in " + g.path() : "")});
+    for (const ir::Graph* sub : n->subgraphs()) list_values(*sub, out);
+  }
+}
+
+// kiln's shape inference: contradictions become problems; inferred element types let the op
+// support checks see types the model never declared (they run again; new findings only).
+void infer_and_recheck(ir::Model& model, const ops::OpRegistry& registry,
+                       const CheckOptions& options, CheckReport& report) {
+  ops::ShapeInferenceStats stats;
+  ops::infer_shapes(*model.graph, {}, report.problems, &stats);
+  report.summary.shapes = {stats.values, stats.typed, stats.rank_known, stats.fully_known};
+  if (options.list_values) list_values(*model.graph, report.summary.values);
+  std::set<std::string> seen;
+  for (const Status& p : report.problems) seen.insert(p.to_string());
+  std::vector<Status> typed;
+  check_op_support(model, registry, typed);
+  for (Status& p : typed)
+    if (p.severity() == Severity::kError && seen.insert(p.to_string()).second)
+      report.problems.push_back(std::move(p));
+}
+
 CheckReport check_parsed(onnx::ModelProto& proto, const std::string& base_dir,
                          const CheckOptions& options, int64_t file_bytes) {
   CheckReport report;
@@ -471,6 +500,7 @@ CheckReport check_parsed(onnx::ModelProto& proto, const std::string& base_dir,
   ir::verify(*model.graph, report.problems);
   const ops::OpRegistry& registry = ops::OpRegistry::builtin();
   check_op_support(model, registry, report.problems);
+  infer_and_recheck(model, registry, options, report);
   // The reference checker repeats kiln's findings in vaguer words ("No Op registered for X");
   // run it only on models kiln found sound, where it can add something.
   if (options.run_onnx_checker && !has_error(report.problems) &&

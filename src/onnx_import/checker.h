@@ -15,12 +15,25 @@ struct CheckOptions {
   // Run libonnx's reference checker and shape inference where the model's versions are
   // within what the linked onnx library knows.
   bool run_onnx_checker = true;
+  // Record every node output's inferred type in the summary (`kiln check --shapes`).
+  bool list_values = false;
 };
 
 struct IoSummary {
   std::string name;
   std::string type;  // "float32[batch,3,224,224]"
   std::vector<size_t> dynamic_dims;
+};
+
+struct ValueSummary {
+  std::string name, type, op;  // type as inferred, "float32[batch,128,768]"; op = "MatMul #12"
+};
+
+struct ShapeSummary {
+  int64_t values = 0;       // node outputs (all graphs)
+  int64_t typed = 0;        // element type known
+  int64_t rank_known = 0;   // rank known
+  int64_t fully_known = 0;  // every dim static or symbolic
 };
 
 struct ModelSummary {
@@ -40,6 +53,8 @@ struct ModelSummary {
   std::vector<std::string> external_files;
   int64_t external_bytes = 0;
   std::vector<std::pair<std::string, int64_t>> op_counts;  // "Conv" / "com.x::Op" → count
+  ShapeSummary shapes;                                     // kiln's static shape inference
+  std::vector<ValueSummary> values;                        // with CheckOptions::list_values
 };
 
 struct CheckReport {

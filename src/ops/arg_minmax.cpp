@@ -78,6 +78,25 @@ Status run_arg(KernelContext& ctx, bool is_max) {
   });
 }
 
+Status arg_infer(InferContext& ctx) {
+  const Dims& in = ctx.input_shape(0);
+  const bool keep = ctx.attr_int("keepdims", 1) == 1;
+  if (!in.rank_known()) {
+    ctx.set_output_shape(0, in);
+    return Status::Ok();
+  }
+  KILN_ASSIGN_OR_RETURN(
+      const int64_t axis,
+      infer_axis(ctx.attr_int("axis", 0), static_cast<int64_t>(in.rank()), ctx.node().op_type()));
+  std::vector<Dim> out = in.dims();
+  if (keep)
+    out[axis] = Dim::fixed(1);
+  else
+    out.erase(out.begin() + axis);
+  ctx.set_output_shape(0, Dims(std::move(out)));
+  return Status::Ok();
+}
+
 }  // namespace
 
 void register_arg_minmax(OpRegistry& registry) {
@@ -99,6 +118,7 @@ void register_arg_minmax(OpRegistry& registry) {
       s.fusion(FusionKind::kReduction).kernel([is_max](KernelContext& ctx) {
         return run_arg(ctx, is_max);
       });
+      s.infer(arg_infer);
       registry.add(std::move(s));
     }
   }

@@ -260,6 +260,19 @@ void check_cast_to(const ir::Node& node, const OpSchema& schema, std::vector<Sta
                          ")"));
 }
 
+Status cast_infer(InferContext& ctx) {
+  const DataTypeInfo* to = data_type_info(static_cast<int32_t>(ctx.attr_int("to", 0)));
+  ctx.set_output(0, to ? to->type : DataType::kUndefined, ctx.input_shape(0));
+  if (to && to->is_integer)
+    if (std::optional<DimValues> v = ctx.input_values(0)) ctx.set_output_values(0, *v);
+  return Status::Ok();
+}
+
+Status cast_like_infer(InferContext& ctx) {
+  ctx.set_output(0, ctx.input_dtype(1), ctx.input_shape(0));
+  return Status::Ok();
+}
+
 }  // namespace
 
 void register_cast(OpRegistry& registry) {
@@ -273,7 +286,7 @@ void register_cast(OpRegistry& registry) {
         .required_attr("to", AttrType::kInt);
     // saturate only affects float8 targets, which arrived together with it.
     if (since >= 19) s.attr_int_enum("saturate", 1, {0, 1});
-    s.check(check_cast_to).fusion(FusionKind::kInjective).kernel(cast_kernel);
+    s.check(check_cast_to).fusion(FusionKind::kInjective).kernel(cast_kernel).infer(cast_infer);
     registry.add(std::move(s));
   }
   // CastLike-15 matches Cast-13's type list.
@@ -285,7 +298,7 @@ void register_cast(OpRegistry& registry) {
         .types("T1", cast_types(since == 15 ? 13 : since))
         .types("T2", cast_types(since == 15 ? 13 : since));
     if (since >= 19) s.attr_int_enum("saturate", 1, {0, 1});
-    s.fusion(FusionKind::kInjective).kernel(cast_like_kernel);
+    s.fusion(FusionKind::kInjective).kernel(cast_like_kernel).infer(cast_like_infer);
     registry.add(std::move(s));
   }
 }

@@ -1,6 +1,7 @@
 // Concat and Split along one axis. The sequence forms (ConcatFromSequence, SplitToSequence) are
 // not here: kiln has no sequence ops.
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -158,6 +159,109 @@ Status split_kernel(KernelContext& ctx) {
   });
 }
 
+Status concat_infer(InferContext& ctx) {
+  std::optional<size_t> rank;
+  for (size_t i = 0; i < ctx.num_inputs(); ++i)
+    if (ctx.has_input(i) && ctx.input_shape(i).rank_known()) rank = ctx.input_shape(i).rank();
+  if (!rank) {
+    ctx.set_output_shape(0, Dims::unknown_rank());
+    return Status::Ok();
+  }
+  KILN_ASSIGN_OR_RETURN(const int64_t axis,
+                        infer_axis(ctx.attr_int("axis", 0), static_cast<int64_t>(*rank), "Concat"));
+  std::vector<Dim> out(*rank, Dim::unknown());
+  Dim total = Dim::fixed(0);
+  bool all_known = true;
+  DimValues values;
+  bool have_values = true;
+  for (size_t i = 0; i < ctx.num_inputs(); ++i) {
+    if (!ctx.has_input(i)) continue;
+    const Dims& s = ctx.input_shape(i);
+    std::optional<DimValues> v = ctx.input_values(i);
+    if (v)
+      values.insert(values.end(), v->begin(), v->end());
+    else
+      have_values = false;
+    if (!s.rank_known()) {
+      all_known = false;
+      continue;
+    }
+    if (s.rank() != *rank)
+      return err(Code::kIncompatibleShapes, "Concat input ", i, " ", s.to_string(), " has rank ",
+                 s.rank(), " where the others have rank ", *rank);
+    for (size_t k = 0; k < *rank; ++k) {
+      if (static_cast<int64_t>(k) == axis) continue;
+      std::optional<Dim> u = unify_dim(out[k], s[k]);
+      if (!u)
+        return err(Code::kIncompatibleShapes, "Concat inputs differ in dimension ", k,
+                   " (not the axis ", axis, "): ", out[k].to_string(), " vs ", s[k].to_string(),
+                   " in input ", i, " ", s.to_string());
+      out[k] = *u;
+    }
+    total = dim_add(total, s[axis]);
+  }
+  out[axis] = all_known ? total : Dim::unknown();
+  ctx.set_output_shape(0, Dims(std::move(out)));
+  if (have_values && *rank == 1) ctx.set_output_values(0, values);
+  return Status::Ok();
+}
+
+Status split_infer(InferContext& ctx) {
+  const Dims& in = ctx.input_shape(0);
+  const size_t n = ctx.num_outputs();
+  if (!in.rank_known()) {
+    for (size_t i = 0; i < n; ++i) ctx.set_output_shape(i, in);
+    return Status::Ok();
+  }
+  KILN_ASSIGN_OR_RETURN(const int64_t axis, infer_axis(ctx.attr_int("axis", 0),
+                                                       static_cast<int64_t>(in.rank()), "Split"));
+  std::optional<std::vector<int64_t>> parts;
+  if (ctx.since() < 13) {
+    if (ctx.has_attr("split")) parts = ctx.attr_ints("split");
+  } else if (ctx.has_input(1)) {
+    parts = ctx.input_ints(1);
+    if (!parts) {
+      for (size_t i = 0; i < n; ++i) ctx.set_output_shape(i, unknown_dims(in.rank()));
+      return Status::Ok();
+    }
+  }
+  const Dim& total = in[axis];
+  std::vector<Dim> sizes;
+  if (parts) {
+    if (parts->size() != n)
+      return err(Code::kInvalidArgument, "Split has ", parts->size(), " part sizes for ", n,
+                 " outputs");
+    int64_t sum = 0;
+    for (int64_t p : *parts) {
+      if (p < 0) return err(Code::kInvalidArgument, "Split part size ", p, " is negative");
+      sum += p;
+      sizes.push_back(Dim::fixed(p));
+    }
+    if (total.is_static() && sum != total.value)
+      return err(Code::kIncompatibleShapes, "Split part sizes add up to ", sum, " but axis ", axis,
+                 " of ", in.to_string(), " has ", total.value);
+  } else if (total.is_static()) {
+    // Equal parts; with num_outputs (18) the last may be smaller.
+    const int64_t each = (total.value + static_cast<int64_t>(n) - 1) / static_cast<int64_t>(n);
+    if (ctx.since() < 18 && total.value % static_cast<int64_t>(n) != 0)
+      return err(Code::kIncompatibleShapes, "Split axis ", axis, " of ", in.to_string(), " (",
+                 total.value, ") does not divide into ", n, " equal parts");
+    int64_t left = total.value;
+    for (size_t i = 0; i < n; ++i) {
+      sizes.push_back(Dim::fixed(std::min(each, left)));
+      left -= std::min(each, left);
+    }
+  } else {
+    sizes.assign(n, Dim::unknown());
+  }
+  for (size_t i = 0; i < n; ++i) {
+    std::vector<Dim> dims = in.dims();
+    dims[axis] = sizes[i];
+    ctx.set_output_shape(i, Dims(std::move(dims)));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 void register_concat_split(OpRegistry& registry) {
@@ -169,7 +273,8 @@ void register_concat_split(OpRegistry& registry) {
                      .types("T", type_sets::all_tensor_at(since))
                      .required_attr("axis", AttrType::kInt)
                      .fusion(FusionKind::kInjective)
-                     .kernel(concat_kernel));
+                     .kernel(concat_kernel)
+                     .infer(concat_infer));
   }
 
   // Split: the part sizes are an attribute up to 11 (which accepts a negative axis) and an
@@ -186,7 +291,8 @@ void register_concat_split(OpRegistry& registry) {
         .types("T", type_sets::all_tensor_at(since))
         .attr("axis", AttrType::kInt, int64_t{0})
         .fusion(FusionKind::kInjective)
-        .kernel(split_kernel);
+        .kernel(split_kernel)
+        .infer(split_infer);
     if (since >= 18) s.attr("num_outputs", AttrType::kInt).check(check_split18);
     registry.add(std::move(s));
   }

@@ -281,8 +281,8 @@ Status run_conv_transpose(KernelContext& ctx, const ConvGeometry& g, const Tenso
 
 // ---- shared window helpers ---------------------------------------------------------------------
 
-Result<Window> read_window(const KernelContext& ctx, std::string_view op,
-                           std::vector<int64_t> kernel, bool has_dilations) {
+Result<Window> read_window(const NodeAttrs& ctx, std::string_view op, std::vector<int64_t> kernel,
+                           bool has_dilations) {
   const size_t nd = kernel.size();
   Window w;
   w.kernel = std::move(kernel);
@@ -328,7 +328,7 @@ Result<Window> read_window(const KernelContext& ctx, std::string_view op,
   return w;
 }
 
-Result<std::vector<int64_t>> window_output_sizes(const KernelContext& ctx, std::string_view op,
+Result<std::vector<int64_t>> window_output_sizes(const NodeAttrs& ctx, std::string_view op,
                                                  const std::vector<int64_t>& in, Window& w,
                                                  bool ceil_mode) {
   const std::string auto_pad = ctx.attr_string("auto_pad", "NOTSET");
@@ -389,6 +389,36 @@ Status conv_transpose_kernel(KernelContext& ctx) {
   return dispatch_float(x->dtype(), "ConvTranspose", [&]<typename T>() -> Status {
     return run_conv_transpose<T>(ctx, g, *x, *w, b);
   });
+}
+
+}  // namespace kiln::ops
+
+namespace kiln::ops {
+
+Result<std::vector<Dim>> infer_window_dims(const NodeAttrs& ctx, std::string_view op,
+                                           const std::vector<Dim>& in, std::vector<int64_t> kernel,
+                                           bool has_dilations, bool ceil_mode) {
+  KILN_ASSIGN_OR_RETURN(Window w, read_window(ctx, op, std::move(kernel), has_dilations));
+  if (w.kernel.size() != in.size())
+    return err(Code::kIncompatibleShapes, op, " has ", w.kernel.size(),
+               " kernel dims but the input has ", in.size(), " spatial dims");
+  // Unknown sizes stand in as a size no window exceeds; their results are dropped again.
+  constexpr int64_t kStandIn = int64_t{1} << 40;
+  std::vector<int64_t> sizes;
+  for (const Dim& d : in) sizes.push_back(d.is_static() ? d.value : kStandIn);
+  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> out,
+                        window_output_sizes(ctx, op, sizes, w, ceil_mode));
+  std::vector<Dim> dims;
+  for (size_t d = 0; d < in.size(); ++d) {
+    if (in[d].is_static()) {
+      dims.push_back(Dim::fixed(out[d]));
+    } else if (w.strides[d] == 1 && w.pad_begin[d] + w.pad_end[d] + 1 == w.dilated(d)) {
+      dims.push_back(in[d]);  // a size-preserving window keeps the symbol
+    } else {
+      dims.push_back(Dim::unknown());
+    }
+  }
+  return dims;
 }
 
 }  // namespace kiln::ops

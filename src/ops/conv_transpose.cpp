@@ -1,10 +1,80 @@
 // ConvTranspose: N-d transposed convolution (the gradient of Conv), with output size control.
+#include <algorithm>
+#include <string>
 #include <vector>
 
 #include "ops/nn_kernels.h"
 #include "ops/op_schema.h"
 
 namespace kiln::ops {
+
+namespace {
+
+// Y = [N, W[1] * group, spatial...]; spatial = stride * (in - 1) + output_padding + extent - pads,
+// or output_shape, or in * stride for SAME_*.
+Status conv_transpose_infer(InferContext& ctx) {
+  const Dims& x = ctx.input_shape(0);
+  const Dims& w = ctx.input_shape(1);
+  if (!x.rank_known()) {
+    ctx.set_output_shape(0, Dims::unknown_rank());
+    return Status::Ok();
+  }
+  const size_t rank = x.rank();
+  if (rank < 3 || (w.rank_known() && w.rank() != rank))
+    return err(Code::kIncompatibleShapes, "ConvTranspose X ", x.to_string(), " and W ",
+               w.to_string(), " must both have rank >= 3 and the same rank");
+  const int64_t group = ctx.attr_int("group", 1);
+  if (group < 1)
+    return err(Code::kInvalidArgument, "ConvTranspose group ", group, " must be positive");
+  if (w.rank_known() && x[1].is_static() && w[0].is_static() && x[1].value != w[0].value)
+    return err(Code::kIncompatibleShapes, "ConvTranspose X ", x.to_string(), " has ", x[1].value,
+               " channels but W ", w.to_string(), " has ", w[0].value, " in its first dim");
+  const size_t nd = rank - 2;
+  std::vector<int64_t> kernel = ctx.attr_ints("kernel_shape");
+  if (kernel.empty() && w.rank_known())
+    for (size_t d = 2; d < rank; ++d) kernel.push_back(w[d].is_static() ? w[d].value : -1);
+  const bool kernel_known = kernel.size() == nd && std::all_of(kernel.begin(), kernel.end(),
+                                                               [](int64_t k) { return k > 0; });
+  std::vector<int64_t> strides = ctx.attr_ints("strides"), dil = ctx.attr_ints("dilations"),
+                       pads = ctx.attr_ints("pads"), out_pad = ctx.attr_ints("output_padding"),
+                       out_shape = ctx.attr_ints("output_shape");
+  if (strides.empty()) strides.assign(nd, 1);
+  if (dil.empty()) dil.assign(nd, 1);
+  if (pads.empty()) pads.assign(2 * nd, 0);
+  if (out_pad.empty()) out_pad.assign(nd, 0);
+  if (out_shape.size() == nd + 2) out_shape.erase(out_shape.begin(), out_shape.begin() + 2);
+  if (strides.size() != nd || dil.size() != nd || pads.size() != 2 * nd || out_pad.size() != nd ||
+      (!out_shape.empty() && out_shape.size() != nd))
+    return err(Code::kInvalidArgument, "ConvTranspose strides/dilations/pads/output_padding/",
+               "output_shape lengths do not match ", nd, " spatial dims");
+  const std::string auto_pad = ctx.attr_string("auto_pad", "NOTSET");
+  const bool same = auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER";
+  Dim out_ch = Dim::unknown();
+  if (w.rank_known()) out_ch = dim_mul(w[1], Dim::fixed(group));
+  std::vector<Dim> out{x[0], out_ch};
+  for (size_t d = 0; d < nd; ++d) {
+    const Dim& in = x[2 + d];
+    if (!out_shape.empty()) {
+      out.push_back(Dim::fixed(out_shape[d]));
+    } else if (same) {
+      out.push_back(dim_mul(in, Dim::fixed(strides[d])));
+    } else if (in.is_static() && kernel_known) {
+      const int64_t extent = (kernel[d] - 1) * dil[d] + 1;
+      int64_t v = strides[d] * (in.value - 1) + out_pad[d] + extent;
+      if (auto_pad != "VALID") v -= pads[d] + pads[d + nd];
+      if (v < 0)
+        return err(Code::kIncompatibleShapes, "ConvTranspose output spatial dim ", d, " would be ",
+                   v, " for input ", x.to_string());
+      out.push_back(Dim::fixed(v));
+    } else {
+      out.push_back(Dim::unknown());
+    }
+  }
+  ctx.set_output_shape(0, Dims(std::move(out)));
+  return Status::Ok();
+}
+
+}  // namespace
 
 void register_conv_transpose(OpRegistry& registry) {
   using D = DataType;
@@ -28,7 +98,8 @@ void register_conv_transpose(OpRegistry& registry) {
             .attr("pads", AttrType::kInts)
             .attr("strides", AttrType::kInts)
             .fusion(FusionKind::kOpaque)
-            .kernel(conv_transpose_kernel));
+            .kernel(conv_transpose_kernel)
+            .infer(conv_transpose_infer));
   }
 }
 

@@ -62,6 +62,39 @@ Status space_to_depth_kernel(KernelContext& ctx) {
                         {n, c * b * b, h / b, w / b});
 }
 
+// DepthToSpace: [N, C, H, W] -> [N, C / b^2, H * b, W * b]; SpaceToDepth the inverse.
+Status depth_space_infer(InferContext& ctx) {
+  const Dims& x = ctx.input_shape(0);
+  const bool to_space = ctx.node().op_type() == "DepthToSpace";
+  const int64_t b = ctx.attr_int("blocksize", 0);
+  if (b <= 0)
+    return err(Code::kInvalidArgument, ctx.node().op_type(), " blocksize ", b, " must be positive");
+  if (!x.rank_known()) {
+    ctx.set_output_shape(0, unknown_dims(4));
+    return Status::Ok();
+  }
+  if (x.rank() != 4)
+    return err(Code::kIncompatibleShapes, ctx.node().op_type(), " input ", x.to_string(),
+               " must have rank 4 ([N, C, H, W])");
+  auto divide = [&](const Dim& d, int64_t by, const char* what) -> Result<Dim> {
+    if (!d.is_static()) return by == 1 ? d : Dim::unknown();
+    if (d.value % by != 0)
+      return err(Code::kIncompatibleShapes, ctx.node().op_type(), " ", what, " ", d.value, " of ",
+                 x.to_string(), " is not divisible by ", by);
+    return Dim::fixed(d.value / by);
+  };
+  if (to_space) {
+    KILN_ASSIGN_OR_RETURN(Dim c, divide(x[1], b * b, "channel count"));
+    ctx.set_output_shape(
+        0, Dims({x[0], c, dim_mul(x[2], Dim::fixed(b)), dim_mul(x[3], Dim::fixed(b))}));
+  } else {
+    KILN_ASSIGN_OR_RETURN(Dim h, divide(x[2], b, "height"));
+    KILN_ASSIGN_OR_RETURN(Dim w, divide(x[3], b, "width"));
+    ctx.set_output_shape(0, Dims({x[0], dim_mul(x[1], Dim::fixed(b * b)), h, w}));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 void register_depth_space(OpRegistry& registry) {
@@ -73,7 +106,8 @@ void register_depth_space(OpRegistry& registry) {
         .types("T", type_sets::all_tensor_at(since))
         .required_attr("blocksize", AttrType::kInt)
         .fusion(FusionKind::kInjective)
-        .kernel(depth_to_space_kernel);
+        .kernel(depth_to_space_kernel)
+        .infer(depth_space_infer);
     if (since >= 11) s.attr_enum("mode", "DCR", {"DCR", "CRD"});
     registry.add(std::move(s));
   }
@@ -84,7 +118,8 @@ void register_depth_space(OpRegistry& registry) {
                      .types("T", type_sets::all_tensor_at(since))
                      .required_attr("blocksize", AttrType::kInt)
                      .fusion(FusionKind::kInjective)
-                     .kernel(space_to_depth_kernel));
+                     .kernel(space_to_depth_kernel)
+                     .infer(depth_space_infer));
   }
 }
 

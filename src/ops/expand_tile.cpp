@@ -1,4 +1,5 @@
 // Expand (numpy-style broadcast to a shape) and Tile (repeat along each axis).
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -70,6 +71,46 @@ Status tile_kernel(KernelContext& ctx) {
   });
 }
 
+Status expand_infer(InferContext& ctx) {
+  std::optional<DimValues> target = ctx.input_values(1);
+  if (!target) {
+    ctx.set_output_shape(0, Dims::unknown_rank());
+    return Status::Ok();
+  }
+  for (const IntValue& d : *target)
+    if (d.value && *d.value < 0)
+      return err(Code::kInvalidArgument, "Expand target shape ",
+                 dims_from_values(*target).to_string(), " has a negative size");
+  KILN_ASSIGN_OR_RETURN(Dims out,
+                        broadcast_dims({ctx.input_shape(0), dims_from_values(*target)}, "Expand"));
+  ctx.set_output_shape(0, out);
+  return Status::Ok();
+}
+
+Status tile_infer(InferContext& ctx) {
+  const Dims& in = ctx.input_shape(0);
+  std::optional<std::vector<int64_t>> repeats = ctx.input_ints(1);
+  if (!in.rank_known()) {
+    ctx.set_output_shape(0, in);
+    return Status::Ok();
+  }
+  if (!repeats) {
+    ctx.set_output_shape(0, unknown_dims(static_cast<int64_t>(in.rank())));
+    return Status::Ok();
+  }
+  if (repeats->size() != in.rank())
+    return err(Code::kIncompatibleShapes, "Tile repeats has ", repeats->size(),
+               " values but the input ", in.to_string(), " has rank ", in.rank());
+  std::vector<Dim> out;
+  for (size_t k = 0; k < in.rank(); ++k) {
+    if ((*repeats)[k] < 0)
+      return err(Code::kInvalidArgument, "Tile repeat ", (*repeats)[k], " is negative");
+    out.push_back(dim_mul(in[k], Dim::fixed((*repeats)[k])));
+  }
+  ctx.set_output_shape(0, Dims(std::move(out)));
+  return Status::Ok();
+}
+
 }  // namespace
 
 void register_expand_tile(OpRegistry& registry) {
@@ -81,7 +122,8 @@ void register_expand_tile(OpRegistry& registry) {
                      .types("T", type_sets::all_tensor_at(since))
                      .types("I", {D::kInt64})
                      .fusion(FusionKind::kInjective)
-                     .kernel(expand_kernel));
+                     .kernel(expand_kernel)
+                     .infer(expand_infer));
   }
   for (int64_t since : {6, 13}) {
     registry.add(OpSchema("Tile", since)
@@ -91,7 +133,8 @@ void register_expand_tile(OpRegistry& registry) {
                      .types("T", type_sets::all_tensor_at(since))
                      .types("T1", {D::kInt64})
                      .fusion(FusionKind::kInjective)
-                     .kernel(tile_kernel));
+                     .kernel(tile_kernel)
+                     .infer(tile_infer));
   }
 }
 

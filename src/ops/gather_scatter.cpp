@@ -1,6 +1,7 @@
 // Indexed reads and writes: Gather, GatherElements, GatherND, ScatterElements, ScatterND, and the
 // deprecated Scatter.
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -305,6 +306,68 @@ Status scatter_nd_kernel(KernelContext& ctx) {
   });
 }
 
+// data[:axis] + indices + data[axis+1:]; picks from propagated shape values (x.shape[0]).
+Status gather_infer(InferContext& ctx) {
+  const Dims& data = ctx.input_shape(0);
+  const Dims& idx = ctx.input_shape(1);
+  if (!data.rank_known() || !idx.rank_known()) {
+    ctx.set_output_shape(0, Dims::unknown_rank());
+    return Status::Ok();
+  }
+  const int64_t rank = static_cast<int64_t>(data.rank());
+  if (rank == 0) return err(Code::kIncompatibleShapes, "Gather data must have rank >= 1");
+  KILN_ASSIGN_OR_RETURN(const int64_t axis, infer_axis(ctx.attr_int("axis", 0), rank, "Gather"));
+  std::vector<Dim> out(data.dims().begin(), data.dims().begin() + axis);
+  out.insert(out.end(), idx.dims().begin(), idx.dims().end());
+  out.insert(out.end(), data.dims().begin() + axis + 1, data.dims().end());
+  ctx.set_output_shape(0, Dims(std::move(out)));
+  std::optional<DimValues> v = ctx.input_values(0);
+  std::optional<std::vector<int64_t>> picks = ctx.input_ints(1);
+  if (v && picks && rank == 1 && idx.rank() <= 1) {
+    DimValues picked;
+    const int64_t n = static_cast<int64_t>(v->size());
+    for (int64_t p : *picks) {
+      if (p < -n || p >= n)
+        return err(Code::kIndexOutOfRange, "Gather index ", p, " is out of range for a shape of ",
+                   n, " dims");
+      picked.push_back((*v)[p < 0 ? p + n : p]);
+    }
+    ctx.set_output_values(0, picked);
+  }
+  return Status::Ok();
+}
+
+Status gather_elements_infer(InferContext& ctx) {
+  const Dims& data = ctx.input_shape(0);
+  const Dims& idx = ctx.input_shape(1);
+  if (data.rank_known() && idx.rank_known() && data.rank() != idx.rank())
+    return err(Code::kIncompatibleShapes, ctx.node().op_type(), " data ", data.to_string(),
+               " and indices ", idx.to_string(), " must have the same rank");
+  ctx.set_output_shape(0, idx);
+  return Status::Ok();
+}
+
+// indices[:-1] + data[batch_dims + indices[-1]:].
+Status gather_nd_infer(InferContext& ctx) {
+  const Dims& data = ctx.input_shape(0);
+  const Dims& idx = ctx.input_shape(1);
+  if (!data.rank_known() || !idx.rank_known() || idx.rank() == 0 ||
+      !idx[idx.rank() - 1].is_static()) {
+    ctx.set_output_shape(0, Dims::unknown_rank());
+    return Status::Ok();
+  }
+  const int64_t b = ctx.attr_int("batch_dims", 0);
+  const int64_t last = idx[idx.rank() - 1].value;
+  if (b < 0 || b + last > static_cast<int64_t>(data.rank()) ||
+      b >= static_cast<int64_t>(idx.rank()))
+    return err(Code::kIncompatibleShapes, "GatherND indices ", idx.to_string(), " (batch_dims ", b,
+               ") index more dims than data ", data.to_string(), " has");
+  std::vector<Dim> out(idx.dims().begin(), idx.dims().end() - 1);
+  out.insert(out.end(), data.dims().begin() + b + last, data.dims().end());
+  ctx.set_output_shape(0, Dims(std::move(out)));
+  return Status::Ok();
+}
+
 }  // namespace
 
 void register_gather_scatter(OpRegistry& registry) {
@@ -318,7 +381,8 @@ void register_gather_scatter(OpRegistry& registry) {
                      .types("Tind", type_sets::index())
                      .attr("axis", AttrType::kInt, int64_t{0})
                      .fusion(FusionKind::kInjective)
-                     .kernel(gather_kernel));
+                     .kernel(gather_kernel)
+                     .infer(gather_infer));
   }
   for (int64_t since : {11, 13}) {
     registry.add(OpSchema("GatherElements", since)
@@ -329,7 +393,8 @@ void register_gather_scatter(OpRegistry& registry) {
                      .types("Tind", type_sets::index())
                      .attr("axis", AttrType::kInt, int64_t{0})
                      .fusion(FusionKind::kInjective)
-                     .kernel(gather_elements_kernel));
+                     .kernel(gather_elements_kernel)
+                     .infer(gather_elements_infer));
   }
   // GatherND-12 adds batch_dims.
   for (int64_t since : {11, 12, 13}) {
@@ -340,7 +405,8 @@ void register_gather_scatter(OpRegistry& registry) {
         .types("T", type_sets::all_tensor_at(since))
         .types("I", {D::kInt64})
         .fusion(FusionKind::kInjective)
-        .kernel(gather_nd_kernel);
+        .kernel(gather_nd_kernel)
+        .infer(gather_nd_infer);
     if (since >= 12) s.attr("batch_dims", AttrType::kInt, int64_t{0});
     registry.add(std::move(s));
   }
@@ -356,7 +422,8 @@ void register_gather_scatter(OpRegistry& registry) {
         .types("Tind", type_sets::index())
         .attr("axis", AttrType::kInt, int64_t{0})
         .fusion(FusionKind::kOpaque)
-        .kernel(scatter_elements_kernel);
+        .kernel(scatter_elements_kernel)
+        .infer(infer_same_as_input);
     add_reduction(elements);
     registry.add(std::move(elements));
 
@@ -368,7 +435,8 @@ void register_gather_scatter(OpRegistry& registry) {
         .types("T", type_sets::all_tensor_at(since))
         .types("I", {D::kInt64})
         .fusion(FusionKind::kOpaque)
-        .kernel(scatter_nd_kernel);
+        .kernel(scatter_nd_kernel)
+        .infer(infer_same_as_input);
     add_reduction(nd);
     registry.add(std::move(nd));
   }

@@ -7,13 +7,14 @@ namespace kiln::ops {
 
 KernelContext::KernelContext(const ir::Node& node, const OpSchema& schema,
                              std::vector<const Tensor*> inputs, SubgraphRunner run_subgraph)
-    : node_(node),
-      schema_(schema),
+    : NodeAttrs(node, schema),
       inputs_(std::move(inputs)),
       outputs_(node.outputs().size()),
       run_subgraph_(std::move(run_subgraph)) {}
 
-int64_t KernelContext::since() const { return schema_.since(); }
+int64_t NodeAttrs::since() const {
+  return schema_.since();
+}
 
 Result<Tensor*> KernelContext::allocate_output(size_t i, DataType dtype,
                                                std::vector<int64_t> shape) {
@@ -36,51 +37,51 @@ const T* schema_default(const OpSchema& s, std::string_view name) {
 }
 }  // namespace
 
-int64_t KernelContext::attr_int(std::string_view name, int64_t fallback) const {
+int64_t NodeAttrs::attr_int(std::string_view name, int64_t fallback) const {
   if (const ir::Attribute* a = node_.attr(name)) return a->i;
   const int64_t* d = schema_default<int64_t>(schema_, name);
   return d ? *d : fallback;
 }
 
-float KernelContext::attr_float(std::string_view name, float fallback) const {
+float NodeAttrs::attr_float(std::string_view name, float fallback) const {
   if (const ir::Attribute* a = node_.attr(name)) return a->f;
   const float* d = schema_default<float>(schema_, name);
   return d ? *d : fallback;
 }
 
-std::string KernelContext::attr_string(std::string_view name, std::string fallback) const {
+std::string NodeAttrs::attr_string(std::string_view name, std::string fallback) const {
   if (const ir::Attribute* a = node_.attr(name)) return a->s;
   const std::string* d = schema_default<std::string>(schema_, name);
   return d ? *d : fallback;
 }
 
-std::vector<int64_t> KernelContext::attr_ints(std::string_view name,
-                                              std::vector<int64_t> fallback) const {
+std::vector<int64_t> NodeAttrs::attr_ints(std::string_view name,
+                                          std::vector<int64_t> fallback) const {
   if (const ir::Attribute* a = node_.attr(name)) return a->ints;
   const auto* d = schema_default<std::vector<int64_t>>(schema_, name);
   return d ? *d : fallback;
 }
 
-std::vector<float> KernelContext::attr_floats(std::string_view name,
-                                              std::vector<float> fallback) const {
+std::vector<float> NodeAttrs::attr_floats(std::string_view name,
+                                          std::vector<float> fallback) const {
   if (const ir::Attribute* a = node_.attr(name)) return a->floats;
   const auto* d = schema_default<std::vector<float>>(schema_, name);
   return d ? *d : fallback;
 }
 
-std::vector<std::string> KernelContext::attr_strings(std::string_view name,
-                                                     std::vector<std::string> fallback) const {
+std::vector<std::string> NodeAttrs::attr_strings(std::string_view name,
+                                                 std::vector<std::string> fallback) const {
   if (const ir::Attribute* a = node_.attr(name)) return a->strings;
   const auto* d = schema_default<std::vector<std::string>>(schema_, name);
   return d ? *d : fallback;
 }
 
-const ir::Graph* KernelContext::attr_graph(std::string_view name) const {
+const ir::Graph* NodeAttrs::attr_graph(std::string_view name) const {
   const ir::Attribute* a = node_.attr(name);
   return a && a->g ? a->g.get() : nullptr;
 }
 
-const Tensor* KernelContext::attr_tensor(std::string_view name) const {
+const Tensor* NodeAttrs::attr_tensor(std::string_view name) const {
   const ir::Attribute* a = node_.attr(name);
   return a && a->type == ir::AttrType::kTensor ? &a->t : nullptr;
 }

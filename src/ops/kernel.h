@@ -16,6 +16,7 @@
 #include "ir/graph.h"
 #include "kiln/status.h"
 #include "kiln/tensor.h"
+#include "ops/node_attrs.h"
 
 namespace kiln::ops {
 
@@ -26,15 +27,10 @@ class OpSchema;
 using SubgraphRunner =
     std::function<Result<std::vector<Tensor>>(const ir::Graph&, std::vector<Tensor>)>;
 
-class KernelContext {
+class KernelContext : public NodeAttrs {
  public:
   KernelContext(const ir::Node& node, const OpSchema& schema, std::vector<const Tensor*> inputs,
                 SubgraphRunner run_subgraph);
-
-  const ir::Node& node() const { return node_; }
-  const OpSchema& schema() const { return schema_; }
-  int64_t opset() const { return node_.opset(); }
-  int64_t since() const;  // the revision being run
 
   size_t num_inputs() const { return inputs_.size(); }
   // nullptr when the input is omitted (optional) or beyond what the node passes.
@@ -49,23 +45,9 @@ class KernelContext {
   void set_output(size_t i, Tensor tensor);
   std::vector<Tensor>& outputs() { return outputs_; }
 
-  // Attributes, falling back to the schema's default. has_attr: set on the node.
-  bool has_attr(std::string_view name) const { return node_.attr(name) != nullptr; }
-  int64_t attr_int(std::string_view name, int64_t fallback = 0) const;
-  float attr_float(std::string_view name, float fallback = 0.0f) const;
-  std::string attr_string(std::string_view name, std::string fallback = {}) const;
-  std::vector<int64_t> attr_ints(std::string_view name, std::vector<int64_t> fallback = {}) const;
-  std::vector<float> attr_floats(std::string_view name, std::vector<float> fallback = {}) const;
-  std::vector<std::string> attr_strings(std::string_view name,
-                                        std::vector<std::string> fallback = {}) const;
-  const ir::Graph* attr_graph(std::string_view name) const;
-  const Tensor* attr_tensor(std::string_view name) const;
-
   Result<std::vector<Tensor>> run_subgraph(const ir::Graph& g, std::vector<Tensor> inputs) const;
 
  private:
-  const ir::Node& node_;
-  const OpSchema& schema_;
   std::vector<const Tensor*> inputs_;
   std::vector<Tensor> outputs_;
   SubgraphRunner run_subgraph_;

@@ -1,4 +1,5 @@
 // Matrix products: MatMul, Gemm, and the integer/quantized MatMulInteger and QLinearMatMul.
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -20,6 +21,76 @@ std::vector<DataType> with_bf16(std::vector<DataType> types) {
   return types;
 }
 
+// NumPy matmul shapes: 1-D operands are promoted (and the added dim dropped again), batch dims
+// broadcast, inner dims must agree.
+Status matmul_shapes(InferContext& ctx, size_t a_at, size_t b_at) {
+  const Dims& a = ctx.input_shape(a_at);
+  const Dims& b = ctx.input_shape(b_at);
+  const std::string op = ctx.node().op_type();
+  if (!a.rank_known() || !b.rank_known()) {
+    ctx.set_output_shape(0, Dims::unknown_rank());
+    return Status::Ok();
+  }
+  if (a.rank() == 0 || b.rank() == 0)
+    return err(Code::kIncompatibleShapes, op, " operands must have rank >= 1, got A ",
+               a.to_string(), " and B ", b.to_string());
+  std::vector<Dim> ad = a.dims(), bd = b.dims();
+  const bool a_vec = ad.size() == 1, b_vec = bd.size() == 1;
+  if (a_vec) ad.insert(ad.begin(), Dim::fixed(1));
+  if (b_vec) bd.push_back(Dim::fixed(1));
+  const Dim& k_a = ad.back();
+  const Dim& k_b = bd[bd.size() - 2];
+  if (!unify_dim(k_a, k_b))
+    return err(Code::kIncompatibleShapes, op, " inner dimensions differ: A ", a.to_string(),
+               " has ", k_a.to_string(), " columns, B ", b.to_string(), " has ", k_b.to_string(),
+               " rows");
+  KILN_ASSIGN_OR_RETURN(Dims batch,
+                        broadcast_dims({Dims(std::vector<Dim>(ad.begin(), ad.end() - 2)),
+                                        Dims(std::vector<Dim>(bd.begin(), bd.end() - 2))},
+                                       op + " batch dimensions"));
+  std::vector<Dim> out = batch.dims();
+  if (!a_vec) out.push_back(ad[ad.size() - 2]);
+  if (!b_vec) out.push_back(bd.back());
+  ctx.set_output_shape(0, Dims(std::move(out)));
+  return Status::Ok();
+}
+
+Status matmul_infer(InferContext& ctx) {
+  return matmul_shapes(ctx, 0, 1);
+}
+// QLinearMatMul: a, a_scale, a_zero_point, b, ...
+Status qlinear_matmul_infer(InferContext& ctx) {
+  return matmul_shapes(ctx, 0, 3);
+}
+
+// Y = [M, N] from A [M, K] / [K, M] (transA) and B [K, N] / [N, K] (transB); C broadcasts to Y.
+Status gemm_infer(InferContext& ctx) {
+  const Dims& a = ctx.input_shape(0);
+  const Dims& b = ctx.input_shape(1);
+  if (!a.rank_known() || !b.rank_known()) {
+    ctx.set_output_shape(0, unknown_dims(2));
+    return Status::Ok();
+  }
+  if (a.rank() != 2 || b.rank() != 2)
+    return err(Code::kIncompatibleShapes, "Gemm operands must be 2-D, got A ", a.to_string(),
+               " and B ", b.to_string());
+  const bool ta = ctx.attr_int("transA", 0) != 0, tb = ctx.attr_int("transB", 0) != 0;
+  const Dim m = a[ta ? 1 : 0], ka = a[ta ? 0 : 1], kb = b[tb ? 1 : 0], n = b[tb ? 0 : 1];
+  if (!unify_dim(ka, kb))
+    return err(Code::kIncompatibleShapes, "Gemm inner dimensions differ: A ", a.to_string(),
+               (ta ? " (transposed)" : ""), " gives K = ", ka.to_string(), ", B ", b.to_string(),
+               (tb ? " (transposed)" : ""), " gives K = ", kb.to_string());
+  Dims y(std::vector<Dim>{m, n});
+  if (ctx.has_input(2) && ctx.input_shape(2).rank_known()) {
+    KILN_ASSIGN_OR_RETURN(Dims both, broadcast_dims({y, ctx.input_shape(2)}, "Gemm C"));
+    if (both.rank() != 2)
+      return err(Code::kIncompatibleShapes, "Gemm C ", ctx.input_shape(2).to_string(),
+                 " does not broadcast to Y ", y.to_string());
+  }
+  ctx.set_output_shape(0, y);
+  return Status::Ok();
+}
+
 }  // namespace
 
 void register_matmul(OpRegistry& registry) {
@@ -35,7 +106,8 @@ void register_matmul(OpRegistry& registry) {
                      .output("Y", "T")
                      .types("T", types)
                      .fusion(FusionKind::kOpaque)
-                     .kernel(matmul_kernel));
+                     .kernel(matmul_kernel)
+                     .infer(matmul_infer));
   }
 
   // Gemm-11 makes C optional.
@@ -56,7 +128,8 @@ void register_matmul(OpRegistry& registry) {
                      .attr_int_enum("transA", 0, {0, 1})
                      .attr_int_enum("transB", 0, {0, 1})
                      .fusion(FusionKind::kOpaque)
-                     .kernel(gemm_kernel));
+                     .kernel(gemm_kernel)
+                     .infer(gemm_infer));
   }
 
   registry.add(OpSchema("MatMulInteger", 10)
@@ -69,7 +142,8 @@ void register_matmul(OpRegistry& registry) {
                    .types("T2", {D::kInt8, D::kUInt8})
                    .types("T3", {D::kInt32})
                    .fusion(FusionKind::kOpaque)
-                   .kernel(matmul_integer_kernel));
+                   .kernel(matmul_integer_kernel)
+                   .infer(matmul_infer));
 
   // Revision 21 lets the scales be float16/bfloat16 (TS) and adds float8 operands, which kiln
   // leaves out.
@@ -91,7 +165,8 @@ void register_matmul(OpRegistry& registry) {
         .types("T2", {D::kInt8, D::kUInt8})
         .types("T3", {D::kInt8, D::kUInt8})
         .fusion(FusionKind::kOpaque)
-        .kernel(qlinear_matmul_kernel);
+        .kernel(qlinear_matmul_kernel)
+        .infer(qlinear_matmul_infer);
     registry.add(std::move(s));
   }
 }

@@ -62,15 +62,22 @@ struct Window {
 // Reads strides, dilations (1 unless `has_dilations`) and pads for kernel.size() spatial dims
 // with ONNX's defaults; InvalidArgument on wrong lengths or non-positive strides/dilations or
 // negative pads. (conv_kernels.cpp)
-Result<Window> read_window(const KernelContext& ctx, std::string_view op,
-                           std::vector<int64_t> kernel, bool has_dilations);
+Result<Window> read_window(const NodeAttrs& ctx, std::string_view op, std::vector<int64_t> kernel,
+                           bool has_dilations);
 
 // Output spatial sizes of a sliding window over `in` (floor, or ceil when `ceil_mode`, where
 // the last window must still start inside the input or its leading padding). Resolves auto_pad
 // SAME_UPPER / SAME_LOWER (output = ceil(in / stride)) and VALID into w's pads.
-Result<std::vector<int64_t>> window_output_sizes(const KernelContext& ctx, std::string_view op,
+Result<std::vector<int64_t>> window_output_sizes(const NodeAttrs& ctx, std::string_view op,
                                                  const std::vector<int64_t>& in, Window& w,
                                                  bool ceil_mode);
+
+// window_output_sizes over possibly symbolic dims, for shape inference: static sizes give
+// static results; a symbol survives a size-preserving window (stride 1, pads = extent - 1);
+// anything else is unknown. (conv_kernels.cpp)
+Result<std::vector<Dim>> infer_window_dims(const NodeAttrs& ctx, std::string_view op,
+                                           const std::vector<Dim>& in, std::vector<int64_t> kernel,
+                                           bool has_dilations, bool ceil_mode);
 
 // Positions q in [0, count) with q * stride + offset inside [0, limit): the half-open [lo, hi).
 inline void valid_range(int64_t offset, int64_t stride, int64_t limit, int64_t count, int64_t& lo,

@@ -10,6 +10,34 @@ namespace kiln::ops {
 
 namespace {
 
+// Y is X; the statistics outputs (training) are per channel.
+Status batch_norm_infer(InferContext& ctx) {
+  const Dims& x = ctx.input_shape(0);
+  ctx.set_output(0, ctx.input_dtype(0), x);
+  const Dims c = x.rank_known() && x.rank() >= 2 ? Dims({x[1]}) : unknown_dims(1);
+  for (size_t i = 1; i < ctx.num_outputs(); ++i) ctx.set_output_shape(i, c);
+  return Status::Ok();
+}
+
+// Y is X; Mean/InvStdDev keep the dims before `axis` and are 1 from there.
+Status layer_norm_infer(InferContext& ctx) {
+  const Dims& x = ctx.input_shape(0);
+  ctx.set_output(0, ctx.input_dtype(0), x);
+  const DataType stash =
+      ctx.attr_int("stash_type", 1) == 16 ? DataType::kBFloat16 : DataType::kFloat32;
+  Dims stats = Dims::unknown_rank();
+  if (x.rank_known()) {
+    KILN_ASSIGN_OR_RETURN(
+        const int64_t axis,
+        infer_axis(ctx.attr_int("axis", -1), static_cast<int64_t>(x.rank()), "LayerNormalization"));
+    std::vector<Dim> dims = x.dims();
+    for (size_t k = static_cast<size_t>(axis); k < dims.size(); ++k) dims[k] = Dim::fixed(1);
+    stats = Dims(std::move(dims));
+  }
+  for (size_t i = 1; i < ctx.num_outputs(); ++i) ctx.set_output(i, stash, stats);
+  return Status::Ok();
+}
+
 using D = DataType;
 using ir::AttrType;
 
@@ -32,7 +60,8 @@ void register_batch_norm(OpRegistry& registry) {
         .attr("epsilon", AttrType::kFloat, 1e-5f)
         .attr("momentum", AttrType::kFloat, 0.9f)
         .fusion(FusionKind::kOpaque)
-        .kernel(normalization::batch_norm);
+        .kernel(normalization::batch_norm)
+        .infer(batch_norm_infer);
     if (since == 7) s.attr_int_enum("spatial", 1, {0, 1});
     registry.add(std::move(s));
   }
@@ -56,7 +85,8 @@ void register_batch_norm(OpRegistry& registry) {
         .attr("momentum", AttrType::kFloat, 0.9f)
         .attr_int_enum("training_mode", 0, {0, 1})
         .fusion(FusionKind::kOpaque)
-        .kernel(normalization::batch_norm);
+        .kernel(normalization::batch_norm)
+        .infer(batch_norm_infer);
     if (since == 15) s.types("T1", floats);
     s.types(stats, floats);
     registry.add(std::move(s));
@@ -79,7 +109,8 @@ void register_normalization(OpRegistry& registry) {
                    .types("T", type_sets::ieee_floats())
                    .attr("epsilon", AttrType::kFloat, 1e-5f)
                    .fusion(FusionKind::kReduction)
-                   .kernel(normalization::instance_norm));
+                   .kernel(normalization::instance_norm)
+                   .infer(infer_same_as_input));
 
   // stash_type is the type of Mean/InvStdDev (U), so it is limited to U's float and bfloat16.
   registry.add(OpSchema("LayerNormalization", 17)
@@ -95,7 +126,8 @@ void register_normalization(OpRegistry& registry) {
                    .attr("epsilon", AttrType::kFloat, 1e-5f)
                    .attr_int_enum("stash_type", 1, {1, 16})
                    .fusion(FusionKind::kReduction)
-                   .kernel(normalization::layer_norm));
+                   .kernel(normalization::layer_norm)
+                   .infer(layer_norm_infer));
 
   // Revision 18 took scale/bias per group; ONNX deprecated it (its checker rejects it) for 21,
   // which takes them per channel as PyTorch does and adds stash_type, the precision of the
@@ -115,7 +147,9 @@ void register_normalization(OpRegistry& registry) {
           "GroupNormalization-18 (scale and bias per group) is deprecated by ONNX; re-export at "
           "opset 21 or later, where they are per channel");
     } else {
-      s.attr_int_enum("stash_type", 1, {1, 10, 11, 16}).kernel(normalization::group_norm);
+      s.attr_int_enum("stash_type", 1, {1, 10, 11, 16})
+          .kernel(normalization::group_norm)
+          .infer(infer_same_as_input);
     }
     registry.add(std::move(s));
   }
@@ -132,7 +166,8 @@ void register_normalization(OpRegistry& registry) {
                      .attr("beta", AttrType::kFloat, 0.75f)
                      .attr("bias", AttrType::kFloat, 1.0f)
                      .fusion(FusionKind::kOpaque)
-                     .kernel(normalization::lrn));
+                     .kernel(normalization::lrn)
+                     .infer(infer_same_as_input));
   }
 
   for (int64_t since : {9, 13}) {
@@ -144,7 +179,8 @@ void register_normalization(OpRegistry& registry) {
                      .types("T", types)
                      .attr("axes", AttrType::kInts, std::vector<int64_t>{0, 2, 3})
                      .fusion(FusionKind::kReduction)
-                     .kernel(normalization::mean_variance_norm));
+                     .kernel(normalization::mean_variance_norm)
+                     .infer(infer_same_as_input));
   }
 }
 

@@ -101,6 +101,11 @@ OpSchema& OpSchema::kernel(KernelFn fn) {
   return *this;
 }
 
+OpSchema& OpSchema::infer(InferFn fn) {
+  infer_ = std::move(fn);
+  return *this;
+}
+
 OpSchema& OpSchema::doc(std::string text) {
   doc_ = std::move(text);
   return *this;

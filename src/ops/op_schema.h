@@ -25,6 +25,7 @@
 #include "kiln/status.h"
 #include "kiln/types.h"
 #include "ops/kernel.h"
+#include "ops/shape_infer.h"
 
 namespace kiln::ops {
 
@@ -91,6 +92,8 @@ class OpSchema {
   OpSchema& doc(std::string text);
   // The reference kernel (see ops/kernel.h). Revisions without one cannot run yet.
   OpSchema& kernel(KernelFn fn);
+  // Type/shape inference (see ops/shape_infer.h); without one the fusion-kind default applies.
+  OpSchema& infer(InferFn fn);
 
   const std::string& op_type() const { return op_type_; }
   const std::string& domain() const { return domain_; }
@@ -108,6 +111,7 @@ class OpSchema {
   const std::string& unsupported_reason() const { return unsupported_reason_; }
   const std::string& doc_text() const { return doc_; }
   const KernelFn& reference_kernel() const { return kernel_; }
+  const InferFn& infer_fn() const { return infer_; }
 
   // Allowed input/output counts.
   int min_inputs() const;
@@ -128,6 +132,7 @@ class OpSchema {
   std::string unsupported_reason_;
   std::string doc_;
   KernelFn kernel_;
+  InferFn infer_;
 };
 
 class OpRegistry {

@@ -1,5 +1,6 @@
 // Pad: constant, reflect, edge and (from 19) wrap padding.
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -202,6 +203,45 @@ Status pad_kernel(KernelContext& ctx) {
   });
 }
 
+Status pad_infer(InferContext& ctx) {
+  const Dims& in = ctx.input_shape(0);
+  std::optional<std::vector<int64_t>> pads =
+      ctx.since() < 11 ? std::optional(ctx.attr_ints("pads")) : ctx.input_ints(1);
+  if (!in.rank_known()) {
+    ctx.set_output_shape(0, in);
+    return Status::Ok();
+  }
+  const int64_t rank = static_cast<int64_t>(in.rank());
+  std::optional<std::vector<int64_t>> axes;
+  if (ctx.since() >= 18 && ctx.has_input(3)) {
+    axes = ctx.input_ints(3);
+    if (!axes) pads.reset();
+  } else {
+    axes.emplace();
+    for (int64_t k = 0; k < rank; ++k) axes->push_back(k);
+  }
+  if (!pads) {
+    ctx.set_output_shape(0, unknown_dims(rank));
+    return Status::Ok();
+  }
+  const size_t n = axes->size();
+  if (pads->size() != 2 * n)
+    return err(Code::kInvalidArgument, "Pad has ", pads->size(), " pads for ", n,
+               " axes (need begin and end per axis: ", 2 * n, ")");
+  std::vector<Dim> out = in.dims();
+  for (size_t k = 0; k < n; ++k) {
+    KILN_ASSIGN_OR_RETURN(const int64_t a, infer_axis((*axes)[k], rank, "Pad"));
+    const int64_t extra = (*pads)[k] + (*pads)[k + n];
+    out[a] = dim_add(out[a], Dim::fixed(extra));
+    if (in[a].is_static() && out[a].is_static() && out[a].value < 0)
+      return err(Code::kIncompatibleShapes, "Pad pads ", (*pads)[k], "/", (*pads)[k + n],
+                 " remove more than the ", in[a].value, " elements of axis ", a);
+    if (!in[a].is_static() && extra != 0) out[a] = Dim::unknown();
+  }
+  ctx.set_output_shape(0, Dims(std::move(out)));
+  return Status::Ok();
+}
+
 }  // namespace
 
 void register_pad(OpRegistry& registry) {
@@ -215,7 +255,8 @@ void register_pad(OpRegistry& registry) {
                    .required_attr("pads", AttrType::kInts)
                    .attr("value", AttrType::kFloat, 0.0f)
                    .fusion(FusionKind::kInjective)
-                   .kernel(pad_kernel));
+                   .kernel(pad_kernel)
+                   .infer(pad_infer));
 
   // From 11 pads and the fill value are inputs; 11 covers the numeric types, 13 all of them;
   // 18 adds the axes input, 19 the wrap mode.
@@ -235,7 +276,8 @@ void register_pad(OpRegistry& registry) {
         .types("I", {D::kInt64})
         .attr_enum("mode", "constant", modes)
         .fusion(FusionKind::kInjective)
-        .kernel(pad_kernel);
+        .kernel(pad_kernel)
+        .infer(pad_infer);
     registry.add(std::move(s));
   }
 }

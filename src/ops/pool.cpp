@@ -13,6 +13,46 @@ namespace {
 using D = DataType;
 using ir::AttrType;
 
+// Y (and MaxPool's Indices) = [N, C, window output dims...].
+Status window_pool_infer(InferContext& ctx) {
+  const Dims& x = ctx.input_shape(0);
+  Dims y = Dims::unknown_rank();
+  if (x.rank_known()) {
+    if (x.rank() < 3)
+      return err(Code::kIncompatibleShapes, ctx.node().op_type(), " input X ", x.to_string(),
+                 " must have rank >= 3 ([N, C, spatial...])");
+    const std::vector<Dim> in(x.dims().begin() + 2, x.dims().end());
+    KILN_ASSIGN_OR_RETURN(
+        std::vector<Dim> spatial,
+        infer_window_dims(ctx, ctx.node().op_type(), in, ctx.attr_ints("kernel_shape"),
+                          ctx.schema().find_attr("dilations") != nullptr,
+                          ctx.attr_int("ceil_mode", 0) == 1));
+    std::vector<Dim> dims{x[0], x[1]};
+    dims.insert(dims.end(), spatial.begin(), spatial.end());
+    y = Dims(std::move(dims));
+  }
+  ctx.set_output_shape(0, y);
+  if (ctx.num_outputs() > 1) ctx.set_output(1, DataType::kInt64, y);
+  return Status::Ok();
+}
+
+// Y = [N, C, 1, 1, ...].
+Status global_pool_infer(InferContext& ctx) {
+  const Dims& x = ctx.input_shape(0);
+  if (!x.rank_known()) {
+    ctx.set_output_shape(0, x);
+    return Status::Ok();
+  }
+  if (x.rank() < 2)
+    return err(Code::kIncompatibleShapes, ctx.node().op_type(), " input X ", x.to_string(),
+               " must have rank >= 2 ([N, C, spatial...])");
+  std::vector<Dim> dims(x.rank(), Dim::fixed(1));
+  dims[0] = x[0];
+  dims[1] = x[1];
+  ctx.set_output_shape(0, Dims(std::move(dims)));
+  return Status::Ok();
+}
+
 // The X -> Y signature and window attributes every sliding-window pool revision shares.
 OpSchema window_pool(std::string op, int64_t since, std::vector<DataType> types) {
   OpSchema s(std::move(op), since);
@@ -23,7 +63,8 @@ OpSchema window_pool(std::string op, int64_t since, std::vector<DataType> types)
       .required_attr("kernel_shape", AttrType::kInts)
       .attr("pads", AttrType::kInts)
       .attr("strides", AttrType::kInts)
-      .fusion(FusionKind::kOpaque);
+      .fusion(FusionKind::kOpaque)
+      .infer(window_pool_infer);
   return s;
 }
 
@@ -33,7 +74,8 @@ OpSchema global_pool(std::string op, int64_t since) {
   s.input("X", "T")
       .output("Y", "T")
       .types("T", type_sets::ieee_floats())
-      .fusion(FusionKind::kReduction);
+      .fusion(FusionKind::kReduction)
+      .infer(global_pool_infer);
   return s;
 }
 

@@ -34,6 +34,24 @@ OpSchema& conv_attrs(OpSchema& s) {
       .attr("strides", AttrType::kInts);
 }
 
+// y has x's shape and y_zero_point's type: uint8 without one (or output_dtype, 21).
+Status quantize_infer(InferContext& ctx) {
+  DataType dtype = ctx.has_input(2) ? ctx.input_dtype(2) : DataType::kUInt8;
+  if (ctx.attr_int("output_dtype", 0) != 0)
+    if (const DataTypeInfo* info =
+            data_type_info(static_cast<int32_t>(ctx.attr_int("output_dtype", 0))))
+      dtype = info->type;
+  ctx.set_output(0, dtype, ctx.input_shape(0));
+  return Status::Ok();
+}
+
+Status dynamic_quantize_infer(InferContext& ctx) {
+  ctx.set_output(0, DataType::kUInt8, ctx.input_shape(0));
+  ctx.set_output(1, DataType::kFloat32, Dims::of({}));
+  ctx.set_output(2, DataType::kUInt8, Dims::of({}));
+  return Status::Ok();
+}
+
 void register_quantize_linear(OpRegistry& registry) {
   // 13 adds per-axis scales (axis); 19 lets the scale follow x's type (float16/bfloat16) and
   // adds saturate, which only matters for float8; 21 adds blocked quantization (block_size),
@@ -53,7 +71,8 @@ void register_quantize_linear(OpRegistry& registry) {
         .types("T1", x_types)
         .types("T2", y_types)
         .fusion(FusionKind::kElementwise)
-        .kernel(quantize_linear_kernel);
+        .kernel(quantize_linear_kernel)
+        .infer(quantize_infer);
     if (!typed_scale) s.types("F", {D::kFloat32});
     if (since >= 13) s.attr("axis", AttrType::kInt, int64_t{1});
     if (since >= 19) s.attr_int_enum("saturate", 1, {0, 1});
@@ -113,7 +132,8 @@ void register_quantize(OpRegistry& registry) {
                    .types("T2", {D::kUInt8})
                    .types("F", {D::kFloat32})
                    .fusion(FusionKind::kOpaque)
-                   .kernel(dynamic_quantize_linear_kernel));
+                   .kernel(dynamic_quantize_linear_kernel)
+                   .infer(dynamic_quantize_infer));
 
   OpSchema qlinear_conv("QLinearConv", 10);
   qlinear_conv.input("x", "T1")

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <initializer_list>
 #include <limits>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -175,6 +176,42 @@ Status run_reduce(KernelContext& ctx, Kind kind, const char* name, bool axes_fro
   });
 }
 
+// Reduced axes become 1 (keepdims) or disappear; no axes reduce everything unless
+// noop_with_empty_axes (18+ / ReduceSum-13) makes it the identity.
+Status reduce_infer(InferContext& ctx, bool axes_input) {
+  const Dims& in = ctx.input_shape(0);
+  std::optional<std::vector<int64_t>> axes;
+  if (!axes_input)
+    axes = ctx.attr_ints("axes");
+  else if (!ctx.has_input(1))
+    axes = std::vector<int64_t>{};
+  else
+    axes = ctx.input_ints(1);
+  const bool keep = ctx.attr_int("keepdims", 1) == 1;
+  if (!in.rank_known() || !axes) {
+    ctx.set_output_shape(0,
+                         in.rank_known() && keep ? unknown_dims(in.rank()) : Dims::unknown_rank());
+    return Status::Ok();
+  }
+  const int64_t rank = static_cast<int64_t>(in.rank());
+  std::vector<bool> reduce(in.rank(), axes->empty());
+  if (axes->empty() && axes_input && ctx.attr_int("noop_with_empty_axes", 0) == 1)
+    reduce.assign(in.rank(), false);
+  for (int64_t a : *axes) {
+    KILN_ASSIGN_OR_RETURN(const int64_t k, infer_axis(a, rank, ctx.node().op_type()));
+    reduce[k] = true;
+  }
+  std::vector<Dim> out;
+  for (size_t k = 0; k < in.rank(); ++k) {
+    if (!reduce[k])
+      out.push_back(in[k]);
+    else if (keep)
+      out.push_back(Dim::fixed(1));
+  }
+  ctx.set_output_shape(0, Dims(std::move(out)));
+  return Status::Ok();
+}
+
 }  // namespace
 
 void register_reduce(OpRegistry& registry) {
@@ -219,7 +256,10 @@ void register_reduce(OpRegistry& registry) {
           .attr_int_enum("keepdims", 1, {0, 1})
           .fusion(FusionKind::kReduction)
           .kernel([kind = op.kind, name = op.name, axes_input = rev.since >= op.axes_input_since](
-                      KernelContext& ctx) { return run_reduce(ctx, kind, name, axes_input); });
+                      KernelContext& ctx) { return run_reduce(ctx, kind, name, axes_input); })
+          .infer([axes_input = rev.since >= op.axes_input_since](InferContext& ctx) {
+            return reduce_infer(ctx, axes_input);
+          });
       registry.add(std::move(s));
     }
   }

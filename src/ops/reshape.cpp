@@ -1,4 +1,5 @@
 // Shape-only rearrangements that keep the element order: Reshape, Flatten, Squeeze, Unsqueeze.
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -144,6 +145,168 @@ Status unsqueeze_kernel(KernelContext& ctx) {
   return set_output_reshaped(ctx, 0, *x, std::move(out));
 }
 
+// Target dims: 0 copies the input dim (unless allowzero), -1 is solved from the element count,
+// cancelling equal symbols on both sides ([B, S, 768] -> [B, S, 12, -1] gives 64).
+Status reshape_infer(InferContext& ctx) {
+  const Dims& in = ctx.input_shape(0);
+  std::optional<DimValues> target = ctx.input_values(1);
+  if (!target) {
+    const Dims& s = ctx.input_shape(1);
+    ctx.set_output_shape(0, s.rank_known() && s.rank() == 1 && s[0].is_static()
+                                ? unknown_dims(s[0].value)
+                                : Dims::unknown_rank());
+    return Status::Ok();
+  }
+  const bool allowzero = ctx.attr_int("allowzero", 0) == 1;
+  std::vector<Dim> out;
+  int64_t infer_at = -1;
+  for (size_t k = 0; k < target->size(); ++k) {
+    const IntValue& t = (*target)[k];
+    if (t.value && *t.value == -1) {
+      if (infer_at >= 0)
+        return err(Code::kInvalidArgument, "Reshape target ", dims_from_values(*target).to_string(),
+                   " has more than one -1");
+      infer_at = static_cast<int64_t>(k);
+      out.push_back(Dim::unknown());
+    } else if (t.value && *t.value == 0 && !allowzero) {
+      if (!in.rank_known()) {
+        out.push_back(Dim::unknown());
+      } else if (k >= in.rank()) {
+        return err(Code::kIncompatibleShapes, "Reshape target ",
+                   dims_from_values(*target).to_string(), " copies dim ", k, " (0) but data ",
+                   in.to_string(), " has rank ", in.rank());
+      } else {
+        out.push_back(in[k]);
+      }
+    } else if (t.value && *t.value < -1) {
+      return err(Code::kInvalidArgument, "Reshape target has the invalid size ", *t.value);
+    } else {
+      out.push_back(t.dim());
+    }
+  }
+  if (in.rank_known()) {
+    // Cancel what both sides share, then compare (or solve for -1) with what is left.
+    std::vector<Dim> rest_in = in.dims(), rest_out;
+    for (size_t k = 0; k < out.size(); ++k) {
+      if (static_cast<int64_t>(k) == infer_at) continue;
+      auto it = std::find_if(rest_in.begin(), rest_in.end(), [&](const Dim& d) {
+        return d.is_symbolic() && out[k].is_symbolic() && d.symbol == out[k].symbol;
+      });
+      if (it != rest_in.end())
+        rest_in.erase(it);
+      else
+        rest_out.push_back(out[k]);
+    }
+    auto product = [](const std::vector<Dim>& dims) {
+      Dim p = Dim::fixed(1);
+      for (const Dim& d : dims) p = dim_mul(p, d);
+      return p;
+    };
+    const Dim pin = product(rest_in), pout = product(rest_out);
+    if (infer_at >= 0) {
+      if (pin.is_static() && pout.is_static()) {
+        if (pout.value == 0 || pin.value % pout.value != 0)
+          return err(Code::kIncompatibleShapes, "Reshape cannot infer -1 in target ",
+                     dims_from_values(*target).to_string(), " for data ", in.to_string(), " (",
+                     pin.value, " elements do not divide by ", pout.value, ")");
+        out[infer_at] = Dim::fixed(pin.value / pout.value);
+      } else if (pout.is_static() && pout.value == 1) {
+        out[infer_at] = pin;  // a lone symbol, or unknown
+      }
+    } else if (pin.is_static() && pout.is_static() && pin.value != pout.value) {
+      return err(Code::kIncompatibleShapes, "Reshape target ", Dims(out).to_string(), " has ",
+                 pout.value, " elements where data ", in.to_string(), " has ", pin.value);
+    }
+  }
+  ctx.set_output_shape(0, Dims(out));
+  if (std::optional<DimValues> v = ctx.input_values(0); v && out.size() <= 1)
+    ctx.set_output_values(0, *v);
+  return Status::Ok();
+}
+
+Status flatten_infer(InferContext& ctx) {
+  const Dims& in = ctx.input_shape(0);
+  if (!in.rank_known()) {
+    ctx.set_output_shape(0, unknown_dims(2));
+    return Status::Ok();
+  }
+  const int64_t rank = static_cast<int64_t>(in.rank());
+  int64_t axis = ctx.attr_int("axis", 1);
+  if (axis < -rank || axis > rank)
+    return err(Code::kIndexOutOfRange, "Flatten axis ", axis, " is out of range for rank ", rank,
+               " (valid: ", -rank, "..", rank, ")");
+  if (axis < 0) axis += rank;
+  Dim outer = Dim::fixed(1), inner = Dim::fixed(1);
+  for (int64_t k = 0; k < rank; ++k) {
+    Dim& side = k < axis ? outer : inner;
+    side = dim_mul(side, in[k]);
+  }
+  ctx.set_output_shape(0, Dims({outer, inner}));
+  return Status::Ok();
+}
+
+// Axes of Squeeze/Unsqueeze: the attribute (< 13) or the input; nullopt when not known.
+std::optional<std::vector<int64_t>> squeeze_axes(const InferContext& ctx) {
+  if (ctx.since() < 13) return ctx.attr_ints("axes");
+  if (!ctx.has_input(1)) return std::vector<int64_t>{};
+  return ctx.input_ints(1);
+}
+
+Status squeeze_infer(InferContext& ctx) {
+  const Dims& in = ctx.input_shape(0);
+  std::optional<std::vector<int64_t>> axes = squeeze_axes(ctx);
+  if (!in.rank_known() || !axes) {
+    ctx.set_output_shape(0, Dims::unknown_rank());
+    return Status::Ok();
+  }
+  const int64_t rank = static_cast<int64_t>(in.rank());
+  std::vector<bool> drop(in.rank(), false);
+  if (axes->empty()) {
+    for (size_t k = 0; k < in.rank(); ++k) {
+      if (!in[k].is_static()) {  // might be 1
+        ctx.set_output_shape(0, Dims::unknown_rank());
+        return Status::Ok();
+      }
+      drop[k] = in[k].value == 1;
+    }
+  }
+  for (int64_t a : *axes) {
+    KILN_ASSIGN_OR_RETURN(int64_t k, infer_axis(a, rank, "Squeeze"));
+    if (in[k].is_static() && in[k].value != 1)
+      return err(Code::kIncompatibleShapes, "Squeeze axis ", a, " of data ", in.to_string(),
+                 " has size ", in[k].value, ", not 1");
+    drop[k] = true;
+  }
+  std::vector<Dim> out;
+  for (size_t k = 0; k < in.rank(); ++k)
+    if (!drop[k]) out.push_back(in[k]);
+  ctx.set_output_shape(0, Dims(std::move(out)));
+  if (std::optional<DimValues> v = ctx.input_values(0)) ctx.set_output_values(0, *v);
+  return Status::Ok();
+}
+
+Status unsqueeze_infer(InferContext& ctx) {
+  const Dims& in = ctx.input_shape(0);
+  std::optional<std::vector<int64_t>> axes = squeeze_axes(ctx);
+  if (!in.rank_known() || !axes) {
+    ctx.set_output_shape(0, Dims::unknown_rank());
+    return Status::Ok();
+  }
+  const int64_t rank = static_cast<int64_t>(in.rank() + axes->size());
+  std::vector<bool> added(static_cast<size_t>(rank), false);
+  for (int64_t a : *axes) {
+    KILN_ASSIGN_OR_RETURN(int64_t k, infer_axis(a, rank, "Unsqueeze"));
+    if (added[k]) return err(Code::kInvalidArgument, "Unsqueeze axes repeat axis ", a);
+    added[k] = true;
+  }
+  std::vector<Dim> out;
+  size_t next = 0;
+  for (int64_t k = 0; k < rank; ++k) out.push_back(added[k] ? Dim::fixed(1) : in[next++]);
+  ctx.set_output_shape(0, Dims(std::move(out)));
+  if (std::optional<DimValues> v = ctx.input_values(0)) ctx.set_output_values(0, *v);
+  return Status::Ok();
+}
+
 }  // namespace
 
 void register_reshape(OpRegistry& registry) {
@@ -156,7 +319,8 @@ void register_reshape(OpRegistry& registry) {
         .types("T", type_sets::all_tensor_at(since))
         .types("I", {D::kInt64})
         .fusion(FusionKind::kInjective)
-        .kernel(reshape_kernel);
+        .kernel(reshape_kernel)
+        .infer(reshape_infer);
     if (since >= 14) s.attr_int_enum("allowzero", 0, {0, 1});
     registry.add(std::move(s));
   }
@@ -171,7 +335,8 @@ void register_reshape(OpRegistry& registry) {
                                      : type_sets::all_tensor_at(since))
                      .attr("axis", AttrType::kInt, int64_t{1})
                      .fusion(FusionKind::kInjective)
-                     .kernel(flatten_kernel));
+                     .kernel(flatten_kernel)
+                     .infer(flatten_infer));
   }
 
   // Squeeze and Unsqueeze take axes as an attribute up to 11 (which accepts negative axes) and
@@ -187,7 +352,8 @@ void register_reshape(OpRegistry& registry) {
     squeeze.output("squeezed", "T")
         .types("T", type_sets::all_tensor_at(since))
         .fusion(FusionKind::kInjective)
-        .kernel(squeeze_kernel);
+        .kernel(squeeze_kernel)
+        .infer(squeeze_infer);
     registry.add(std::move(squeeze));
 
     OpSchema unsqueeze("Unsqueeze", since);
@@ -200,7 +366,8 @@ void register_reshape(OpRegistry& registry) {
     unsqueeze.output("expanded", "T")
         .types("T", type_sets::all_tensor_at(since))
         .fusion(FusionKind::kInjective)
-        .kernel(unsqueeze_kernel);
+        .kernel(unsqueeze_kernel)
+        .infer(unsqueeze_infer);
     registry.add(std::move(unsqueeze));
   }
 }

@@ -1,4 +1,7 @@
 // Resize (nearest / linear / cubic interpolation) and its deprecated predecessor Upsample.
+#include <algorithm>
+#include <cmath>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,6 +35,71 @@ std::vector<std::string> coordinate_modes(int64_t since) {
   return modes;
 }
 
+// Float contents of a constant input (scales).
+std::optional<std::vector<float>> constant_floats(const InferContext& ctx, size_t i) {
+  const Tensor* t = ctx.input_constant(i);
+  if (t == nullptr || t->dtype() != DataType::kFloat32 || t->rank() != 1 || t->data() == nullptr)
+    return std::nullopt;
+  return std::vector<float>(t->data_as<float>(), t->data_as<float>() + t->numel());
+}
+
+// Y: `sizes` where given, else floor(in * scale) per axis (all axes, or `axes` from 18).
+Status resize_infer(InferContext& ctx) {
+  const Dims& in = ctx.input_shape(0);
+  if (!in.rank_known()) {
+    ctx.set_output_shape(0, in);
+    return Status::Ok();
+  }
+  const int64_t rank = static_cast<int64_t>(in.rank());
+  std::vector<int64_t> axes;
+  if (ctx.has_attr("axes")) {
+    for (int64_t a : ctx.attr_ints("axes")) {
+      KILN_ASSIGN_OR_RETURN(int64_t k, infer_axis(a, rank, ctx.node().op_type()));
+      axes.push_back(k);
+    }
+  } else {
+    for (int64_t k = 0; k < rank; ++k) axes.push_back(k);
+  }
+  std::vector<Dim> out(in.rank(), Dim::unknown());
+  for (size_t k = 0; k < in.rank(); ++k)
+    if (std::find(axes.begin(), axes.end(), static_cast<int64_t>(k)) == axes.end()) out[k] = in[k];
+  const bool upsample7 = ctx.node().op_type() == "Upsample" && ctx.since() < 9;
+  const size_t sizes_at = 3,
+               scales_at = ctx.node().op_type() == "Upsample" || ctx.since() == 10 ? 1 : 2;
+  const std::string policy = ctx.attr_string("keep_aspect_ratio_policy", "stretch");
+  std::optional<DimValues> sizes;
+  if (!upsample7 && ctx.since() >= 11 && ctx.node().op_type() == "Resize" &&
+      ctx.has_input(sizes_at))
+    sizes = ctx.input_values(sizes_at);
+  std::optional<std::vector<float>> scales =
+      upsample7 ? std::optional(ctx.attr_floats("scales")) : constant_floats(ctx, scales_at);
+  if (sizes && !sizes->empty()) {
+    if (sizes->size() != axes.size())
+      return err(Code::kInvalidArgument, "Resize sizes has ", sizes->size(), " values for ",
+                 axes.size(), " axes of X ", in.to_string());
+    // not_larger / not_smaller rescale the sizes to keep the aspect ratio: left unknown.
+    if (policy == "stretch")
+      for (size_t k = 0; k < axes.size(); ++k) out[axes[k]] = (*sizes)[k].dim();
+  } else if (scales && !scales->empty()) {
+    if (scales->size() != axes.size())
+      return err(Code::kInvalidArgument, ctx.node().op_type(), " scales has ", scales->size(),
+                 " values for ", axes.size(), " axes of X ", in.to_string());
+    for (size_t k = 0; k < axes.size(); ++k) {
+      const Dim& d = in[axes[k]];
+      const float s = (*scales)[k];
+      if (!(s > 0.0f))
+        return err(Code::kInvalidArgument, ctx.node().op_type(), " scale ", s, " must be positive");
+      if (d.is_static())
+        out[axes[k]] = Dim::fixed(static_cast<int64_t>(
+            std::floor(static_cast<double>(d.value) * static_cast<double>(s))));
+      else if (s == 1.0f)
+        out[axes[k]] = d;
+    }
+  }
+  ctx.set_output_shape(0, Dims(std::move(out)));
+  return Status::Ok();
+}
+
 }  // namespace
 
 void register_resize(OpRegistry& registry) {
@@ -44,7 +112,8 @@ void register_resize(OpRegistry& registry) {
                    .types("F", {D::kFloat32})
                    .attr_enum("mode", "nearest", {"nearest", "linear"})
                    .fusion(FusionKind::kOpaque)
-                   .kernel(resize_kernel));
+                   .kernel(resize_kernel)
+                   .infer(resize_infer));
 
   // 11 adds roi (for tf_crop_and_resize), sizes, cubic and the coordinate/rounding controls;
   // 13 makes roi and scales optional; 18 adds antialias, axes and keep_aspect_ratio_policy.
@@ -68,7 +137,8 @@ void register_resize(OpRegistry& registry) {
         .attr_int_enum("exclude_outside", 0, {0, 1})
         .attr("extrapolation_value", AttrType::kFloat, 0.0f)
         .fusion(FusionKind::kOpaque)
-        .kernel(resize_kernel);
+        .kernel(resize_kernel)
+        .infer(resize_infer);
     if (since >= 18) {
       s.attr_int_enum("antialias", 0, {0, 1})
           .attr("axes", AttrType::kInts)
@@ -86,7 +156,8 @@ void register_resize(OpRegistry& registry) {
                    .required_attr("scales", AttrType::kFloats)
                    .attr_enum("mode", "nearest", {"nearest", "linear"})
                    .fusion(FusionKind::kOpaque)
-                   .kernel(upsample_kernel));
+                   .kernel(upsample_kernel)
+                   .infer(resize_infer));
   for (int64_t since : {9, 10}) {
     OpSchema s("Upsample", since);
     s.input("X", "T")
@@ -99,7 +170,7 @@ void register_resize(OpRegistry& registry) {
     if (since == 10)
       s.unsupported("deprecated since opset 10; use Resize");
     else
-      s.kernel(upsample_kernel);
+      s.kernel(upsample_kernel).infer(resize_infer);
     registry.add(std::move(s));
   }
 }

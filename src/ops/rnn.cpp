@@ -95,6 +95,31 @@ OpSchema recurrent(const char* op, int64_t since, bool cell) {
   return s;
 }
 
+// X is [seq, batch, input] ([batch, seq, input] with layout 1); W is [dirs, gates*hidden, input].
+// Y: [seq, dirs, batch, hidden] ([batch, seq, dirs, hidden]); Y_h/Y_c: [dirs, batch, hidden]
+// ([batch, dirs, hidden]).
+Status recurrent_infer(InferContext& ctx) {
+  const Dims& x = ctx.input_shape(0);
+  const bool batch_first = ctx.attr_int("layout", 0) == 1;
+  const std::string dir = ctx.attr_string("direction", "forward");
+  const Dim dirs = Dim::fixed(dir == "bidirectional" ? 2 : 1);
+  Dim hidden =
+      ctx.has_attr("hidden_size") ? Dim::fixed(ctx.attr_int("hidden_size", 0)) : Dim::unknown();
+  Dim seq = Dim::unknown(), batch = Dim::unknown();
+  if (x.rank_known()) {
+    if (x.rank() != 3)
+      return err(Code::kIncompatibleShapes, ctx.node().op_type(), " input X ", x.to_string(),
+                 " must have rank 3");
+    seq = x[batch_first ? 1 : 0];
+    batch = x[batch_first ? 0 : 1];
+  }
+  const Dims y = batch_first ? Dims({batch, seq, dirs, hidden}) : Dims({seq, dirs, batch, hidden});
+  const Dims h = batch_first ? Dims({batch, dirs, hidden}) : Dims({dirs, batch, hidden});
+  ctx.set_output_shape(0, y);
+  for (size_t i = 1; i < ctx.num_outputs(); ++i) ctx.set_output_shape(i, h);
+  return Status::Ok();
+}
+
 }  // namespace
 
 void register_rnn(OpRegistry& registry) {
@@ -103,20 +128,23 @@ void register_rnn(OpRegistry& registry) {
     lstm.attr("activations", AttrType::kStrings)
         .attr_int_enum("input_forget", 0, {0, 1})
         .check(activations_check(3))
-        .kernel(lstm_reference_kernel);
+        .kernel(lstm_reference_kernel)
+        .infer(recurrent_infer);
     registry.add(std::move(lstm));
 
     OpSchema gru = recurrent("GRU", since, false);
     gru.attr("activations", AttrType::kStrings)
         .attr_int_enum("linear_before_reset", 0, {0, 1})
         .check(activations_check(2))
-        .kernel(gru_reference_kernel);
+        .kernel(gru_reference_kernel)
+        .infer(recurrent_infer);
     registry.add(std::move(gru));
 
     OpSchema rnn = recurrent("RNN", since, false);
     rnn.attr("activations", AttrType::kStrings, std::vector<std::string>{"Tanh", "Tanh"})
         .check(activations_check(1))
-        .kernel(rnn_reference_kernel);
+        .kernel(rnn_reference_kernel)
+        .infer(recurrent_infer);
     registry.add(std::move(rnn));
   }
 }

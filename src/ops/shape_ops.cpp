@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -218,6 +219,115 @@ Status range_kernel(KernelContext& ctx) {
   });
 }
 
+Status shape_infer(InferContext& ctx) {
+  const Dims& in = ctx.input_shape(0);
+  if (!in.rank_known()) {
+    ctx.set_output_shape(0, unknown_dims(1));
+    return Status::Ok();
+  }
+  const int64_t rank = static_cast<int64_t>(in.rank());
+  auto clamp_dim = [rank](int64_t v) { return std::clamp<int64_t>(v < 0 ? v + rank : v, 0, rank); };
+  int64_t start = 0, end = rank;
+  if (ctx.since() >= 15) {
+    start = clamp_dim(ctx.attr_int("start", 0));
+    end = ctx.has_attr("end") ? clamp_dim(ctx.attr_int("end", rank)) : rank;
+  }
+  DimValues v;
+  for (int64_t k = start; k < end; ++k) v.push_back(in[k]);
+  ctx.set_output_shape(0, Dims::of({static_cast<int64_t>(v.size())}));
+  ctx.set_output_values(0, v);
+  return Status::Ok();
+}
+
+Status size_infer(InferContext& ctx) {
+  ctx.set_output_shape(0, Dims::of({}));
+  if (std::optional<int64_t> n = ctx.input_shape(0).numel())
+    ctx.set_output_values(0, {Dim::fixed(*n)});
+  return Status::Ok();
+}
+
+Status identity_infer(InferContext& ctx) {
+  ctx.set_output(0, ctx.input_dtype(0), ctx.input_shape(0));
+  if (std::optional<DimValues> v = ctx.input_values(0)) ctx.set_output_values(0, *v);
+  return Status::Ok();
+}
+
+Status constant_infer(InferContext& ctx) {
+  if (const Tensor* t = ctx.attr_tensor("value")) {
+    ctx.set_output(0, t->dtype(), Dims::of(t->shape()));
+  } else if (ctx.has_attr("value_float")) {
+    ctx.set_output(0, DataType::kFloat32, Dims::of({}));
+  } else if (ctx.has_attr("value_int")) {
+    ctx.set_output(0, DataType::kInt64, Dims::of({}));
+  } else if (ctx.has_attr("value_string")) {
+    ctx.set_output(0, DataType::kString, Dims::of({}));
+  } else if (ctx.has_attr("value_floats")) {
+    ctx.set_output(0, DataType::kFloat32,
+                   Dims::of({static_cast<int64_t>(ctx.attr_floats("value_floats").size())}));
+  } else if (ctx.has_attr("value_ints")) {
+    ctx.set_output(0, DataType::kInt64,
+                   Dims::of({static_cast<int64_t>(ctx.attr_ints("value_ints").size())}));
+  } else if (ctx.has_attr("value_strings")) {
+    ctx.set_output(0, DataType::kString,
+                   Dims::of({static_cast<int64_t>(ctx.attr_strings("value_strings").size())}));
+  }
+  return Status::Ok();
+}
+
+Status constant_of_shape_infer(InferContext& ctx) {
+  const Tensor* value = ctx.attr_tensor("value");
+  const DataType dtype = value ? value->dtype() : DataType::kFloat32;
+  if (std::optional<DimValues> shape = ctx.input_values(0)) {
+    for (const IntValue& d : *shape)
+      if (d.value && *d.value < 0)
+        return err(Code::kInvalidArgument, "ConstantOfShape shape ",
+                   dims_from_values(*shape).to_string(), " has a negative size");
+    ctx.set_output(0, dtype, dims_from_values(*shape));
+  } else {
+    const Dims& s = ctx.input_shape(0);
+    ctx.set_output(0, dtype,
+                   s.rank_known() && s.rank() == 1 && s[0].is_static() ? unknown_dims(s[0].value)
+                                                                       : Dims::unknown_rank());
+  }
+  return Status::Ok();
+}
+
+// The length when start, limit and delta are constants (then the node also folds).
+Status range_infer(InferContext& ctx) {
+  std::optional<double> bounds[3];
+  for (size_t i = 0; i < 3; ++i) {
+    const Tensor* t = ctx.input_constant(i);
+    if (t == nullptr || t->numel() != 1 || t->data() == nullptr) continue;
+    switch (t->dtype()) {
+      case DataType::kFloat32:
+        bounds[i] = t->data_as<float>()[0];
+        break;
+      case DataType::kFloat64:
+        bounds[i] = t->data_as<double>()[0];
+        break;
+      case DataType::kInt16:
+        bounds[i] = t->data_as<int16_t>()[0];
+        break;
+      case DataType::kInt32:
+        bounds[i] = t->data_as<int32_t>()[0];
+        break;
+      case DataType::kInt64:
+        bounds[i] = static_cast<double>(t->data_as<int64_t>()[0]);
+        break;
+      default:
+        break;
+    }
+  }
+  Dims out = unknown_dims(1);
+  if (bounds[0] && bounds[1] && bounds[2] && *bounds[2] != 0) {
+    const double count = std::max(std::ceil((*bounds[1] - *bounds[0]) / *bounds[2]), 0.0);
+    if (count < static_cast<double>(int64_t{1} << 40))
+      out = Dims::of({static_cast<int64_t>(count)});
+  }
+  ctx.set_output_shape(0, out);
+  return Status::Ok();
+}
+
 void register_constant(OpRegistry& registry) {
   // Constant-1 holds floats only; 9 any tensor; 11 makes value optional beside sparse_value;
   // 12 adds the value_* shorthands.
@@ -228,7 +338,8 @@ void register_constant(OpRegistry& registry) {
                                : type_sets::all_tensor_at(since))
         .fusion(FusionKind::kOpaque)
         .check(check_constant)
-        .kernel(constant_kernel);
+        .kernel(constant_kernel)
+        .infer(constant_infer);
     if (since < 11) {
       s.required_attr("value", AttrType::kTensor);
     } else {
@@ -257,7 +368,8 @@ void register_shape_ops(OpRegistry& registry) {
         .types("T", type_sets::all_tensor_at(since))
         .types("T1", {D::kInt64})
         .fusion(FusionKind::kOpaque)
-        .kernel(shape_kernel);
+        .kernel(shape_kernel)
+        .infer(shape_infer);
     if (since >= 15) s.attr("start", AttrType::kInt, int64_t{0}).attr("end", AttrType::kInt);
     registry.add(std::move(s));
   }
@@ -269,7 +381,8 @@ void register_shape_ops(OpRegistry& registry) {
                      .types("T", type_sets::all_tensor_at(since))
                      .types("T1", {D::kInt64})
                      .fusion(FusionKind::kOpaque)
-                     .kernel(size_kernel));
+                     .kernel(size_kernel)
+                     .infer(size_infer));
   }
 
   register_constant(registry);
@@ -288,7 +401,8 @@ void register_shape_ops(OpRegistry& registry) {
                      .attr("value", AttrType::kTensor)
                      .fusion(FusionKind::kOpaque)
                      .check(check_constant_of_shape)
-                     .kernel(constant_of_shape_kernel));
+                     .kernel(constant_of_shape_kernel)
+                     .infer(constant_of_shape_infer));
   }
 
   // Identity-14 and 16 add sequence and optional values, which kiln does not model; their
@@ -299,7 +413,8 @@ void register_shape_ops(OpRegistry& registry) {
                      .output("output", since >= 14 ? "V" : "T")
                      .types(since >= 14 ? "V" : "T", type_sets::all_tensor_at(since))
                      .fusion(FusionKind::kElementwise)
-                     .kernel(identity_kernel));
+                     .kernel(identity_kernel)
+                     .infer(identity_infer));
   }
 
   // Range's length depends on the input values.
@@ -310,7 +425,8 @@ void register_shape_ops(OpRegistry& registry) {
                    .output("output", "T")
                    .types("T", {D::kFloat32, D::kFloat64, D::kInt16, D::kInt32, D::kInt64})
                    .fusion(FusionKind::kOpaque)
-                   .kernel(range_kernel));
+                   .kernel(range_kernel)
+                   .infer(range_infer));
 }
 
 }  // namespace kiln::ops

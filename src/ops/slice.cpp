@@ -1,5 +1,6 @@
 // Slice: strided windows along chosen axes.
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -91,6 +92,68 @@ Status slice_kernel(KernelContext& ctx) {
   });
 }
 
+Status slice_infer(InferContext& ctx) {
+  const Dims& in = ctx.input_shape(0);
+  std::optional<std::vector<int64_t>> starts, ends, axes, steps;
+  if (ctx.since() < 10) {
+    starts = ctx.attr_ints("starts");
+    ends = ctx.attr_ints("ends");
+    if (ctx.has_attr("axes")) axes = ctx.attr_ints("axes");
+  } else {
+    starts = ctx.input_ints(1);
+    ends = ctx.input_ints(2);
+    if (ctx.has_input(3)) {
+      axes = ctx.input_ints(3);
+      if (!axes) starts.reset();
+    }
+    if (ctx.has_input(4)) {
+      steps = ctx.input_ints(4);
+      if (!steps) starts.reset();
+    }
+  }
+  if (!in.rank_known()) {
+    ctx.set_output_shape(0, in);
+    return Status::Ok();
+  }
+  const int64_t rank = static_cast<int64_t>(in.rank());
+  if (!starts || !ends) {
+    ctx.set_output_shape(0, unknown_dims(rank));
+    return Status::Ok();
+  }
+  const size_t n = starts->size();
+  if (!axes) {
+    axes.emplace();
+    for (size_t k = 0; k < n; ++k) axes->push_back(static_cast<int64_t>(k));
+  }
+  if (!steps) steps = std::vector<int64_t>(n, 1);
+  if (ends->size() != n || axes->size() != n || steps->size() != n)
+    return err(Code::kInvalidArgument, "Slice starts, ends, axes and steps have different ",
+               "lengths (", n, ", ", ends->size(), ", ", axes->size(), ", ", steps->size(), ")");
+  std::vector<Dim> out = in.dims();
+  std::vector<bool> seen(in.rank(), false);
+  for (size_t k = 0; k < n; ++k) {
+    KILN_ASSIGN_OR_RETURN(const int64_t a, infer_axis((*axes)[k], rank, "Slice"));
+    if (seen[a]) return err(Code::kInvalidArgument, "Slice axes repeat axis ", (*axes)[k]);
+    seen[a] = true;
+    if ((*steps)[k] == 0) return err(Code::kInvalidArgument, "Slice step is 0 on axis ", a);
+    out[a] = slice_count(in[a], (*starts)[k], (*ends)[k], (*steps)[k]);
+  }
+  ctx.set_output_shape(0, Dims(out));
+  // Slices of a propagated 1-D shape tensor (x.shape[1:3] in an export).
+  std::optional<DimValues> v = ctx.input_values(0);
+  if (v && rank == 1 && n == 1) {
+    const int64_t len = static_cast<int64_t>(v->size());
+    const Dim count = slice_count(Dim::fixed(len), (*starts)[0], (*ends)[0], (*steps)[0]);
+    int64_t s = (*starts)[0], step = (*steps)[0];
+    if (s < 0) s = std::max<int64_t>(s + len, 0);
+    s = step > 0 ? std::min(s, len) : std::min(s, len - 1);
+    DimValues picked;
+    for (int64_t i = 0, p = s; i < count.value; ++i, p += step) picked.push_back((*v)[p]);
+    ctx.set_output_values(0, picked);
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 void register_slice(OpRegistry& registry) {
@@ -104,7 +167,8 @@ void register_slice(OpRegistry& registry) {
                    .required_attr("ends", AttrType::kInts)
                    .attr("axes", AttrType::kInts)
                    .fusion(FusionKind::kInjective)
-                   .kernel(slice_kernel));
+                   .kernel(slice_kernel)
+                   .infer(slice_infer));
 
   // From 10 they are inputs, with steps; 11 documents negative axes.
   for (int64_t since : {10, 11, 13}) {
@@ -118,7 +182,8 @@ void register_slice(OpRegistry& registry) {
                      .types("T", type_sets::all_tensor_at(since))
                      .types("Tind", type_sets::index())
                      .fusion(FusionKind::kInjective)
-                     .kernel(slice_kernel));
+                     .kernel(slice_kernel)
+                     .infer(slice_infer));
   }
 }
 

@@ -97,7 +97,8 @@ void register_softmax(OpRegistry& registry) {
                        .attr("axis", ir::AttrType::kInt, int64_t{1})
                        .doc("input coerced to 2-D at axis; normalized over the flattened tail")
                        .fusion(FusionKind::kReduction)
-                       .kernel(kernel));
+                       .kernel(kernel)
+                       .infer(infer_same_as_input));
     }
     registry.add(OpSchema(op.name, 13)
                      .input("input", "T")
@@ -106,7 +107,8 @@ void register_softmax(OpRegistry& registry) {
                      .attr("axis", ir::AttrType::kInt, int64_t{-1})
                      .doc("normalized along axis")
                      .fusion(FusionKind::kReduction)
-                     .kernel(kernel));
+                     .kernel(kernel)
+                     .infer(infer_same_as_input));
   }
 }
 

@@ -38,6 +38,31 @@ Status transpose_kernel(KernelContext& ctx) {
   });
 }
 
+Status transpose_infer(InferContext& ctx) {
+  const Dims& in = ctx.input_shape(0);
+  if (!in.rank_known()) {
+    ctx.set_output_shape(0, in);
+    return Status::Ok();
+  }
+  const size_t rank = in.rank();
+  std::vector<int64_t> perm = ctx.attr_ints("perm");
+  if (perm.empty())
+    for (size_t k = 0; k < rank; ++k) perm.push_back(static_cast<int64_t>(rank - 1 - k));
+  if (perm.size() != rank)
+    return err(Code::kInvalidArgument, "Transpose perm has ", perm.size(), " entries but the data ",
+               in.to_string(), " has rank ", rank);
+  std::vector<bool> seen(rank, false);
+  std::vector<Dim> out;
+  for (int64_t p : perm) {
+    if (p < 0 || p >= static_cast<int64_t>(rank) || seen[p])
+      return err(Code::kInvalidArgument, "Transpose perm is not a permutation of 0..", rank - 1);
+    seen[p] = true;
+    out.push_back(in[p]);
+  }
+  ctx.set_output_shape(0, Dims(std::move(out)));
+  return Status::Ok();
+}
+
 }  // namespace
 
 void register_transpose(OpRegistry& registry) {
@@ -49,7 +74,8 @@ void register_transpose(OpRegistry& registry) {
                      .types("T", type_sets::all_tensor_at(since))
                      .attr("perm", ir::AttrType::kInts)
                      .fusion(FusionKind::kInjective)
-                     .kernel(transpose_kernel));
+                     .kernel(transpose_kernel)
+                     .infer(transpose_infer));
   }
 }
 

@@ -14,6 +14,7 @@ struct CheckArgs {
   std::string model;
   bool json = false;
   bool strict = false;
+  bool shapes = false;
   bool no_onnx_checker = false;
 };
 
@@ -32,9 +33,12 @@ std::string human_bytes(int64_t b) {
 
 std::string human_count(int64_t n) {
   char buf[32];
-  if (n >= 1000000) std::snprintf(buf, sizeof buf, "%.1f M", static_cast<double>(n) / 1e6);
-  else if (n >= 1000) std::snprintf(buf, sizeof buf, "%.1f k", static_cast<double>(n) / 1e3);
-  else std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(n));
+  if (n >= 1000000)
+    std::snprintf(buf, sizeof buf, "%.1f M", static_cast<double>(n) / 1e6);
+  else if (n >= 1000)
+    std::snprintf(buf, sizeof buf, "%.1f k", static_cast<double>(n) / 1e3);
+  else
+    std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(n));
   return buf;
 }
 
@@ -49,14 +53,27 @@ nlohmann::json summary_json(const onnx_import::ModelSummary& s) {
   for (const auto& [d, v] : s.opsets) opsets[d.empty() ? "ai.onnx" : d] = v;
   nlohmann::json ops = nlohmann::json::object();
   for (const auto& [op, n] : s.op_counts) ops[op] = n;
-  return {{"file_bytes", s.file_bytes},   {"ir_version", s.ir_version},
-          {"opsets", opsets},             {"producer", s.producer},
-          {"graph", s.graph_name},        {"nodes", s.nodes},
-          {"nodes_total", s.nodes_total}, {"subgraphs", s.subgraphs},
-          {"inputs", io(s.inputs)},       {"outputs", io(s.outputs)},
-          {"initializers", s.initializers}, {"parameters", s.parameters},
-          {"weight_bytes", s.weight_bytes}, {"external_files", s.external_files},
-          {"external_bytes", s.external_bytes}, {"op_counts", ops}};
+  return {{"file_bytes", s.file_bytes},
+          {"ir_version", s.ir_version},
+          {"opsets", opsets},
+          {"producer", s.producer},
+          {"graph", s.graph_name},
+          {"nodes", s.nodes},
+          {"nodes_total", s.nodes_total},
+          {"subgraphs", s.subgraphs},
+          {"inputs", io(s.inputs)},
+          {"outputs", io(s.outputs)},
+          {"initializers", s.initializers},
+          {"parameters", s.parameters},
+          {"weight_bytes", s.weight_bytes},
+          {"external_files", s.external_files},
+          {"external_bytes", s.external_bytes},
+          {"op_counts", ops},
+          {"shapes",
+           {{"values", s.shapes.values},
+            {"typed", s.shapes.typed},
+            {"rank_known", s.shapes.rank_known},
+            {"fully_known", s.shapes.fully_known}}}};
 }
 
 void print_human(const onnx_import::CheckReport& r, const std::string& path) {
@@ -93,6 +110,13 @@ void print_human(const onnx_import::CheckReport& r, const std::string& path) {
     for (const auto& [op, n] : s.op_counts)
       ops += (ops.empty() ? "" : ", ") + op + " x" + std::to_string(n);
     std::printf("  ops       %s\n", ops.empty() ? "(none)" : ops.c_str());
+    std::printf(
+        "  shapes    %lld of %lld node outputs fully known (static or symbolic dims), "
+        "%lld with a known rank, %lld typed\n",
+        static_cast<long long>(s.shapes.fully_known), static_cast<long long>(s.shapes.values),
+        static_cast<long long>(s.shapes.rank_known), static_cast<long long>(s.shapes.typed));
+    for (const auto& v : s.values)
+      std::printf("    %s: %s  (%s)\n", v.name.c_str(), v.type.c_str(), v.op.c_str());
     if (!s.external_files.empty()) {
       std::string files;
       for (const auto& f : s.external_files) files += (files.empty() ? "" : ", ") + f;
@@ -121,20 +145,30 @@ Runner add_check(CLI::App& app) {
                 "Print a JSON report: {ok, errors, warnings, problems[{code, category, severity, "
                 "title, message, fix, node}], summary{…}} (schema in docs/cli.md)");
   cmd->add_flag("--strict", args->strict, "Exit with status 1 when there are warnings");
+  cmd->add_flag("--shapes", args->shapes,
+                "List every node output with its inferred type and shape (symbolic dims keep "
+                "the model's names)");
   cmd->add_flag("--no-onnx-checker", args->no_onnx_checker,
                 "Skip libonnx's reference checker (kiln's own checks still run)");
   return [args] {
     onnx_import::CheckOptions opts;
     opts.run_onnx_checker = !args->no_onnx_checker;
+    opts.list_values = args->shapes;
     onnx_import::CheckReport r = onnx_import::check_model_file(args->model, opts);
     if (args->json) {
       nlohmann::json problems = nlohmann::json::array();
       for (const Status& p : r.problems) problems.push_back(status_json(p));
-      nlohmann::json j = {{"kiln_version", version()}, {"model", args->model},
-                          {"ok", r.ok()},             {"parsed", r.parsed},
-                          {"errors", r.errors()},     {"warnings", r.warnings()},
-                          {"problems", problems},     {"summary", nullptr}};
+      nlohmann::json j = {
+          {"kiln_version", version()}, {"model", args->model}, {"ok", r.ok()},
+          {"parsed", r.parsed},        {"errors", r.errors()}, {"warnings", r.warnings()},
+          {"problems", problems},      {"summary", nullptr}};
       if (r.parsed) j["summary"] = summary_json(r.summary);
+      if (r.parsed && args->shapes) {
+        nlohmann::json values = nlohmann::json::array();
+        for (const auto& v : r.summary.values)
+          values.push_back({{"name", v.name}, {"type", v.type}, {"producer", v.op}});
+        j["summary"]["values"] = values;
+      }
       std::printf("%s\n", j.dump(2).c_str());
     } else {
       print_human(r, args->model);

@@ -3,7 +3,7 @@
 // expected outputs the way ONNX's own runner does (rtol 1e-3, atol 1e-7; exact for integers,
 // bool and strings). Writes the per-op table of docs/operators.md.
 //
-//   conformance_runner [--data DIR]... [--skip FILE] [--filter SUBSTR] [--verbose]
+//   conformance_runner [--data DIR]... [--skip FILE] [--filter SUBSTR] [--verbose] [--shape-gaps]
 //                      [--markdown FILE | --check-markdown FILE] [--min-pass-rate R]
 //
 // Exit status 0 when no case outside the skip list gives a wrong answer or an unexpected
@@ -14,8 +14,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -28,6 +28,7 @@
 #include "onnx_import/tensor_proto.h"
 #include "ops/kernel_util.h"
 #include "ops/op_schema.h"
+#include "ops/shape_inference.h"
 
 namespace fs = std::filesystem;
 using namespace kiln;
@@ -41,14 +42,45 @@ enum class Outcome { kPass, kSkip, kMismatch, kNoKernel, kError, kUnsupportedDat
 
 const char* outcome_name(Outcome o) {
   switch (o) {
-    case Outcome::kPass: return "PASS";
-    case Outcome::kSkip: return "SKIP";
-    case Outcome::kMismatch: return "MISMATCH";
-    case Outcome::kNoKernel: return "NO_KERNEL";
-    case Outcome::kError: return "ERROR";
-    case Outcome::kUnsupportedData: return "UNSUPPORTED_DATA";
+    case Outcome::kPass:
+      return "PASS";
+    case Outcome::kSkip:
+      return "SKIP";
+    case Outcome::kMismatch:
+      return "MISMATCH";
+    case Outcome::kNoKernel:
+      return "NO_KERNEL";
+    case Outcome::kError:
+      return "ERROR";
+    case Outcome::kUnsupportedData:
+      return "UNSUPPORTED_DATA";
   }
   return "?";
+}
+
+// Static shape inference measured against execution: every node output of a case's first data
+// set, its inferred type (with the fed input shapes) compared with the computed tensor.
+struct ShapeCheck {
+  int64_t values = 0;  // node outputs computed
+  int64_t exact = 0;   // inferred dtype and every dim static and right
+  int64_t contradicted = 0;
+};
+ShapeCheck g_shapes;
+std::map<std::string, int64_t> g_shape_gaps;  // op type -> outputs not inferred exactly
+
+// Empty when the inferred type admits the tensor; else what differs.
+std::string shape_disagreement(const ir::ValueType& t, const Tensor& x) {
+  if (t.kind != ir::ValueKind::kTensor) return "";
+  if (t.dtype != DataType::kUndefined && t.dtype != x.dtype())
+    return str("inferred ", t.to_string(), ", computed ", data_type_name(x.dtype()),
+               Dims::of(x.shape()).to_string());
+  if (!t.shape.rank_known()) return "";
+  bool ok = t.shape.rank() == x.rank();
+  for (size_t k = 0; ok && k < x.rank(); ++k)
+    ok = !t.shape[k].is_static() || t.shape[k].value == x.shape()[k];
+  return ok ? ""
+            : str("inferred ", t.to_string(), ", computed ", data_type_name(x.dtype()),
+                  Dims::of(x.shape()).to_string());
 }
 
 struct CaseResult {
@@ -61,8 +93,8 @@ struct CaseResult {
 // Op-support gaps: the case cannot run yet. Everything else that fails is a defect.
 bool is_support_gap(const Status& s) {
   const int c = s.code();
-  return c == 2001 || c == 2002 || c == 2004 || c == 2005 || c == 2010 || c == 2011 ||
-         c == 1004 || c == 1006;
+  return c == 2001 || c == 2002 || c == 2004 || c == 2005 || c == 2010 || c == 2011 || c == 1004 ||
+         c == 1006;
 }
 
 // ONNX 1.12's test data stores bfloat16 tensors as UINT16 (same bits); give them the type the
@@ -81,7 +113,8 @@ Result<Tensor> read_pb(const fs::path& path) {
   ss << in.rdbuf();
   onnx::TensorProto proto;
   if (!proto.ParseFromString(ss.str()) || (!proto.has_data_type() && proto.dims_size() == 0))
-    return err(Code::kUnsupportedFeature, path.string(), " is not a TensorProto (sequence, map "
+    return err(Code::kUnsupportedFeature, path.string(),
+               " is not a TensorProto (sequence, map "
                "or optional test data)");
   onnx_import::TensorReadOptions opts;
   opts.base_dir = path.parent_path().string();
@@ -99,8 +132,8 @@ std::string compare(const Tensor& got, const Tensor& want) {
   if (got.dtype() == DataType::kString) {
     for (int64_t i = 0; i < got.numel(); ++i)
       if (got.string_data()[i] != want.string_data()[i])
-        return str("element ", i, ": \"", got.string_data()[i], "\" vs \"",
-                   want.string_data()[i], "\"");
+        return str("element ", i, ": \"", got.string_data()[i], "\" vs \"", want.string_data()[i],
+                   "\"");
     return "";
   }
   std::string diff;
@@ -172,7 +205,46 @@ CaseResult run_case(const fs::path& dir) {
       }
       inputs[feeds[i]->name()] = as_declared(std::move(t).value(), feeds[i]->type.dtype);
     }
-    auto out = interp::run(model, inputs);
+    interp::RunOptions options;
+    std::string shape_problem;
+    if (set == sets.front()) {
+      // Infer with the fed shapes, then hold every computed value against the inference.
+      for (const ir::Value* v : feeds) {
+        auto it = inputs.find(v->name());
+        if (it == inputs.end()) continue;
+        const_cast<ir::Value*>(v)->type.shape = Dims::of(it->second.shape());
+      }
+      std::vector<Status> problems;
+      ops::infer_shapes(*model.graph, {}, problems);
+      for (const Status& p : problems)
+        if (p.severity() == Severity::kError && shape_problem.empty())
+          shape_problem = "shape inference rejected a model that runs: " + p.to_string();
+      options.on_value = [&](const ir::Node& n, const ir::Value& v, const Tensor& x) {
+        ++g_shapes.values;
+        std::string d = shape_disagreement(v.type, x);
+        if (!d.empty()) {
+          ++g_shapes.contradicted;
+          if (shape_problem.empty())
+            shape_problem = str("shape inference: value '", v.name(), "' of node #", n.index(),
+                                " (", n.op_type(), "): ", d);
+          return;
+        }
+        if (v.type.dtype == x.dtype() && v.type.shape.is_static())
+          ++g_shapes.exact;
+        else {
+          ++g_shape_gaps[n.op_type()];
+          if (std::getenv("KILN_GAP_DEBUG"))
+            std::fprintf(stderr, "gap %s %s %s %s\n", r.name.c_str(), n.op_type().c_str(),
+                         v.name().c_str(), v.type.to_string().c_str());
+        }
+      };
+    }
+    auto out = interp::run(model, inputs, options);
+    if (out.ok() && !shape_problem.empty()) {
+      r.outcome = Outcome::kMismatch;
+      r.detail = shape_problem;
+      return r;
+    }
     if (!out.ok()) {
       r.outcome = is_support_gap(out.status()) ? Outcome::kNoKernel : Outcome::kError;
       r.detail = out.status().to_string();
@@ -217,7 +289,8 @@ SkipList read_skip_list(const std::string& path) {
     if (line.empty() || line[0] == '#') continue;
     const size_t sp = line.find_first_of(" \t");
     std::string name = line.substr(0, sp);
-    std::string reason = sp == std::string::npos ? "" : line.substr(line.find_first_not_of(" \t", sp));
+    std::string reason =
+        sp == std::string::npos ? "" : line.substr(line.find_first_not_of(" \t", sp));
     s.reasons[name] = reason;
   }
   return s;
@@ -235,8 +308,8 @@ std::string operators_markdown(const std::vector<CaseResult>& results) {
       "# Operators\n\n"
       "<!-- Generated by tests/conformance (conformance_runner --markdown docs/operators.md); "
       "do not edit. -->\n\n"
-      "kiln implements ai.onnx opsets " + std::to_string(ops::kMinOpset) + "–" +
-      std::to_string(ops::kMaxOpset) +
+      "kiln implements ai.onnx opsets " +
+      std::to_string(ops::kMinOpset) + "–" + std::to_string(ops::kMaxOpset) +
       ". *Cases* counts the ONNX backend test cases (Debian libonnx-testdata 1.12) whose model "
       "uses the op, and how many of them kiln's reference interpreter passes. *Kernel* says "
       "whether every supported revision has a reference kernel.\n\n"
@@ -264,10 +337,12 @@ std::string operators_markdown(const std::vector<CaseResult>& results) {
   std::string unknown;
   for (const auto& [op, pt] : per_op)
     if (!reg.revisions("", op).size())
-      unknown += "| " + op + " | " + std::to_string(pt.first) + "/" + std::to_string(pt.second) + " |\n";
+      unknown +=
+          "| " + op + " | " + std::to_string(pt.first) + "/" + std::to_string(pt.second) + " |\n";
   if (!unknown.empty())
-    md += "\nOps used by the test data that kiln does not implement:\n\n| op | cases |\n|---|---|\n" +
-          unknown;
+    md +=
+        "\nOps used by the test data that kiln does not implement:\n\n| op | cases |\n|---|---|\n" +
+        unknown;
   return md;
 }
 
@@ -276,20 +351,30 @@ std::string operators_markdown(const std::vector<CaseResult>& results) {
 int main(int argc, char** argv) {
   std::vector<std::string> data_dirs;
   std::string skip_path, filter, markdown, check_markdown;
-  bool verbose = false;
+  bool verbose = false, shape_gaps = false;
   double min_rate = -1;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
-    if (a == "--data") data_dirs.push_back(next());
-    else if (a == "--skip") skip_path = next();
-    else if (a == "--filter") filter = next();
-    else if (a == "--markdown") markdown = next();
-    else if (a == "--check-markdown") check_markdown = next();
-    else if (a == "--min-pass-rate") min_rate = std::stod(next());
-    else if (a == "--verbose" || a == "-v") verbose = true;
+    if (a == "--data")
+      data_dirs.push_back(next());
+    else if (a == "--skip")
+      skip_path = next();
+    else if (a == "--filter")
+      filter = next();
+    else if (a == "--markdown")
+      markdown = next();
+    else if (a == "--check-markdown")
+      check_markdown = next();
+    else if (a == "--min-pass-rate")
+      min_rate = std::stod(next());
+    else if (a == "--verbose" || a == "-v")
+      verbose = true;
+    else if (a == "--shape-gaps")
+      shape_gaps = true;
     else {
-      std::fprintf(stderr, "%s\n", err(Code::kInvalidArgument, "unknown argument '", a, "'").to_string().c_str());
+      std::fprintf(stderr, "%s\n",
+                   err(Code::kInvalidArgument, "unknown argument '", a, "'").to_string().c_str());
       return 2;
     }
   }
@@ -332,17 +417,28 @@ int main(int argc, char** argv) {
       results.push_back(std::move(r));
     }
   }
-  const double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const int total = static_cast<int>(results.size());
   const int passed = counts[Outcome::kPass];
   const double rate = total ? static_cast<double>(passed) / total : 0;
-  std::printf("\nconformance: %d cases in %.1f s: %d pass, %d skip, %d no-kernel, %d "
-              "unsupported-data, %d mismatch, %d error; pass rate %.1f%% (minimum %.1f%%)\n",
-              total, secs, passed, counts[Outcome::kSkip], counts[Outcome::kNoKernel],
-              counts[Outcome::kUnsupportedData], counts[Outcome::kMismatch],
-              counts[Outcome::kError], 100 * rate, 100 * min_rate);
+  std::printf(
+      "\nconformance: %d cases in %.1f s: %d pass, %d skip, %d no-kernel, %d "
+      "unsupported-data, %d mismatch, %d error; pass rate %.1f%% (minimum %.1f%%)\n",
+      total, secs, passed, counts[Outcome::kSkip], counts[Outcome::kNoKernel],
+      counts[Outcome::kUnsupportedData], counts[Outcome::kMismatch], counts[Outcome::kError],
+      100 * rate, 100 * min_rate);
+  std::printf(
+      "shape inference: %lld node outputs checked against execution, %lld (%.1f%%) "
+      "inferred exactly, %lld contradicted\n",
+      static_cast<long long>(g_shapes.values), static_cast<long long>(g_shapes.exact),
+      g_shapes.values
+          ? 100.0 * static_cast<double>(g_shapes.exact) / static_cast<double>(g_shapes.values)
+          : 0.0,
+      static_cast<long long>(g_shapes.contradicted));
 
+  if (shape_gaps)
+    for (const auto& [op, n] : g_shape_gaps)
+      std::printf("  not inferred exactly: %-24s %lld\n", op.c_str(), static_cast<long long>(n));
   const std::string md = operators_markdown(results);
   if (!markdown.empty()) std::ofstream(markdown) << md;
   int status = 0;
@@ -351,9 +447,10 @@ int main(int argc, char** argv) {
     std::stringstream ss;
     ss << in.rdbuf();
     if (ss.str() != md) {
-      std::printf("%s is stale: regenerate with conformance_runner --skip "
-                  "tests/conformance/skiplist.txt --markdown docs/operators.md\n",
-                  check_markdown.c_str());
+      std::printf(
+          "%s is stale: regenerate with conformance_runner --skip "
+          "tests/conformance/skiplist.txt --markdown docs/operators.md\n",
+          check_markdown.c_str());
       status = 1;
     }
   }
