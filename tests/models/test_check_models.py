@@ -18,7 +18,8 @@ from conftest import REAL_MODELS
 
 # The "clean report" acceptance item: no errors and no warnings (info notes are fine).
 CLEAN_MODELS = ["ppocr_det.onnx", "ppocr_rec.onnx", "ppocr_cls.onnx", "silero_vad.onnx",
-                "resnet50.onnx"]
+                "resnet50.onnx", "mobilenet_v2.onnx", "bert_base.onnx", "gpt2.onnx",
+                "minilm_l6_v2.onnx"]
 # This export really carries initializers that no node reads.
 UNUSED_INIT_MODEL = "silero_vad_op18_ifless.onnx"
 
@@ -156,6 +157,49 @@ def test_resnet50_summary_facts(check_json):
     dyn = problems_with(report, "K4001")
     assert len(dyn) == 1 and dyn[0]["severity"] == "info", report["problems"]
     assert "'input'" in dyn[0]["message"] and "batch" in dyn[0]["message"]
+
+
+def test_mobilenet_v2_summary_facts(check_json):
+    _, report = check_json("mobilenet_v2.onnx")
+    s = report["summary"]
+    # torchvision's 3,504,872 parameters with the BatchNorms folded: each of the 17,056 BN
+    # channels (stem 32, 17 inverted-residual blocks, last 1280) loses scale and shift and
+    # gives its convolution a bias.
+    assert s["parameters"] == 3_504_872 - 17_056
+    assert s["inputs"] == [{"name": "input", "type": "float32[batch,3,224,224]",
+                            "dynamic_dims": [0]}]
+    # stem + 2 (first block) + 16 x 3 + last 1x1; a ReLU6 (Clip) after all but projections.
+    assert (s["op_counts"]["Conv"], s["op_counts"]["Clip"], s["op_counts"]["Gemm"]) == (52, 35, 1)
+
+
+TOKEN_INPUT = "int64[batch,sequence]"
+
+
+@pytest.mark.parametrize("name, inputs, outputs, opset, layers, op_counts", [
+    # BertConfig(): 12 layers; opset 17 keeps LayerNorm whole (2 per layer + embeddings) and
+    # GELU is exact (Erf).
+    ("bert_base.onnx", ["input_ids", "attention_mask", "token_type_ids"],
+     ["last_hidden_state", "pooler_output"], 17, 12, {"LayerNormalization": 25, "Erf": 12}),
+    # GPT2Config(): 12 layers, tanh GELU, a causal mask (Where) per layer, and at opset 14 the
+    # 25 LayerNorms spelled out (Pow for the variance).
+    ("gpt2.onnx", ["input_ids", "attention_mask"], ["logits"], 14, 12,
+     {"Where": 12, "Tanh": 12, "LayerNormalization": 0}),
+    # all-MiniLM-L6-v2: 6 layers, exact GELU, LayerNorm spelled out at opset 15.
+    ("minilm_l6_v2.onnx", ["input_ids", "attention_mask", "token_type_ids"],
+     ["last_hidden_state", "sentence_embedding"], 15, 6, {"Erf": 6, "LayerNormalization": 0}),
+])
+def test_transformer_summary_facts(check_json, name, inputs, outputs, opset, layers, op_counts):
+    # Pins the exports: dynamic batch and sequence on every input, one Softmax per layer.
+    _, report = check_json(name)
+    s = report["summary"]
+    assert s["opsets"] == {"ai.onnx": opset}
+    assert s["inputs"] == [{"name": n, "type": TOKEN_INPUT, "dynamic_dims": [0, 1]}
+                           for n in inputs]
+    assert [o["name"] for o in s["outputs"]] == outputs
+    assert s["op_counts"]["Softmax"] == layers
+    for op, n in op_counts.items():
+        assert s["op_counts"].get(op, 0) == n, op
+    assert len(problems_with(report, "K4001")) == len(inputs)
 
 
 def test_unused_initializers_reported(check_json, model_path):
