@@ -51,10 +51,26 @@ Status infer_default(InferContext& ctx) {
   return Status::Ok();
 }
 
-bool deterministic(const ir::Node& n) {
+// Folding is for shape arithmetic: cheap ops (cost linear in their bounded inputs/outputs),
+// deterministic, without subgraphs. Convolutions, matrix products, recurrences and pools on
+// constant data are left to the optimizer's constant folding, which can afford them.
+bool foldable(const ir::Node& n, const OpSchema& schema) {
   const std::string& op = n.op_type();
-  return op.rfind("Random", 0) != 0 && op != "Bernoulli" && op != "Multinomial" &&
-         n.subgraphs().empty();
+  if (op.rfind("Random", 0) == 0 || op == "Bernoulli" || op == "Multinomial" ||
+      !n.subgraphs().empty())
+    return false;
+  switch (schema.fusion_kind()) {
+    case FusionKind::kElementwise:
+    case FusionKind::kBroadcast:
+    case FusionKind::kInjective:
+      return true;
+    case FusionKind::kReduction:
+      return op.rfind("Reduce", 0) == 0 || op == "ArgMax" || op == "ArgMin";
+    case FusionKind::kOpaque:
+      return op == "Constant" || op == "ConstantOfShape" || op == "Range" || op == "Shape" ||
+             op == "Size" || op == "NonZero" || op == "CumSum" || op == "OneHot";
+  }
+  return false;
 }
 
 std::string describe_conflict(const ir::ValueType& declared, const ir::ValueType& inferred) {
@@ -103,7 +119,7 @@ void Driver::record(ir::Node& n, const InferContext::Output& out, ir::Value* v) 
 }
 
 void Driver::fold(const ir::Node& n, const OpSchema& schema) {
-  if (!schema.reference_kernel() || !deterministic(n)) return;
+  if (!schema.reference_kernel() || !foldable(n, schema)) return;
   std::vector<const Tensor*> inputs;
   for (const ir::Value* v : n.inputs()) {
     if (v == nullptr) {

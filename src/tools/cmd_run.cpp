@@ -15,6 +15,7 @@
 #include "onnx_import/importer.h"
 #include "onnx_import/tensor_proto.h"
 #include "ops/kernel_util.h"
+#include "ops/shape_inference.h"
 #include "tools/commands.h"
 #include "tools/output.h"
 
@@ -47,7 +48,9 @@ Result<Tensor> read_tensor_file(const std::string& path) {
 // Output names may contain '/', ':' … (exporters use paths); keep file names portable.
 std::string file_name_for(const std::string& name) {
   std::string f;
-  for (char c : name) f += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.') ? c : '_';
+  for (char c : name)
+    f +=
+        (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.') ? c : '_';
   return f.empty() ? "output" : f;
 }
 
@@ -89,7 +92,8 @@ Runner add_run(CLI::App& app) {
     int errors = 0;
     for (const Status& p : imported->problems)
       if (p.severity() == Severity::kError) {
-        if (errors++ == 0) std::fprintf(stderr, "kiln run: the model has errors (see `kiln check`):\n");
+        if (errors++ == 0)
+          std::fprintf(stderr, "kiln run: the model has errors (see `kiln check`):\n");
         std::fprintf(stderr, "%s\n", p.to_string().c_str());
       }
     if (errors) return kExitError;
@@ -105,6 +109,19 @@ Runner add_run(CLI::App& app) {
     }
     std::vector<Status> problems;
     interp::validate_inputs(*imported->model.graph, inputs, problems);
+    if (!problems.empty()) {
+      for (size_t i = 1; i < problems.size(); ++i)
+        std::fprintf(stderr, "%s\n", problems[i].to_string().c_str());
+      return fail(problems.front());
+    }
+    // Shapes first, with the sizes actually fed: a node that cannot take them is named before
+    // anything runs, and every such node at once.
+    for (ir::Value* v : imported->model.graph->inputs()) {
+      auto it = inputs.find(v->name());
+      if (it != inputs.end()) v->type.shape = Dims::of(it->second.shape());
+    }
+    ops::infer_shapes(*imported->model.graph, {}, problems);
+    std::erase_if(problems, [](const Status& p) { return p.severity() != Severity::kError; });
     if (!problems.empty()) {
       for (size_t i = 1; i < problems.size(); ++i)
         std::fprintf(stderr, "%s\n", problems[i].to_string().c_str());

@@ -541,6 +541,66 @@ def _():
     return model(nodes, [vi("x", F, [2]), vi("c", TensorProto.BOOL, [])], [vi("y", F, [2])])
 
 
+# --- shape inference: contradictions, symbolic chains, constant folding ------------------------
+@seed("shape_broadcast_conflict")
+def _():
+    return single("Add", [[2, 3], [4]], [2, 3])
+
+
+@seed("shape_declared_conflict")
+def _():
+    return single("Relu", [[2, 3]], [2, 5])
+
+
+@seed("shape_reshape_count_mismatch")
+def _():
+    return single("Reshape", [[2, 3]], [4, 2], inits=[const("shape", np.array([4, 2], np.int64))],
+                  extra_inputs=["shape"])
+
+
+@seed("shape_matmul_inner_mismatch")
+def _():
+    return single("MatMul", [[2, 3], [4, 5]], [2, 5])
+
+
+@seed("shape_conv_channel_mismatch")
+def _():
+    w = const("w", np.zeros((8, 3, 3, 3), np.float32))
+    n = helper.make_node("Conv", ["x", "w"], ["y"], name="conv")
+    return model([n], [vi("x", F, [1, 4, 8, 8])], [vi("y", F, None)], inits=[w])
+
+
+@seed("shape_attention_reshape_chain")
+def _():
+    nodes = [
+        helper.make_node("Shape", ["x"], ["s"]),
+        helper.make_node("Gather", ["s", "zero"], ["b"], axis=0),
+        helper.make_node("Gather", ["s", "one"], ["t"], axis=0),
+        helper.make_node("Unsqueeze", ["b", "axes"], ["b1"]),
+        helper.make_node("Unsqueeze", ["t", "axes"], ["t1"]),
+        helper.make_node("Concat", ["b1", "t1", "heads"], ["target"], axis=0),
+        helper.make_node("Reshape", ["x", "target"], ["r"]),
+        helper.make_node("Transpose", ["r"], ["y"], perm=[0, 2, 1, 3]),
+    ]
+    inits = [const("zero", np.array(0, np.int64)), const("one", np.array(1, np.int64)),
+             const("axes", np.array([0], np.int64)), const("heads", np.array([4, -1], np.int64))]
+    return model(nodes, [vi("x", F, ["batch", "seq", 32])], [vi("y", F, ["batch", 4, "seq", 8])],
+                 inits=inits)
+
+
+@seed("shape_fold_range_constant_of_shape")
+def _():
+    nodes = [
+        helper.make_node("Range", ["start", "limit", "delta"], ["r"]),
+        helper.make_node("Shape", ["r"], ["s"]),
+        helper.make_node("ConstantOfShape", ["s"], ["z"]),
+        helper.make_node("Expand", ["x", "s"], ["y"]),
+    ]
+    inits = [const("start", np.array(0, np.int64)), const("limit", np.array(10, np.int64)),
+             const("delta", np.array(3, np.int64))]
+    return model(nodes, [vi("x", F, [1])], [vi("y", F, [4]), vi("z", F, [4])], inits=inits)
+
+
 def copy_backend(out_dir):
     copied = 0
     for name in BACKEND_MODELS:

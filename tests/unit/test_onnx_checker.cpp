@@ -460,5 +460,58 @@ TEST(OnnxChecker, CheckOpSupportDirectly) {
       << describe(problems);
 }
 
+// Shape-inference findings of `kiln check` on the fuzz corpus's shape seeds
+// (tests/fuzz/make_corpus.py): each contradiction is one coded error naming the node.
+TEST(OnnxChecker, ShapeContradictionsAreCodedAndNameTheNode) {
+  const std::string dir = std::string(KILN_SOURCE_DIR) + "/tests/fuzz/corpus/import/";
+  const struct {
+    const char* seed;
+    Code code;
+    const char* node;
+    const char* detail;
+  } cases[] = {
+      {"gen_shape_broadcast_conflict.onnx", Code::kIncompatibleShapes, "'add'", "[2,3] and [4]"},
+      {"gen_shape_declared_conflict.onnx", Code::kShapeConflict, "'relu'",
+       "declared float32[2,5], computed float32[2,3]"},
+      {"gen_shape_reshape_count_mismatch.onnx", Code::kIncompatibleShapes, "'reshape'",
+       "8 elements where data [2,3] has 6"},
+      {"gen_shape_matmul_inner_mismatch.onnx", Code::kIncompatibleShapes, "'matmul'",
+       "inner dimensions differ"},
+      {"gen_shape_conv_channel_mismatch.onnx", Code::kIncompatibleShapes, "'conv'",
+       "has 4 channels"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.seed);
+    onnx_import::CheckReport r = check_model_file(dir + c.seed);
+    ASSERT_EQ(r.errors(), 1);
+    const Status* p = nullptr;
+    for (const Status& s : r.problems)
+      if (s.severity() == Severity::kError) p = &s;
+    ASSERT_NE(p, nullptr);
+    EXPECT_EQ(p->code(), static_cast<int>(c.code));
+    ASSERT_NE(p->node(), nullptr);
+    const std::string text = p->to_string();
+    EXPECT_NE(text.find(c.node), std::string::npos) << text;
+    EXPECT_NE(text.find(c.detail), std::string::npos) << text;
+  }
+}
+
+TEST(OnnxChecker, SymbolicShapesPropagateThroughShapeArithmetic) {
+  const std::string dir = std::string(KILN_SOURCE_DIR) + "/tests/fuzz/corpus/import/";
+  onnx_import::CheckOptions options;
+  options.list_values = true;
+  onnx_import::CheckReport r =
+      check_model_file(dir + "gen_shape_attention_reshape_chain.onnx", options);
+  EXPECT_EQ(r.errors(), 0);
+  EXPECT_EQ(r.summary.shapes.values, r.summary.shapes.fully_known);
+  bool found = false;
+  for (const auto& v : r.summary.values)
+    if (v.name == "r") {
+      found = true;
+      EXPECT_EQ(v.type, "float32[batch,seq,4,8]");  // [batch, seq, 32] split into 4 heads of 8
+    }
+  EXPECT_TRUE(found);
+}
+
 }  // namespace
 }  // namespace kiln
