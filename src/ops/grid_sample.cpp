@@ -115,14 +115,18 @@ Status grid_sample_typed(KernelContext& ctx, const Tensor& x, const Tensor& grid
           double c = s.align_corners ? (v + 1) / 2 * (size - 1) : ((v + 1) * size - 1) / 2;
           // Nearest rounds halfway points to the even index (the default rounding mode).
           if (s.interp == Interp::kNearest) c = std::nearbyint(c);
-          if (c < s.lo[d] || c > s.hi[d]) {
+          // Nearest and linear move an outside position in before interpolating; cubic pads
+          // each of its neighbours instead (PyTorch's definition, which ONNX Runtime follows;
+          // the ONNX Python reference also moves cubic positions, giving other values near the
+          // border).
+          if (s.interp != Interp::kCubic && (c < s.lo[d] || c > s.hi[d])) {
             if (s.padding == Padding::kBorder) c = std::clamp(c, 0.0, std::max(size - 1, 0.0));
             if (s.padding == Padding::kReflection) c = reflect(c, s.lo[d], s.hi[d]);
           }
-          // A NaN position samples nothing (the output is 0); far-away ones (possible with
-          // zeros padding only) read padding zeros.
+          // A NaN position samples nothing (the output is 0). Far-away ones only read padding,
+          // so pulling them in to kFarOut changes nothing.
           nan = nan || std::isnan(c);
-          coord[d] = std::fabs(c) <= kFarOut ? c : -kFarOut;
+          coord[d] = std::clamp(c, -kFarOut, kFarOut);
         }
         offsets.clear();
         weights.clear();
