@@ -333,7 +333,9 @@ Status cosine_window(KernelContext& ctx, std::string_view op, double a0, double 
       continue;
     }
     const double phase = 2.0 * std::numbers::pi * static_cast<double>(i) / denom;
-    w[static_cast<size_t>(i)] = a0 - a1 * std::cos(phase) + a2 * std::cos(2.0 * phase);
+    // a0 + a2 first: 0.42 + 0.08 rounds to exactly 0.5, so the Blackman peak is exactly 1 (and
+    // an integer output type gets 1, not 0 from 0.9999999999999999).
+    w[static_cast<size_t>(i)] = (a0 + a2 * std::cos(2.0 * phase)) - a1 * std::cos(phase);
   }
   return write_doubles(ctx, op, dtype, {size}, w);
 }

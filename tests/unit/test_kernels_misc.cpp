@@ -248,6 +248,10 @@ TEST(MiscKernels, WindowOutputTypesAndEdgeSizes) {
       run1("HannWindow", 17, {scalar_i64(5)}, Attrs().i("periodic", 0).i("output_datatype", 7));
   EXPECT_EQ(i.dtype(), D::kInt64);
   EXPECT_EQ(vals(i), (V{0, 0, 1, 0, 0}));
+  // The Blackman peak is exactly 1 (0.42 + 0.5 + 0.08): onnxruntime gives [0,0,0,1,0,0,0].
+  Tensor b =
+      run1("BlackmanWindow", 17, {scalar_i64(7)}, Attrs().i("periodic", 0).i("output_datatype", 7));
+  EXPECT_EQ(vals(b), (V{0, 0, 0, 1, 0, 0, 0}));
   Tensor d = run1("HammingWindow", 17, {scalar_i64(2)}, Attrs().i("output_datatype", 11));
   EXPECT_EQ(d.dtype(), D::kFloat64);
   expect_near(d, {4.0 / 46, 1}, 1e-15);  // N = 2: cos(0) and cos(pi)
@@ -508,6 +512,45 @@ TEST(MiscKernels, StringNormalizerUnicode) {
                                                 "COLE"}));
   EXPECT_EQ(s.string_data(), (S{"Stra\xc3\x9f"
                                 "e"}));
+}
+
+TEST(MiscKernels, StringNormalizerMatchesOnnxRuntime) {
+  // onnxruntime StringNormalizer(stopwords=["MONDAY", "αβγ", "École"], locale="C.UTF-8"); empty
+  // strings are elements like any other and stay; title-case ǅ lowers to ǆ, uppers to Ǆ.
+  const S words{"Monday",
+                "monday",
+                "TUESDAY",
+                "Stra\xc3\x9f"
+                "e",
+                "\xc3\x89"
+                "cole",
+                "\xce\x91\xce\x92\xce\x93",
+                "x y",
+                "",
+                "na\xc3\xafve",
+                "\xc7\x85"};
+  auto run = [&](const char* action, int64_t case_sensitive) {
+    return run1("StringNormalizer", 10, {strs({10}, words)},
+                Attrs()
+                    .strings("stopwords", {"MONDAY", "\xce\xb1\xce\xb2\xce\xb3",
+                                           "\xc3\x89"
+                                           "cole"})
+                    .s("case_change_action", action)
+                    .i("is_case_sensitive", case_sensitive)
+                    .s("locale", "C.UTF-8"))
+        .string_data();
+  };
+  EXPECT_EQ(run("LOWER", 0), (S{"tuesday",
+                                "stra\xc3\x9f"
+                                "e",
+                                "x y", "", "na\xc3\xafve", "\xc7\x86"}));
+  EXPECT_EQ(run("UPPER", 1), (S{"MONDAY", "MONDAY", "TUESDAY",
+                                "STRA\xc3\x9f"
+                                "E",
+                                "\xce\x91\xce\x92\xce\x93", "X Y", "",
+                                "NA\xc3\x8f"
+                                "VE",
+                                "\xc7\x84"}));
 }
 
 TEST(MiscKernels, StringNormalizerErrors) {
