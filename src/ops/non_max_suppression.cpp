@@ -144,12 +144,14 @@ void register_non_max_suppression(OpRegistry& registry) {
   // (corners of center_point_box 0 boxes may come in either order).
   for (int64_t since : {10, 11}) {
     registry.add(OpSchema("NonMaxSuppression", since)
-                     .input("boxes", "tensor(float)")
-                     .input("scores", "tensor(float)")
-                     .input("max_output_boxes_per_class", "tensor(int64)", Arity::kOptional)
-                     .input("iou_threshold", "tensor(float)", Arity::kOptional)
-                     .input("score_threshold", "tensor(float)", Arity::kOptional)
-                     .output("selected_indices", "tensor(int64)")
+                     .input("boxes", "T")
+                     .input("scores", "T")
+                     .input("max_output_boxes_per_class", "I", Arity::kOptional)
+                     .input("iou_threshold", "T", Arity::kOptional)
+                     .input("score_threshold", "T", Arity::kOptional)
+                     .output("selected_indices", "I")
+                     .types("T", {D::kFloat32})
+                     .types("I", {D::kInt64})
                      .attr_int_enum("center_point_box", 0, {0, 1})
                      .fusion(FusionKind::kOpaque)
                      .kernel(nms_kernel));

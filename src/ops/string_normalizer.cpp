@@ -180,8 +180,9 @@ Status string_normalizer_kernel(KernelContext& ctx) {
 
 void register_string_normalizer(OpRegistry& registry) {
   registry.add(OpSchema("StringNormalizer", 10)
-                   .input("X", "tensor(string)")
-                   .output("Y", "tensor(string)")
+                   .input("X", "T")
+                   .output("Y", "T")
+                   .types("T", {DataType::kString})
                    .attr("stopwords", AttrType::kStrings)
                    .attr("locale", AttrType::kString)
                    .attr_int_enum("is_case_sensitive", 0, {0, 1})
