@@ -1,9 +1,11 @@
 // Reference kernels of the remaining ONNX ops: StringNormalizer, TfIdfVectorizer,
-// NonMaxSuppression, GridSample, RoiAlign, Det, DFT, STFT, the Hann/Hamming/Blackman windows and
-// MelWeightMatrix. Expected values are worked out by hand (derivation in the comment) or taken
+// NonMaxSuppression, GridSample, RoiAlign, Det, DFT, STFT, the Hann/Hamming/Blackman windows,
+// MelWeightMatrix and the random generators (checked by seeded reproducibility, ranges and
+// sample statistics). Expected values are worked out by hand (derivation in the comment) or taken
 // from NumPy / ONNX Runtime 1.32 (the call is quoted), never from kiln. Covers what the ONNX
-// backend data lacks: other revisions, dtypes and attribute combinations, Unicode, the quirks
-// ONNX Runtime fixes in practice, and the coded errors for bad ranks, sizes and values.
+// backend data lacks: other revisions, dtypes and attribute combinations, Unicode, ONNX
+// Runtime's choices where the spec leaves room, and the coded errors for bad ranks, sizes and
+// values.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -13,6 +15,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -1042,6 +1045,128 @@ TEST(MiscKernels, GridSampleErrors) {
                Code::kTypeUnsupported);
   expect_error(run_op("GridSample", 20, {gs_x(), i64({1, 1, 1, 2}, {0, 0})}),
                Code::kTypeUnsupported);
+}
+
+// ---- random generators -------------------------------------------------------------------------
+
+// Sample mean and standard deviation.
+std::pair<double, double> moments(const V& v) {
+  double mean = 0, var = 0;
+  for (double x : v) mean += x;
+  mean /= static_cast<double>(v.size());
+  for (double x : v) var += (x - mean) * (x - mean);
+  return {mean, std::sqrt(var / static_cast<double>(v.size()))};
+}
+
+// The generator is fixed (mt19937_64 with kiln's own transforms), so seeded runs are
+// reproducible and the statistical bounds below (5+ standard errors wide) cannot flake.
+TEST(MiscKernels, RandomUniformAndNormal) {
+  auto uniform = [](float seed) {
+    return run1("RandomUniform", 17, {},
+                Attrs().ints("shape", {1000}).f("seed", seed).f("low", -2).f("high", 5));
+  };
+  Tensor a = uniform(3), b = uniform(3), c = uniform(4);
+  EXPECT_EQ(a.shape(), (Shape{1000}));
+  EXPECT_EQ(a.dtype(), D::kFloat32);
+  EXPECT_EQ(vals(a), vals(b));
+  EXPECT_NE(vals(a), vals(c));
+  for (double v : vals(a)) {
+    EXPECT_GE(v, -2);
+    EXPECT_LE(v, 5);
+  }
+  // Uniform on [-2, 5): mean 1.5, standard deviation 7 / sqrt(12) = 2.02 (standard error of
+  // the mean over 1000 draws: 0.064).
+  auto [mean, sd] = moments(vals(a));
+  EXPECT_NEAR(mean, 1.5, 0.35);
+  EXPECT_NEAR(sd, 7 / std::sqrt(12.0), 0.2);
+  Tensor n =
+      run1("RandomNormal", 17, {},
+           Attrs().ints("shape", {40, 100}).f("seed", 1).f("mean", 3).f("scale", 2).i("dtype", 11));
+  EXPECT_EQ(n.shape(), (Shape{40, 100}));
+  EXPECT_EQ(n.dtype(), D::kFloat64);
+  std::tie(mean, sd) = moments(vals(n));
+  EXPECT_NEAR(mean, 3, 0.2);  // standard error 2 / sqrt(4000) = 0.032
+  EXPECT_NEAR(sd, 2, 0.15);
+  // Unseeded nodes draw a fresh seed per run.
+  auto fresh = [] { return vals(run1("RandomNormal", 17, {}, Attrs().ints("shape", {64}))); };
+  EXPECT_NE(fresh(), fresh());
+  EXPECT_EQ(run1("RandomUniform", 17, {}, Attrs().ints("shape", {2, 0}).i("dtype", 10)).dtype(),
+            D::kFloat16);
+}
+
+TEST(MiscKernels, RandomLikeOps) {
+  Tensor u = run1("RandomUniformLike", 17, {i64({2, 3}, {0, 0, 0, 0, 0, 0})},
+                  Attrs().i("dtype", 1).f("seed", 0).f("low", 10).f("high", 11));
+  EXPECT_EQ(u.shape(), (Shape{2, 3}));
+  EXPECT_EQ(u.dtype(), D::kFloat32);
+  for (double v : vals(u)) {
+    EXPECT_GE(v, 10);
+    EXPECT_LE(v, 11);
+  }
+  // Without dtype the output takes the input's type, which must be a float type.
+  EXPECT_EQ(run1("RandomNormalLike", 17, {f16({3}, {0, 0, 0})}).dtype(), D::kFloat16);
+  EXPECT_EQ(run1("RandomNormalLike", 17, {f64({0}, {})}).shape(), (Shape{0}));
+  expect_error(run_op("RandomUniformLike", 17, {i64({2}, {0, 0})}), Code::kTypeUnsupported);
+  // A zero scale gives the mean exactly.
+  EXPECT_EQ(vals(run1("RandomNormalLike", 17, {strs({2}, {"a", "b"})},
+                      Attrs().i("dtype", 1).f("mean", 4).f("scale", 0))),
+            (V{4, 4}));
+}
+
+TEST(MiscKernels, BernoulliAndMultinomial) {
+  // Probabilities 0 and 1 are certain.
+  Tensor b = run1("Bernoulli", 17, {f32({4}, {0, 1, 0, 1})});
+  EXPECT_EQ(b.dtype(), D::kFloat32);
+  EXPECT_EQ(vals(b), (V{0, 1, 0, 1}));
+  Tensor bb = run1("Bernoulli", 17, {f64({2}, {1, 0})}, Attrs().i("dtype", 9));
+  EXPECT_EQ(bb.dtype(), D::kBool);
+  EXPECT_EQ(vals(bb), (V{1, 0}));
+  // p = 0.3 over 4000 draws: standard error 0.0072.
+  Tensor many =
+      run1("Bernoulli", 17, {f32({4000}, std::vector<float>(4000, 0.3f))}, Attrs().f("seed", 5));
+  EXPECT_NEAR(moments(vals(many)).first, 0.3, 0.04);
+  // Multinomial takes unnormalized log-probabilities per row; -inf is probability 0.
+  const float ninf = -std::numeric_limits<float>::infinity();
+  Tensor m = run1("Multinomial", 17, {f32({2, 3}, {0, ninf, ninf, ninf, ninf, 7})},
+                  Attrs().i("sample_size", 5));
+  EXPECT_EQ(m.shape(), (Shape{2, 5}));
+  EXPECT_EQ(m.dtype(), D::kInt32);
+  EXPECT_EQ(vals(m), (V{0, 0, 0, 0, 0, 2, 2, 2, 2, 2}));
+  // log(1) and log(4): class 1 with probability 0.8 (standard error over 4000: 0.0063).
+  Tensor f = run1("Multinomial", 17, {f32({1, 2}, {0, std::log(4.0f)})},
+                  Attrs().i("sample_size", 4000).i("dtype", 7).f("seed", 2));
+  EXPECT_EQ(f.dtype(), D::kInt64);
+  EXPECT_NEAR(moments(vals(f)).first, 0.8, 0.04);
+}
+
+TEST(MiscKernels, RandomErrors) {
+  expect_error(run_op("RandomUniform", 17, {}, Attrs().ints("shape", {-1})),
+               Code::kInvalidArgument);
+  expect_error(run_op("RandomUniform", 17, {}, Attrs().ints("shape", {kHuge, kHuge})),
+               Code::kInvalidArgument);
+  expect_error(run_op("RandomUniform", 17, {}, Attrs().ints("shape", {2}).f("low", 3).f("high", 1)),
+               Code::kInvalidArgument);
+  expect_error(run_op("RandomNormal", 17, {}, Attrs().ints("shape", {2}).f("scale", -1)),
+               Code::kInvalidArgument);
+  expect_error(run_op("RandomNormal", 17, {}, Attrs().ints("shape", {2}).i("dtype", 7)),
+               Code::kAttributeValueUnsupported);
+  std::string m =
+      expect_error(run_op("Bernoulli", 17, {f32({2}, {0.5f, 1.5f})}), Code::kInvalidArgument);
+  EXPECT_TRUE(contains(m, "1.5")) << m;
+  expect_error(run_op("Bernoulli", 17, {f32({1}, {static_cast<float>(kNaN)})}),
+               Code::kInvalidArgument);
+  expect_error(run_op("Bernoulli", 17, {f32({1}, {0.5f})}, Attrs().i("dtype", 8)),
+               Code::kAttributeValueUnsupported);
+  expect_error(run_op("Multinomial", 17, {f32({3}, {0, 0, 0})}), Code::kInvalidArgument);
+  const float ninf = -std::numeric_limits<float>::infinity();
+  expect_error(run_op("Multinomial", 17, {f32({1, 2}, {ninf, ninf})}), Code::kInvalidArgument);
+  expect_error(run_op("Multinomial", 17, {f32({1, 0}, {})}), Code::kInvalidArgument);
+  expect_error(run_op("Multinomial", 17, {f32({1, 2}, {0, static_cast<float>(kNaN)})}),
+               Code::kInvalidArgument);
+  expect_error(run_op("Multinomial", 17, {f32({1, 2}, {0, 0})}, Attrs().i("sample_size", -1)),
+               Code::kInvalidArgument);
+  expect_error(run_op("Multinomial", 17, {f32({1, 2}, {0, 0})}, Attrs().i("dtype", 1)),
+               Code::kAttributeValueUnsupported);
 }
 
 }  // namespace
