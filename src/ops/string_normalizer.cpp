@@ -39,20 +39,26 @@ std::optional<std::u32string> decode_utf8(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
     const unsigned char c = static_cast<unsigned char>(s[i]);
+    // The lead byte gives the number of continuation bytes, its payload bits and the smallest
+    // code point that needs this many bytes (anything below is an overlong encoding).
     int extra = 0;
-    char32_t cp = 0, min = 0;
-    if (c < 0x80) {
-      cp = c;
-    } else if ((c & 0xE0) == 0xC0) {
-      extra = 1, cp = c & 0x1F, min = 0x80;
+    char32_t cp = c, min = 0;
+    if ((c & 0xE0) == 0xC0) {
+      extra = 1;
+      cp = c & 0x1F;
+      min = 0x80;
     } else if ((c & 0xF0) == 0xE0) {
-      extra = 2, cp = c & 0x0F, min = 0x800;
+      extra = 2;
+      cp = c & 0x0F;
+      min = 0x800;
     } else if ((c & 0xF8) == 0xF0) {
-      extra = 3, cp = c & 0x07, min = 0x10000;
-    } else {
-      return std::nullopt;
+      extra = 3;
+      cp = c & 0x07;
+      min = 0x10000;
+    } else if (c >= 0x80) {
+      return std::nullopt;  // a stray continuation byte or an invalid lead byte
     }
-    if (i + static_cast<size_t>(extra) >= s.size() && extra > 0) return std::nullopt;
+    if (extra > 0 && i + static_cast<size_t>(extra) >= s.size()) return std::nullopt;
     for (int k = 1; k <= extra; ++k) {
       const unsigned char cc = static_cast<unsigned char>(s[i + static_cast<size_t>(k)]);
       if ((cc & 0xC0) != 0x80) return std::nullopt;
