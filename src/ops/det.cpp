@@ -71,6 +71,20 @@ Status det_kernel(KernelContext& ctx) {
   });
 }
 
+// The batch dims: X [..., M, M] -> [...].
+Status det_infer(InferContext& ctx) {
+  const Dims& x = ctx.input_shape(0);
+  if (!x.rank_known()) {
+    ctx.set_output_shape(0, x);
+    return Status::Ok();
+  }
+  if (x.rank() < 2 || !unify_dim(x[x.rank() - 1], x[x.rank() - 2]))
+    return err(Code::kIncompatibleShapes, "Det input ", x.to_string(),
+               " must end in a square matrix [..., M, M]");
+  ctx.set_output_shape(0, Dims(std::vector<Dim>(x.dims().begin(), x.dims().end() - 2)));
+  return Status::Ok();
+}
+
 }  // namespace
 
 void register_det(OpRegistry& registry) {
@@ -80,7 +94,8 @@ void register_det(OpRegistry& registry) {
                    .output("Y", "T")
                    .types("T", type_sets::ieee_floats())
                    .fusion(FusionKind::kOpaque)
-                   .kernel(det_kernel));
+                   .kernel(det_kernel)
+                   .infer(det_infer));
 }
 
 }  // namespace kiln::ops

@@ -241,6 +241,27 @@ Status grid_sample_kernel(KernelContext& ctx) {
   });
 }
 
+// Y = [N, C, grid's spatial dims...] from X [N, C, ...] and grid [N, spatial..., rank - 2].
+Status grid_sample_infer(InferContext& ctx) {
+  const Dims& x = ctx.input_shape(0);
+  const Dims& grid = ctx.input_shape(1);
+  if (!x.rank_known() || !grid.rank_known() || grid.rank() < 2) {
+    ctx.set_output_shape(
+        0, x.rank_known() ? unknown_dims(static_cast<int64_t>(x.rank())) : Dims::unknown_rank());
+    return Status::Ok();
+  }
+  if (grid.rank() != x.rank())
+    return err(Code::kIncompatibleShapes, "GridSample X ", x.to_string(), " and grid ",
+               grid.to_string(), " must have the same rank");
+  if (!unify_dim(x[0], grid[0]))
+    return err(Code::kIncompatibleShapes, "GridSample X ", x.to_string(), " and grid ",
+               grid.to_string(), " differ in batch size");
+  std::vector<Dim> out{x[0], x[1]};
+  out.insert(out.end(), grid.dims().begin() + 1, grid.dims().end() - 1);
+  ctx.set_output_shape(0, Dims(std::move(out)));
+  return Status::Ok();
+}
+
 }  // namespace
 
 void register_grid_sample(OpRegistry& registry) {
@@ -258,7 +279,8 @@ void register_grid_sample(OpRegistry& registry) {
                    .attr_enum("mode", "bilinear", {"bilinear", "nearest", "bicubic"})
                    .attr_enum("padding_mode", "zeros", {"zeros", "border", "reflection"})
                    .fusion(FusionKind::kOpaque)
-                   .kernel(grid_sample_kernel));
+                   .kernel(grid_sample_kernel)
+                   .infer(grid_sample_infer));
   // Interpolated values of numbers only: strings, bool and complex are left out.
   std::vector<DataType> data = type_sets::ints();
   data.insert(data.end(), {D::kFloat16, D::kFloat32, D::kFloat64});
@@ -272,7 +294,8 @@ void register_grid_sample(OpRegistry& registry) {
                    .attr_enum("mode", "linear", {"linear", "nearest", "cubic"})
                    .attr_enum("padding_mode", "zeros", {"zeros", "border", "reflection"})
                    .fusion(FusionKind::kOpaque)
-                   .kernel(grid_sample_kernel));
+                   .kernel(grid_sample_kernel)
+                   .infer(grid_sample_infer));
 }
 
 }  // namespace kiln::ops

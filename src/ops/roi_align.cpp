@@ -203,6 +203,17 @@ Status roi_align_kernel(KernelContext& ctx) {
   });
 }
 
+// Y = [num_rois, C, output_height, output_width].
+Status roi_align_infer(InferContext& ctx) {
+  const Dims& x = ctx.input_shape(0);
+  const Dims& rois = ctx.input_shape(1);
+  const Dim c = x.rank_known() && x.rank() == 4 ? x[1] : Dim::unknown();
+  const Dim n = rois.rank_known() && rois.rank() == 2 ? rois[0] : Dim::unknown();
+  ctx.set_output_shape(0, Dims({n, c, Dim::fixed(ctx.attr_int("output_height", 1)),
+                                Dim::fixed(ctx.attr_int("output_width", 1))}));
+  return Status::Ok();
+}
+
 }  // namespace
 
 void register_roi_align(OpRegistry& registry) {
@@ -221,7 +232,8 @@ void register_roi_align(OpRegistry& registry) {
         .attr("sampling_ratio", AttrType::kInt, int64_t{0})
         .attr("spatial_scale", AttrType::kFloat, 1.0f)
         .fusion(FusionKind::kOpaque)
-        .kernel(roi_align_kernel);
+        .kernel(roi_align_kernel)
+        .infer(roi_align_infer);
     if (since >= 16)
       s.attr_enum("coordinate_transformation_mode", "half_pixel",
                   {"half_pixel", "output_half_pixel"});
