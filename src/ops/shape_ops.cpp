@@ -324,6 +324,10 @@ Status range_infer(InferContext& ctx) {
     if (count < static_cast<double>(int64_t{1} << 40))
       out = Dims::of({static_cast<int64_t>(count)});
   }
+  // Range(0, S, 1) with S a symbolic size (position ids in an export) has S elements.
+  if (!out[0].is_static() && bounds[0] && *bounds[0] == 0 && bounds[2] && *bounds[2] == 1)
+    if (std::optional<DimValues> limit = ctx.input_values(1); limit && limit->size() == 1)
+      out = Dims({(*limit)[0].dim()});
   ctx.set_output_shape(0, out);
   return Status::Ok();
 }

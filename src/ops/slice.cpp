@@ -95,6 +95,7 @@ Status slice_kernel(KernelContext& ctx) {
 Status slice_infer(InferContext& ctx) {
   const Dims& in = ctx.input_shape(0);
   std::optional<std::vector<int64_t>> starts, ends, axes, steps;
+  std::vector<std::string> end_symbols;  // per entry of ends: the symbol it stands for, or ""
   if (ctx.since() < 10) {
     starts = ctx.attr_ints("starts");
     ends = ctx.attr_ints("ends");
@@ -102,6 +103,20 @@ Status slice_infer(InferContext& ctx) {
   } else {
     starts = ctx.input_ints(1);
     ends = ctx.input_ints(2);
+    // x[:, :seq] with seq = x.shape[1] in an export: an end that is a symbolic size.
+    if (!ends) {
+      if (std::optional<DimValues> ev = ctx.input_values(2)) {
+        ends.emplace();
+        for (const IntValue& e : *ev) {
+          if (!e.value && e.symbol.empty()) {
+            ends.reset();
+            break;
+          }
+          ends->push_back(e.value.value_or(0));
+          end_symbols.push_back(e.value ? std::string() : e.symbol);
+        }
+      }
+    }
     if (ctx.has_input(3)) {
       axes = ctx.input_ints(3);
       if (!axes) starts.reset();
@@ -136,12 +151,18 @@ Status slice_infer(InferContext& ctx) {
     if (seen[a]) return err(Code::kInvalidArgument, "Slice axes repeat axis ", (*axes)[k]);
     seen[a] = true;
     if ((*steps)[k] == 0) return err(Code::kInvalidArgument, "Slice step is 0 on axis ", a);
+    if (k < end_symbols.size() && !end_symbols[k].empty()) {
+      // [0:S] keeps S (assuming S fits the axis, as the exporter's shape logic intends).
+      out[a] =
+          (*starts)[k] == 0 && (*steps)[k] == 1 ? Dim::symbolic(end_symbols[k]) : Dim::unknown();
+      continue;
+    }
     out[a] = slice_count(in[a], (*starts)[k], (*ends)[k], (*steps)[k]);
   }
   ctx.set_output_shape(0, Dims(out));
   // Slices of a propagated 1-D shape tensor (x.shape[1:3] in an export).
   std::optional<DimValues> v = ctx.input_values(0);
-  if (v && rank == 1 && n == 1) {
+  if (v && rank == 1 && n == 1 && end_symbols.empty()) {
     const int64_t len = static_cast<int64_t>(v->size());
     const Dim count = slice_count(Dim::fixed(len), (*starts)[0], (*ends)[0], (*steps)[0]);
     int64_t s = (*starts)[0], step = (*steps)[0];
