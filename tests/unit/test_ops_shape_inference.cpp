@@ -164,6 +164,26 @@ TEST(ShapeInference, TransformerReshapeChainKeepsSymbols) {
   EXPECT_EQ(r.type("merged"), "float32[batch,seq,768]");
 }
 
+// Position ids in BERT/GPT-2 exports: table[:, :seq] and Range(0, seq, 1) with seq from Shape.
+TEST(ShapeInference, SymbolicSliceEndAndRangeLimit) {
+  Inferred r = infer(R"(graph g (%x: float32[batch,seq,768]) -> () {
+    init %table: int64[1,512]
+    init %zero: int64[]
+    init %one: int64[]
+    init %zeros: int64[1]
+    init %ones: int64[1]
+    %s = Shape(%x)
+    %n = Gather(%s, %one) {axis=0}
+    %end = Unsqueeze(%n, %zeros)
+    %ids = Slice(%table, %zeros, %end, %ones, %ones)
+    %pos = Range(%zero, %n, %one)
+  })",
+                     {{"zero", {0}}, {"one", {1}}, {"zeros", {0}}, {"ones", {1}}});
+  EXPECT_TRUE(r.problems.empty()) << r.problem_text();
+  EXPECT_EQ(r.type("ids"), "int64[1,seq]");
+  EXPECT_EQ(r.type("pos"), "int64[seq]");
+}
+
 TEST(ShapeInference, ReshapeElementCountMismatch) {
   Inferred r = infer(R"(graph g (%x: float32[2,3]) -> () {
     init %shape: int64[2]
