@@ -18,6 +18,15 @@ struct Driver {
   ShapeInferenceStats& stats;
   InferState state;
   std::deque<Tensor> folded;  // owns folded constants (stable addresses)
+  // Inside an If branch: it may only run for other inputs (silero VAD's 8 kHz branch cannot take
+  // 16 kHz sizes), so what cannot work there is a warning, not an error.
+  int in_branch = 0;
+
+  void report(Status s, const ir::Node& n) {
+    if (s.node() == nullptr) s.with_node(n.ref());
+    if (in_branch > 0 && s.severity() == Severity::kError) s.with_severity(Severity::kWarning);
+    problems.push_back(std::move(s));
+  }
 
   void graph(ir::Graph& g);
   void node(ir::Node& n);
@@ -110,9 +119,9 @@ void Driver::record(ir::Node& n, const InferContext::Output& out, ir::Value* v) 
   }
   if (conflict) {
     ir::ValueType declared = v->type;
-    problems.push_back(err(Code::kShapeConflict, "output '", v->name(), "' of ", n.op_type(), ": ",
-                           describe_conflict(declared, got))
-                           .with_node(n.ref()));
+    report(err(Code::kShapeConflict, "output '", v->name(), "' of ", n.op_type(), ": ",
+               describe_conflict(declared, got)),
+           n);
     return;
   }
   if (out.values) state.values[v] = *out.values;
@@ -164,8 +173,7 @@ void Driver::node(ir::Node& n) {
     s = schema->infer_fn() ? schema->infer_fn()(ctx) : infer_default(ctx);
   }
   if (!s.ok()) {
-    if (s.node() == nullptr) s.with_node(n.ref());
-    problems.push_back(std::move(s));
+    report(std::move(s), n);
     return;
   }
   for (size_t i = 0; i < n.outputs().size(); ++i) {
@@ -237,8 +245,10 @@ void Driver::control_flow(ir::Node& n, const OpSchema& schema, InferContext& ctx
   if (op == "If") {
     ir::Graph* then_g = const_cast<ir::Graph*>(ctx.attr_graph("then_branch"));
     ir::Graph* else_g = const_cast<ir::Graph*>(ctx.attr_graph("else_branch"));
+    ++in_branch;
     if (then_g) graph(*then_g);
     if (else_g) graph(*else_g);
+    --in_branch;
     for (size_t i = 0; i < n.outputs().size(); ++i) {
       ir::ValueType t = generalize(out_type(then_g, i), out_type(else_g, i));
       ctx.set_output(i, t.dtype, t.shape);

@@ -295,6 +295,25 @@ TEST(ShapeInference, IfBranchesGeneralize) {
   EXPECT_EQ(r.type("o"), "float32[2,?]");
 }
 
+// A branch that cannot take these shapes may simply not run for them: warning, not error.
+TEST(ShapeInference, ProblemsInsideIfBranchesAreWarnings) {
+  Inferred r = infer(R"(graph g (%c: bool[], %x: float32[2,3], %y: float32[4]) -> () {
+    %o = If(%c) {then_branch=
+        graph then_branch () -> (%t: ?) {
+          %t = Relu(%x)
+        }
+      , else_branch=
+        graph else_branch () -> (%e: ?) {
+          %e = Add(%x, %y) #0 "dead_add"
+        }
+      }
+  })");
+  ASSERT_EQ(r.problems.size(), 1u) << r.problem_text();
+  EXPECT_EQ(r.problems[0].severity(), Severity::kWarning);
+  EXPECT_EQ(r.problems[0].code(), static_cast<int>(Code::kIncompatibleShapes));
+  EXPECT_NE(r.problems[0].to_string().find("dead_add"), std::string::npos);
+}
+
 TEST(ShapeInference, UnknownInputsStayUnknown) {
   Inferred r = infer(R"(graph g (%x: ?) -> () {
     %y = Relu(%x)
