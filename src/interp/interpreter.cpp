@@ -25,8 +25,8 @@ struct Frame {
 };
 
 const ops::OpSchema* schema_for(const ir::Node& n) {
-  const int64_t opset = std::clamp(n.opset(), ops::kMinOpset, ops::kMaxOpset);
-  return ops::OpRegistry::builtin().find(n.domain(), n.op_type(), opset);
+  return ops::OpRegistry::builtin().find(n.domain(), n.op_type(),
+                                         ops::effective_opset(n.domain(), n.opset()));
 }
 
 Result<std::vector<Tensor>> run_graph(const ir::Graph& g, std::vector<Tensor> inputs,

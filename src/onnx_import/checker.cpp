@@ -84,7 +84,8 @@ class SupportChecker {
     }
     if (!registry_.knows_domain(domain)) {
       add(err(Code::kUnknownDomain, "op '", n.op_type(), "' belongs to domain '", domain,
-              "', which kiln does not implement (kiln implements ai.onnx)"),
+              "', which kiln does not implement (kiln implements ai.onnx and ",
+              ops::kTrainingDomain, ")"),
           n);
       return;
     }
@@ -98,7 +99,7 @@ class SupportChecker {
     }
     // An out-of-range model opset is reported once for the model; judge nodes at the nearest
     // supported opset so the remaining per-node problems still surface.
-    const int64_t opset = std::clamp(n.opset(), ops::kMinOpset, ops::kMaxOpset);
+    const int64_t opset = ops::effective_opset(domain, n.opset());
     const ops::OpSchema* schema = registry_.find(domain, n.op_type(), opset);
     if (schema == nullptr) {
       add(err(Code::kOpVersionUnsupported, "kiln implements ", n.op_type(), " at opsets ",

@@ -330,6 +330,20 @@ class GraphImporter {
   TensorReadOptions tensor_opts_;
 };
 
+// The first node of `g` or its subgraphs in the default domain, or nullptr.
+const onnx::NodeProto* first_default_domain_node(const onnx::GraphProto& g) {
+  for (const auto& n : g.node()) {
+    if (n.domain().empty() || n.domain() == "ai.onnx") return &n;
+    for (const auto& a : n.attribute()) {
+      if (a.has_g())
+        if (const onnx::NodeProto* found = first_default_domain_node(a.g())) return found;
+      for (const auto& sub : a.graphs())
+        if (const onnx::NodeProto* found = first_default_domain_node(sub)) return found;
+    }
+  }
+  return nullptr;
+}
+
 void check_versions(const onnx::ModelProto& proto, ir::Model& model,
                     std::vector<Status>& problems) {
   if (model.ir_version < kMinIrVersion || model.ir_version > kMaxIrVersion)
@@ -344,8 +358,13 @@ void check_versions(const onnx::ModelProto& proto, ir::Model& model,
     model.opsets[domain] = op.version();
   }
   if (!model.opsets.count("")) {
-    problems.push_back(err(Code::kMissingDefaultOpset,
-                           "model has no opset_import entry for the default domain (ai.onnx)"));
+    // Only a model that uses ai.onnx ops needs to import it: training-only graphs import just
+    // ai.onnx.preview.training. Nodes of other domains are judged by the checker.
+    if (const onnx::NodeProto* n = first_default_domain_node(proto.graph()))
+      problems.push_back(err(Code::kMissingDefaultOpset,
+                             "model has no opset_import entry for the default domain (ai.onnx), "
+                             "which its ",
+                             n->op_type(), " node '", n->name(), "' uses"));
     return;
   }
   const int64_t v = model.opsets[""];

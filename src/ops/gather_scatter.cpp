@@ -257,8 +257,9 @@ Status scatter_common(KernelContext& ctx, std::string_view op, Reduction red, F&
   });
 }
 
-Status scatter_elements_kernel(KernelContext& ctx) {
-  constexpr std::string_view op = "ScatterElements";
+// ScatterElements, and the deprecated Scatter (ScatterElements-11 under its old name; `op`
+// names whichever the node is in messages).
+Status scatter_elements_common(KernelContext& ctx, std::string_view op) {
   KILN_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, op, "data"));
   KILN_ASSIGN_OR_RETURN(const Tensor* ind, required_input(ctx, 1, op, "indices"));
   KILN_ASSIGN_OR_RETURN(const Tensor* upd, required_input(ctx, 2, op, "updates"));
@@ -275,6 +276,14 @@ Status scatter_elements_kernel(KernelContext& ctx) {
     return for_each_element_index(
         *x, *ind, axis, op, [&](size_t k, int64_t off) { reduce_into(dst[off], src[k], red); });
   });
+}
+
+Status scatter_elements_kernel(KernelContext& ctx) {
+  return scatter_elements_common(ctx, "ScatterElements");
+}
+
+Status scatter_kernel(KernelContext& ctx) {
+  return scatter_elements_common(ctx, "Scatter");
 }
 
 Status scatter_nd_kernel(KernelContext& ctx) {
@@ -441,7 +450,8 @@ void register_gather_scatter(OpRegistry& registry) {
     registry.add(std::move(nd));
   }
 
-  // Scatter-9 is ScatterElements without negative indices; ONNX deprecated the name at 11.
+  // Scatter-9 is ScatterElements without negative indices, Scatter-11 is ScatterElements-11
+  // under the name ONNX deprecated at 11. Negative indices are accepted in both, as for Gather.
   for (int64_t since : {9, 11}) {
     registry.add(OpSchema("Scatter", since)
                      .input("data", "T")
@@ -452,7 +462,7 @@ void register_gather_scatter(OpRegistry& registry) {
                      .types("Tind", type_sets::index())
                      .attr("axis", AttrType::kInt, int64_t{0})
                      .fusion(FusionKind::kOpaque)
-                     .unsupported("deprecated since opset 11; use ScatterElements"));
+                     .kernel(scatter_kernel));
   }
 }
 

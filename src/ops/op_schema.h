@@ -6,9 +6,9 @@
 //
 // Versioning: `since` is the ONNX since_version of the revision. An entry applies to models
 // importing its domain at versions [since, next entry's since - 1], the last one up to
-// kMaxOpset. Every ONNX revision of an op inside kiln's opset range needs an entry; one kiln
-// does not implement is declared with .unsupported(reason) so it fails with a precise message
-// instead of silently borrowing an older revision's semantics.
+// kMaxOpset (max_opset() for other domains). Every ONNX revision of an op inside kiln's opset range
+// needs an entry; one kiln does not implement is declared with .unsupported(reason) so it fails
+// with a precise message instead of silently borrowing an older revision's semantics.
 #pragma once
 
 #include <cstdint>
@@ -32,6 +32,18 @@ namespace kiln::ops {
 // The ai.onnx opset range kiln supports; the single place this is declared.
 inline constexpr int64_t kMinOpset = 7;
 inline constexpr int64_t kMaxOpset = 21;
+
+// The other domain kiln implements; ONNX defines it at version 1 only.
+inline constexpr std::string_view kTrainingDomain = "ai.onnx.preview.training";
+inline constexpr int64_t kTrainingOpset = 1;
+
+// The newest version of `domain` whose revisions kiln registers: the last revision of an op
+// applies up to it. kMaxOpset for ai.onnx.
+int64_t max_opset(std::string_view domain);
+
+// The version a node importing `domain` at `opset` is judged at: an ai.onnx opset outside
+// kiln's range (reported once for the model) is clamped into it, other domains are exact.
+int64_t effective_opset(std::string_view domain, int64_t opset);
 
 // TVM-style fusion categories; the optimizer derives generic fusion from them.
 enum class FusionKind : uint8_t { kElementwise, kBroadcast, kInjective, kReduction, kOpaque };

@@ -21,6 +21,15 @@ std::string_view canonical_domain(std::string_view d) {
 }
 }  // namespace
 
+int64_t max_opset(std::string_view domain) {
+  domain = canonical_domain(domain);
+  return domain == kTrainingDomain ? kTrainingOpset : kMaxOpset;
+}
+
+int64_t effective_opset(std::string_view domain, int64_t opset) {
+  return canonical_domain(domain).empty() ? std::clamp(opset, kMinOpset, kMaxOpset) : opset;
+}
+
 const OpRegistry& OpRegistry::builtin() {
   static const OpRegistry registry = [] {
     OpRegistry r;
@@ -54,7 +63,7 @@ void OpRegistry::relink(std::string_view domain, std::string_view op_type) {
   std::sort(revs.begin(), revs.end(),
             [](const OpSchema* a, const OpSchema* b) { return a->since() < b->since(); });
   for (size_t i = 0; i < revs.size(); ++i)
-    revs[i]->until_ = i + 1 < revs.size() ? revs[i + 1]->since() - 1 : kMaxOpset;
+    revs[i]->until_ = i + 1 < revs.size() ? revs[i + 1]->since() - 1 : max_opset(domain);
 }
 
 const OpSchema* OpRegistry::find(std::string_view domain, std::string_view op_type,

@@ -83,13 +83,17 @@ Runner add_ops(CLI::App& app) {
       std::printf("%s\n", j.dump(2).c_str());
       return kExitOk;
     }
-    std::printf("ai.onnx opsets %lld–%lld\n", static_cast<long long>(ops::kMinOpset),
-                static_cast<long long>(ops::kMaxOpset));
+    std::printf("ai.onnx opsets %lld–%lld, %s version %lld\n",
+                static_cast<long long>(ops::kMinOpset), static_cast<long long>(ops::kMaxOpset),
+                std::string(ops::kTrainingDomain).c_str(),
+                static_cast<long long>(ops::kTrainingOpset));
     for (const ops::OpSchema* s : schemas) {
       std::printf("  %-24s rev %-3lld opsets %2lld–%-2lld %-11s %s\n",
                   (s->domain().empty() ? s->op_type() : s->domain() + "::" + s->op_type()).c_str(),
                   static_cast<long long>(s->since()),
-                  static_cast<long long>(std::max(s->since(), ops::kMinOpset)),
+                  // ai.onnx revisions older than kiln's range serve from its first opset.
+                  static_cast<long long>(s->domain().empty() ? std::max(s->since(), ops::kMinOpset)
+                                                             : s->since()),
                   static_cast<long long>(s->until()), ops::fusion_kind_name(s->fusion_kind()),
                   s->is_supported() ? "" : ("unsupported: " + s->unsupported_reason()).c_str());
     }
