@@ -29,7 +29,7 @@
 namespace kiln::ops {
 
 // The ai.onnx opset range kiln supports; the single place this is declared.
-inline constexpr int64_t kMinOpset = 7;
+inline constexpr int64_t kMinOpset = 1;
 inline constexpr int64_t kMaxOpset = 21;
 
 // TVM-style fusion categories; the optimizer derives generic fusion from them.

@@ -132,7 +132,8 @@ Status pad_kernel(KernelContext& ctx) {
 
   std::vector<int64_t> pads, axes;
   if (ctx.since() < 11) {
-    pads = ctx.attr_ints("pads");
+    // Revision 1 called the attribute `paddings`; its layout is that of `pads`.
+    pads = ctx.attr_ints(ctx.since() < 2 ? "paddings" : "pads");
   } else {
     KILN_ASSIGN_OR_RETURN(const Tensor* p, required_input(ctx, 1, "Pad", "pads"));
     if (p->rank() != 1)
@@ -206,16 +207,19 @@ Status pad_kernel(KernelContext& ctx) {
 
 void register_pad(OpRegistry& registry) {
   using ir::AttrType;
-  // Revision 2 takes pads and the fill value as attributes and floats only.
-  registry.add(OpSchema("Pad", 2)
-                   .input("data", "T")
-                   .output("output", "T")
-                   .types("T", {D::kFloat16, D::kFloat32, D::kFloat64})
-                   .attr_enum("mode", "constant", {"constant", "reflect", "edge"})
-                   .required_attr("pads", AttrType::kInts)
-                   .attr("value", AttrType::kFloat, 0.0f)
-                   .fusion(FusionKind::kInjective)
-                   .kernel(pad_kernel));
+  // Revisions 1 and 2 take the pads (1: `paddings`) and the fill value as attributes, floats
+  // only.
+  for (int64_t since : {1, 2}) {
+    registry.add(OpSchema("Pad", since)
+                     .input("data", "T")
+                     .output("output", "T")
+                     .types("T", {D::kFloat16, D::kFloat32, D::kFloat64})
+                     .attr_enum("mode", "constant", {"constant", "reflect", "edge"})
+                     .required_attr(since == 1 ? "paddings" : "pads", AttrType::kInts)
+                     .attr("value", AttrType::kFloat, 0.0f)
+                     .fusion(FusionKind::kInjective)
+                     .kernel(pad_kernel));
+  }
 
   // From 11 pads and the fill value are inputs; 11 covers the numeric types, 13 all of them;
   // 18 adds the axes input, 19 the wrap mode.

@@ -53,7 +53,7 @@ ModelBuilder single(const std::string& op, int elem_type = TensorProto::FLOAT, i
 }
 
 TEST(OnnxChecker, CleanModelHasNoProblems) {
-  for (int64_t opset : {7, 13, 17}) {
+  for (int64_t opset : {1, 6, 7, 13, 17}) {
     CheckReport r = check(relu_model(opset));
     EXPECT_TRUE(r.parsed);
     EXPECT_TRUE(r.problems.empty()) << "opset " << opset << "\n" << describe(r.problems);

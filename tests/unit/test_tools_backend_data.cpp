@@ -27,14 +27,13 @@ TEST(BackendData, EveryNodeModelChecksWithoutInternalErrors) {
     for (const Status& s : r.problems) {
       if (s.severity() != Severity::kError) continue;
       by_code[s.code_str()]++;
-      // The suite holds models for opsets older than kiln's range (1-6) and training-only
-      // models without an ai.onnx import: those two refusals are correct. Anything else must be
-      // an op-support gap, never a parse or internal failure.
+      // The suite holds training-only models without an ai.onnx import: that refusal is
+      // correct. Its opset 1-6 models are inside kiln's range. Anything else must be an
+      // op-support gap, never a parse or internal failure.
       const auto opset = r.summary.opsets.find("");
-      const bool old_opset = opset != r.summary.opsets.end() && opset->second < 7;
       const bool no_default = opset == r.summary.opsets.end();
-      const bool expected = s.category() == Category::kUnsupportedNode ||
-                            (s.code() == 1004 && old_opset) || (s.code() == 1006 && no_default);
+      const bool expected =
+          s.category() == Category::kUnsupportedNode || (s.code() == 1006 && no_default);
       EXPECT_TRUE(expected) << model << ": " << s.to_string();
     }
   }
