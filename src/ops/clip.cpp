@@ -47,8 +47,8 @@ Status clip_kernel(KernelContext& ctx) {
           return err(Code::kTypeUnsupported, "Clip-6 has no reference kernel for ",
                      data_type_name(dtype), " (floating-point types only)");
         } else {
-          // Clip-1 has no attribute defaults: an unset bound is the type's own limit, so it
-          // does not clip (Clip-6's defaults are float's limits).
+          // Clip-1 has no attribute defaults: an unset bound is the data type's own
+          // lowest()/max(), as its spec says (Clip-6's defaults are float's).
           if (ctx.since() >= 6 || ctx.has_attr("min")) lo = static_cast<V>(ctx.attr_float("min"));
           if (ctx.since() >= 6 || ctx.has_attr("max")) hi = static_cast<V>(ctx.attr_float("max"));
         }
