@@ -42,6 +42,8 @@ Status concat_kernel(KernelContext& ctx) {
   if (rank == 0) return err(Code::kInvalidArgument, "Concat cannot join scalars (rank 0)");
   // Concat-1's axis is optional and defaults to 1 (ONNX's 3-to-4 converter fills that in); from
   // 4 on it is required.
+  if (ctx.since() >= 4 && !ctx.has_attr("axis"))
+    return err(Code::kInvalidArgument, "Concat-", ctx.since(), " needs attribute 'axis'");
   KILN_ASSIGN_OR_RETURN(const int64_t axis,
                         normalize_axis(ctx.attr_int("axis", 1), rank, "Concat"));
   const size_t ax = static_cast<size_t>(axis);

@@ -495,6 +495,10 @@ TEST(LegacyOps, Concat1DefaultsToAxisOne) {
   Tensor y = run1("Concat", 1, {f32({1, 2}, {1, 2}), f32({1, 1}, {3})});
   EXPECT_EQ(y.shape(), (Shape{1, 3}));
   expect_near_all(values(y), {1, 2, 3});
+  // From Concat-4 on the axis is required.
+  const std::string m = expect_error(run_op("Concat", 4, {f32({1, 2}, {1, 2}), f32({1, 1}, {3})}),
+                                     Code::kInvalidArgument);
+  EXPECT_HAS(m, "'axis'");
 }
 
 TEST(LegacyOps, Split1TakesSizesFromAnInputOrTheAttribute) {
