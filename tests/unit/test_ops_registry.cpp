@@ -306,7 +306,7 @@ TEST(OpsRegistryInvariants, RevisionsStayInsideKilnsOpsetRange) {
     const std::string rev = s->op_type() + "-" + std::to_string(s->since());
     EXPECT_LE(s->since(), kMaxOpset) << rev;
     EXPECT_LE(s->until(), kMaxOpset) << rev;
-    // An entry whose whole range lies below opset 7 can never be selected.
+    // An entry whose whole range lies below kiln's first opset can never be selected.
     EXPECT_GE(s->until(), kMinOpset) << rev;
   }
 }
