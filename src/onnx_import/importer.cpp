@@ -368,8 +368,8 @@ void check_versions(const onnx::ModelProto& proto, ir::Model& model,
     return;
   }
   const int64_t v = model.opsets[""];
-  if (v < ops::kMinOpset || v > ops::kMaxOpset) {
-    const int64_t target = v > ops::kMaxOpset ? ops::kMaxOpset : ops::kMinOpset;
+  if (v > ops::kMaxOpset) {
+    const int64_t target = ops::kMaxOpset;
     problems.push_back(
         err(Code::kOpsetOutOfRange, "model uses opset ", v, " (ai.onnx); kiln supports opsets ",
             ops::kMinOpset, "–", ops::kMaxOpset)
@@ -377,6 +377,13 @@ void check_versions(const onnx::ModelProto& proto, ir::Model& model,
                           " (torch.onnx.export(..., opset_version=", target,
                           ")), or convert: onnx.version_converter.convert_version(model, ", target,
                           ").")));
+  } else if (v < ops::kMinOpset) {
+    // ai.onnx starts at opset 1, so this is a broken opset_import rather than an old model.
+    problems.push_back(
+        err(Code::kOpsetOutOfRange, "model uses opset ", v, " (ai.onnx); kiln supports opsets ",
+            ops::kMinOpset, "–", ops::kMaxOpset, " and ai.onnx has no opset below ", ops::kMinOpset)
+            .with_fix("Set the model's opset_import version for the default domain to the opset "
+                      "its exporter targeted (onnx.helper.make_opsetid('', N)), or re-export it."));
   }
 }
 

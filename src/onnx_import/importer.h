@@ -19,7 +19,7 @@ class ModelProto;
 
 namespace kiln::onnx_import {
 
-// IR versions kiln reads (IR 3 came with opset 7; IR 11 with onnx 1.18).
+// IR versions kiln reads (IR 3 is ONNX 1.0's, with opset 1; IR 11 came with onnx 1.18).
 inline constexpr int64_t kMinIrVersion = 3;
 inline constexpr int64_t kMaxIrVersion = 11;
 

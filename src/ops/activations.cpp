@@ -81,12 +81,18 @@ std::vector<DataType> floats_no_bf16() {
   return {D::kFloat16, D::kFloat32, D::kFloat64};
 }
 
-// X -> Y of the same type T.
+// X -> Y of the same type T. Revision 1 of most ops carries consumed_inputs, a legacy in-place
+// hint for the runtime that does not change the result; kiln accepts and ignores it.
 OpSchema unary(const char* name, int64_t since, std::vector<DataType> types,
                const char* input = "X", const char* output = "Y") {
   OpSchema s(name, since);
   s.input(input, "T").output(output, "T").types("T", std::move(types));
   s.fusion(FusionKind::kElementwise);
+  return s;
+}
+OpSchema unary_v1(const char* name, const char* input = "X", const char* output = "Y") {
+  OpSchema s = unary(name, 1, floats_no_bf16(), input, output);
+  s.attr("consumed_inputs", ir::AttrType::kInts);
   return s;
 }
 
@@ -135,11 +141,37 @@ Status gelu_kernel(KernelContext& ctx) {
   });
 }
 
+// Revisions 1 and 6 predate broadcasting: slope holds one value shared by every element, or one
+// per channel (X's dim 1), as Caffe2's PRelu did. Returns the shape under which NumPy
+// broadcasting applies slope that way: [] or [C, 1, ..., 1].
+Result<std::vector<int64_t>> legacy_slope_shape(const Tensor& x, const Tensor& slope,
+                                                int64_t since) {
+  if (slope.numel() == 1) return std::vector<int64_t>{};
+  if (x.rank() >= 2 && slope.numel() == x.shape()[1]) {
+    std::vector<int64_t> shape(x.rank() - 1, 1);
+    shape[0] = slope.numel();
+    return shape;
+  }
+  return err(Code::kIncompatibleShapes, "PRelu-", since, " slope of shape ",
+             Dims::of(slope.shape()).to_string(), " fits X of shape ",
+             Dims::of(x.shape()).to_string(),
+             " neither as one shared value nor as one value per channel (X's dim 1)");
+}
+
 // slope broadcasts to X one way only: the output has exactly X's shape.
 Status prelu_kernel(KernelContext& ctx) {
   KILN_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "PRelu"));
   KILN_ASSIGN_OR_RETURN(const Tensor* slope, required_input(ctx, 1, "PRelu"));
   KILN_RETURN_IF_ERROR(check_same_type(*x, *slope, "PRelu", "X", "slope"));
+  Tensor legacy_slope;  // slope's data under the per-channel shape (opsets 1-6)
+  if (ctx.since() < 7) {
+    KILN_ASSIGN_OR_RETURN(std::vector<int64_t> s, legacy_slope_shape(*x, *slope, ctx.since()));
+    if (slope->dtype() == D::kString)
+      return err(Code::kTypeUnsupported, "PRelu has no reference kernel for string");
+    // Only read, and the input outlives the kernel call.
+    legacy_slope = Tensor::borrow(slope->dtype(), std::move(s), const_cast<void*>(slope->data()));
+    slope = &legacy_slope;
+  }
   KILN_ASSIGN_OR_RETURN(std::vector<int64_t> shape, binary_output_shape(*x, *slope, "PRelu"));
   if (shape != x->shape())
     return err(Code::kIncompatibleShapes, "PRelu slope of shape ",
@@ -173,17 +205,19 @@ void register_activations(OpRegistry& registry) {
 
   auto relu14 = type_sets::signed_ints();
   relu14.insert(relu14.end(), {D::kFloat16, D::kBFloat16, D::kFloat32, D::kFloat64});
+  registry.add(unary_v1("Relu").kernel(relu_kernel));
   for (auto& [since, types] : std::vector<std::pair<int64_t, std::vector<DataType>>>{
            {6, floats_no_bf16()}, {13, type_sets::floats()}, {14, relu14}})
     registry.add(unary("Relu", since, types).kernel(relu_kernel));
 
+  const KernelFn sigmoid_kernel = float_activation_fn("Sigmoid", [](auto v) { return sigmoid(v); });
+  const KernelFn tanh_kernel = float_activation_fn("Tanh", [](auto v) { return std::tanh(v); });
+  registry.add(unary_v1("Sigmoid").kernel(sigmoid_kernel));
+  registry.add(unary_v1("Tanh", "input", "output").kernel(tanh_kernel));
   for (int64_t since : {6, 13}) {
     auto types = since == 6 ? floats_no_bf16() : type_sets::floats();
-    registry.add(unary("Sigmoid", since, types).kernel(float_activation_fn("Sigmoid", [](auto v) {
-      return sigmoid(v);
-    })));
-    registry.add(unary("Tanh", since, types, "input", "output")
-                     .kernel(float_activation_fn("Tanh", [](auto v) { return std::tanh(v); })));
+    registry.add(unary("Sigmoid", since, types).kernel(sigmoid_kernel));
+    registry.add(unary("Tanh", since, types, "input", "output").kernel(tanh_kernel));
   }
   registry.add(
       unary("Softplus", 1, floats_no_bf16()).kernel(float_activation_fn("Softplus", [](auto v) {
@@ -209,33 +243,40 @@ void register_activations(OpRegistry& registry) {
       return v < V{0} ? static_cast<V>(alpha) * v : v;
     };
   });
+  registry.add(unary_v1("LeakyRelu").attr("alpha", AttrType::kFloat, 0.01f).kernel(leaky_relu));
   registry.add(unary("LeakyRelu", 6, floats_no_bf16())
                    .attr("alpha", AttrType::kFloat, 0.01f)
                    .kernel(leaky_relu));
   registry.add(unary("LeakyRelu", 16, type_sets::floats())
                    .attr("alpha", AttrType::kFloat, 0.01f)
                    .kernel(leaky_relu));
-  registry.add(unary("Elu", 6, floats_no_bf16())
-                   .attr("alpha", AttrType::kFloat, 1.0f)
-                   .kernel(float_activation("Elu", [](const KernelContext& ctx) {
-                     const double alpha = ctx.attr_float("alpha");
-                     return [alpha](auto v) {
-                       using V = decltype(v);
-                       return v < V{0} ? static_cast<V>(alpha) * std::expm1(v) : v;
-                     };
-                   })));
-  // The SELU constants from the paper, rounded to float as ONNX stores them.
+  const KernelFn elu = float_activation("Elu", [](const KernelContext& ctx) {
+    const double alpha = ctx.attr_float("alpha");
+    return [alpha](auto v) {
+      using V = decltype(v);
+      return v < V{0} ? static_cast<V>(alpha) * std::expm1(v) : v;
+    };
+  });
+  registry.add(unary_v1("Elu").attr("alpha", AttrType::kFloat, 1.0f).kernel(elu));
+  registry.add(unary("Elu", 6, floats_no_bf16()).attr("alpha", AttrType::kFloat, 1.0f).kernel(elu));
+  const KernelFn selu = float_activation("Selu", [](const KernelContext& ctx) {
+    const double alpha = ctx.attr_float("alpha"), gamma = ctx.attr_float("gamma");
+    return [alpha, gamma](auto v) {
+      using V = decltype(v);
+      const V a = static_cast<V>(alpha), g = static_cast<V>(gamma);
+      return v > V{0} ? g * v : g * a * std::expm1(v);
+    };
+  });
+  // Selu-1's defaults are the paper's constants to four decimals; 6 gives them to float
+  // precision, as ONNX stores them.
+  registry.add(unary_v1("Selu")
+                   .attr("alpha", AttrType::kFloat, 1.6732f)
+                   .attr("gamma", AttrType::kFloat, 1.0507f)
+                   .kernel(selu));
   registry.add(unary("Selu", 6, floats_no_bf16())
                    .attr("alpha", AttrType::kFloat, 1.67326319217681884765625f)
                    .attr("gamma", AttrType::kFloat, 1.05070102214813232421875f)
-                   .kernel(float_activation("Selu", [](const KernelContext& ctx) {
-                     const double alpha = ctx.attr_float("alpha"), gamma = ctx.attr_float("gamma");
-                     return [alpha, gamma](auto v) {
-                       using V = decltype(v);
-                       const V a = static_cast<V>(alpha), g = static_cast<V>(gamma);
-                       return v > V{0} ? g * v : g * a * std::expm1(v);
-                     };
-                   })));
+                   .kernel(selu));
   registry.add(unary("Celu", 12, {D::kFloat32})
                    .attr("alpha", AttrType::kFloat, 1.0f)
                    .kernel(float_activation("Celu", [](const KernelContext& ctx) {
@@ -249,17 +290,22 @@ void register_activations(OpRegistry& registry) {
   registry.add(unary("Gelu", 20, type_sets::floats())
                    .attr_enum("approximate", "none", {"none", "tanh"})
                    .kernel(gelu_kernel));
+  const KernelFn hard_sigmoid = float_activation("HardSigmoid", [](const KernelContext& ctx) {
+    const double alpha = ctx.attr_float("alpha"), beta = ctx.attr_float("beta");
+    return [alpha, beta](auto v) {
+      using V = decltype(v);
+      const V r = static_cast<V>(alpha) * v + static_cast<V>(beta);
+      return std::clamp(r, V{0}, V{1});
+    };
+  });
+  registry.add(unary_v1("HardSigmoid")
+                   .attr("alpha", AttrType::kFloat, 0.2f)
+                   .attr("beta", AttrType::kFloat, 0.5f)
+                   .kernel(hard_sigmoid));
   registry.add(unary("HardSigmoid", 6, floats_no_bf16())
                    .attr("alpha", AttrType::kFloat, 0.2f)
                    .attr("beta", AttrType::kFloat, 0.5f)
-                   .kernel(float_activation("HardSigmoid", [](const KernelContext& ctx) {
-                     const double alpha = ctx.attr_float("alpha"), beta = ctx.attr_float("beta");
-                     return [alpha, beta](auto v) {
-                       using V = decltype(v);
-                       const V r = static_cast<V>(alpha) * v + static_cast<V>(beta);
-                       return std::clamp(r, V{0}, V{1});
-                     };
-                   })));
+                   .kernel(hard_sigmoid));
   registry.add(unary("ThresholdedRelu", 10, floats_no_bf16())
                    .attr("alpha", AttrType::kFloat, 1.0f)
                    .kernel(float_activation("ThresholdedRelu", [](const KernelContext& ctx) {
@@ -282,16 +328,19 @@ void register_activations(OpRegistry& registry) {
                                       D::kUInt64,  D::kInt32,   D::kInt64};
   auto prelu16 = prelu9;
   prelu16.push_back(D::kBFloat16);
-  const std::vector<std::pair<int64_t, std::vector<DataType>>> prelu = {
-      {7, floats_no_bf16()}, {9, prelu9}, {16, prelu16}};
+  // 1 and 6 take a shared or per-channel slope (legacy_slope_shape); 1 has consumed_inputs.
+  const std::vector<std::pair<int64_t, std::vector<DataType>>> prelu = {{1, floats_no_bf16()},
+                                                                        {6, floats_no_bf16()},
+                                                                        {7, floats_no_bf16()},
+                                                                        {9, prelu9},
+                                                                        {16, prelu16}};
   for (const auto& [since, types] : prelu) {
-    registry.add(OpSchema("PRelu", since)
-                     .input("X", "T")
-                     .input("slope", "T")
-                     .output("Y", "T")
-                     .types("T", types)
-                     .fusion(FusionKind::kBroadcast)
-                     .kernel(prelu_kernel));
+    OpSchema s("PRelu", since);
+    s.input("X", "T").input("slope", "T").output("Y", "T").types("T", types);
+    if (since == 1) s.attr("consumed_inputs", AttrType::kInts);
+    // Y has X's shape: the slope broadcasts to X, never the other way.
+    registry.add(std::move(
+        s.fusion(FusionKind::kBroadcast).kernel(prelu_kernel).infer(infer_same_as_input)));
   }
 }
 

@@ -1,7 +1,7 @@
 // Binary operators with multidirectional broadcasting: arithmetic, comparison, logic, bitwise.
 //
-// Revisions before opset 7 had `broadcast`/`axis` attributes; kiln starts at the revision in
-// effect at opset 7, which already uses numpy-style broadcasting.
+// Revisions before opset 7 broadcast differently: only B to A, only when the node sets
+// `broadcast`, aligned by `axis` (see legacy_b_shape); from 7 both inputs broadcast NumPy-style.
 //
 // Reference kernels: integer arithmetic wraps around (two's complement) instead of overflowing;
 // integer Div/Mod by zero fails with KernelFailed naming the element (ONNX leaves it undefined;
@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdint>
 #include <initializer_list>
+#include <memory>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -68,7 +69,55 @@ struct BinaryInputs {
   const Tensor* a = nullptr;
   const Tensor* b = nullptr;
   std::vector<int64_t> shape;  // the broadcast output shape
+  // Opsets 1-6: B's data under the shape that NumPy broadcasting aligns like the legacy rule
+  // (b points here). On the heap so that b stays valid when BinaryInputs moves.
+  std::shared_ptr<Tensor> b_legacy;
 };
+
+// The legacy broadcast of opsets 1-6, as B's shape padded with trailing 1s (so that NumPy-style
+// broadcasting places it where the old rule does). broadcast = 0 requires A and B of one shape.
+// broadcast = 1 stretches B over A only, so the result has A's shape: B holds one element (of
+// rank <= A's), or its dims line up with A's dims from `axis` on (default: A's last dims). The
+// spec's text says size-1 dims of B do not stretch yet, but ONNX's own backend data
+// (test_operator_add_size1_*: B [2,1] and [1,3] over A [2,3] at axis 0) and ONNX's 6-to-7
+// converter (which pads B with trailing 1s and broadcasts) stretch them; kiln follows those.
+Result<std::vector<int64_t>> legacy_b_shape(const KernelContext& ctx, const Tensor& a,
+                                            const Tensor& b, const char* op) {
+  const std::string rev = str(op, "-", ctx.since());
+  const int64_t broadcast = ctx.attr_int("broadcast", 0);
+  if (broadcast != 0 && broadcast != 1)
+    return err(Code::kInvalidArgument, rev, " attribute 'broadcast' = ", broadcast,
+               " (allowed: 0, 1)");
+  if (broadcast == 0) {
+    if (a.shape() != b.shape())
+      return err(Code::kIncompatibleShapes, rev, " with broadcast = 0 needs A and B of one shape, ",
+                 "got ", Dims::of(a.shape()).to_string(), " and ", Dims::of(b.shape()).to_string(),
+                 " (broadcast = 1 stretches B over A)");
+    return b.shape();
+  }
+  const int64_t ra = static_cast<int64_t>(a.rank()), rb = static_cast<int64_t>(b.rank());
+  if (rb > ra)
+    return err(Code::kIncompatibleShapes, rev, " cannot broadcast B ",
+               Dims::of(b.shape()).to_string(), " to A ", Dims::of(a.shape()).to_string(),
+               ": B has the higher rank (only B is broadcast, to A's shape)");
+  if (b.numel() == 1) return std::vector<int64_t>{};
+  const int64_t axis = ctx.has_attr("axis") ? ctx.attr_int("axis") : ra - rb;
+  if (axis < 0 || axis > ra - rb)
+    return err(Code::kInvalidArgument, rev, " attribute 'axis' = ", axis, " is out of range for B ",
+               Dims::of(b.shape()).to_string(), " and A ", Dims::of(a.shape()).to_string(),
+               " (allowed: 0 to ", ra - rb, ")");
+  std::vector<int64_t> shape = b.shape();
+  for (int64_t i = 0; i < rb; ++i) {
+    const int64_t d = b.shape()[static_cast<size_t>(i)];
+    if (d != 1 && d != a.shape()[static_cast<size_t>(axis + i)])
+      return err(Code::kIncompatibleShapes, rev, " cannot broadcast B ",
+                 Dims::of(b.shape()).to_string(), " to A ", Dims::of(a.shape()).to_string(),
+                 " at axis ", axis, ": B's dims must equal (or be 1 against) A's dims ", axis, "..",
+                 axis + rb - 1);
+  }
+  shape.resize(static_cast<size_t>(ra - axis), 1);
+  return shape;
+}
 
 // Both inputs, checked to share a type (unless `same_type` is off: Pow's exponent has its own).
 Result<BinaryInputs> binary_inputs(const KernelContext& ctx, const char* op,
@@ -77,6 +126,18 @@ Result<BinaryInputs> binary_inputs(const KernelContext& ctx, const char* op,
   KILN_ASSIGN_OR_RETURN(in.a, required_input(ctx, 0, op));
   KILN_ASSIGN_OR_RETURN(in.b, required_input(ctx, 1, op));
   if (same_type) KILN_RETURN_IF_ERROR(check_same_type(*in.a, *in.b, op, "A", "B"));
+  if (ctx.since() < 7) {
+    if (in.b->dtype() == D::kString)
+      return err(Code::kTypeUnsupported, op, "-", ctx.since(), " has no kernel for string");
+    KILN_ASSIGN_OR_RETURN(std::vector<int64_t> b_shape, legacy_b_shape(ctx, *in.a, *in.b, op));
+    // A borrowed view: only read, and the input outlives the kernel call.
+    in.b_legacy = std::make_shared<Tensor>(
+        Tensor::borrow(in.b->dtype(), std::move(b_shape), const_cast<void*>(in.b->data())));
+    in.b = in.b_legacy.get();
+    in.shape = in.a->shape();
+    KILN_RETURN_IF_ERROR(check_output_size(in.shape, op));
+    return in;
+  }
   KILN_ASSIGN_OR_RETURN(in.shape, binary_output_shape(*in.a, *in.b, op));
   return in;
 }
@@ -373,6 +434,21 @@ struct BinaryOp {
   std::vector<Revision> revisions;
 };
 
+// Opsets 1-6: the legacy broadcast attributes. The arithmetic ops' revision 1 also has
+// consumed_inputs, an in-place hint for the runtime with no effect on the result.
+// Legacy broadcasting only ever stretches B over A: C has A's shape.
+Status legacy_broadcast_infer(InferContext& ctx) {
+  ctx.set_output_shape(0, ctx.input_shape(0));
+  return Status::Ok();
+}
+
+void add_legacy_broadcast_attrs(OpSchema& s, bool consumed_inputs) {
+  s.attr_int_enum("broadcast", 0, {0, 1})
+      .attr("axis", ir::AttrType::kInt)
+      .infer(legacy_broadcast_infer);
+  if (consumed_inputs) s.attr("consumed_inputs", ir::AttrType::kInts);
+}
+
 OpSchema binary(const BinaryOp& op, const Revision& rev) {
   OpSchema s(op.name, rev.since);
   s.input("A", "T").input("B", "T").types("T", rev.types);
@@ -381,6 +457,7 @@ OpSchema binary(const BinaryOp& op, const Revision& rev) {
   } else {
     s.output("C", "T");
   }
+  if (rev.since < 7) add_legacy_broadcast_attrs(s, rev.since == 1 && !op.predicate);
   s.fusion(FusionKind::kBroadcast);
   return s;
 }
@@ -409,31 +486,54 @@ void check_bitshift(const ir::Node& node, const OpSchema&, std::vector<Status>& 
 void register_binary(OpRegistry& registry) {
   using ir::AttrType;
   const auto numeric = type_sets::numeric();
+  // Revisions 1 and 6 (and 1 of the logic/comparison ops) use the legacy broadcast; 6 widened
+  // the arithmetic ops from floats to arith7's types.
   const std::vector<BinaryOp> ops = {
       {"Add",
        false,
-       {{7, arith7()}, {13, type_sets::with(arith7(), {D::kBFloat16})}, {14, numeric}}},
+       {{1, floats_no_bf16()},
+        {6, arith7()},
+        {7, arith7()},
+        {13, type_sets::with(arith7(), {D::kBFloat16})},
+        {14, numeric}}},
       {"Sub",
        false,
-       {{7, arith7()}, {13, type_sets::with(arith7(), {D::kBFloat16})}, {14, numeric}}},
+       {{1, floats_no_bf16()},
+        {6, arith7()},
+        {7, arith7()},
+        {13, type_sets::with(arith7(), {D::kBFloat16})},
+        {14, numeric}}},
       {"Mul",
        false,
-       {{7, arith7()}, {13, type_sets::with(arith7(), {D::kBFloat16})}, {14, numeric}}},
+       {{1, floats_no_bf16()},
+        {6, arith7()},
+        {7, arith7()},
+        {13, type_sets::with(arith7(), {D::kBFloat16})},
+        {14, numeric}}},
       {"Div",
        false,
-       {{7, arith7()}, {13, type_sets::with(arith7(), {D::kBFloat16})}, {14, numeric}}},
-      {"And", true, {{7, {D::kBool}}}},
-      {"Or", true, {{7, {D::kBool}}}},
-      {"Xor", true, {{7, {D::kBool}}}},
+       {{1, floats_no_bf16()},
+        {6, arith7()},
+        {7, arith7()},
+        {13, type_sets::with(arith7(), {D::kBFloat16})},
+        {14, numeric}}},
+      {"And", true, {{1, {D::kBool}}, {7, {D::kBool}}}},
+      {"Or", true, {{1, {D::kBool}}, {7, {D::kBool}}}},
+      {"Xor", true, {{1, {D::kBool}}, {7, {D::kBool}}}},
       // Equal-19 adds string inputs.
       {"Equal",
        true,
-       {{7, {D::kBool, D::kInt32, D::kInt64}},
+       {{1, {D::kBool, D::kInt32, D::kInt64}},
+        {7, {D::kBool, D::kInt32, D::kInt64}},
         {11, type_sets::with(numeric_no_bf16(), {D::kBool})},
         {13, type_sets::with(numeric, {D::kBool})},
         {19, type_sets::with(numeric, {D::kBool, D::kString})}}},
-      {"Less", true, {{7, floats_no_bf16()}, {9, numeric_no_bf16()}, {13, numeric}}},
-      {"Greater", true, {{7, floats_no_bf16()}, {9, numeric_no_bf16()}, {13, numeric}}},
+      {"Less",
+       true,
+       {{1, floats_no_bf16()}, {7, floats_no_bf16()}, {9, numeric_no_bf16()}, {13, numeric}}},
+      {"Greater",
+       true,
+       {{1, floats_no_bf16()}, {7, floats_no_bf16()}, {9, numeric_no_bf16()}, {13, numeric}}},
       {"LessOrEqual", true, {{12, numeric_no_bf16()}, {16, numeric}}},
       {"GreaterOrEqual", true, {{12, numeric_no_bf16()}, {16, numeric}}},
       {"BitwiseAnd", false, {{18, type_sets::ints()}}},
@@ -445,14 +545,13 @@ void register_binary(OpRegistry& registry) {
     for (const Revision& rev : op.revisions) registry.add(binary(op, rev).kernel(kernel));
   }
 
-  // Pow-12 lets the exponent have its own type T1.
-  registry.add(OpSchema("Pow", 7)
-                   .input("X", "T")
-                   .input("Y", "T")
-                   .output("Z", "T")
-                   .types("T", floats_no_bf16())
-                   .fusion(FusionKind::kBroadcast)
-                   .kernel(pow_kernel));
+  // Pow-1 broadcasts the legacy way; Pow-12 lets the exponent have its own type T1.
+  for (int64_t since : {1, 7}) {
+    OpSchema s("Pow", since);
+    s.input("X", "T").input("Y", "T").output("Z", "T").types("T", floats_no_bf16());
+    if (since == 1) add_legacy_broadcast_attrs(s, false);
+    registry.add(std::move(s.fusion(FusionKind::kBroadcast).kernel(pow_kernel)));
+  }
   const std::vector<DataType> pow_base = {D::kInt32, D::kInt64, D::kFloat16, D::kFloat32,
                                           D::kFloat64};
   for (int64_t since : {12, 13, 15}) {

@@ -214,9 +214,27 @@ Status cast_to(KernelContext& ctx, const char* op, const Tensor& x, DataType to)
   });
 }
 
+// Cast-1 names the target type with its TensorProto.DataType enum name ("FLOAT", "INT64").
+std::optional<DataType> cast1_target(std::string_view name) {
+  for (int32_t i = 1; i <= kMaxDataType; ++i) {
+    const DataTypeInfo* info = data_type_info(i);
+    if (info != nullptr && info->type != D::kUndefined && name == info->onnx_name)
+      return info->type;
+  }
+  return std::nullopt;
+}
+
 Status cast_kernel(KernelContext& ctx) {
   KILN_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "Cast"));
   if (!ctx.has_attr("to")) return err(Code::kInvalidArgument, "Cast needs attribute 'to'");
+  if (ctx.since() < 6) {
+    const std::string name = ctx.attr_string("to");
+    const std::optional<DataType> target = cast1_target(name);
+    if (!target)
+      return err(Code::kInvalidArgument, "Cast-1 attribute 'to' = \"", name,
+                 "\" is not an ONNX data type name (\"FLOAT\", \"INT64\", ...)");
+    return cast_to(ctx, "Cast", *x, *target);
+  }
   const int64_t to = ctx.attr_int("to");
   const DataTypeInfo* info =
       to >= 0 && to <= kMaxDataType ? data_type_info(static_cast<int32_t>(to)) : nullptr;
@@ -273,10 +291,35 @@ Status cast_like_infer(InferContext& ctx) {
   return Status::Ok();
 }
 
+// Cast-1's `to` is a type name; the types it may name are T2.
+void check_cast1_to(const ir::Node& node, const OpSchema& schema, std::vector<Status>& problems) {
+  const ir::Attribute* to = node.attr("to");
+  const TypeConstraint* allowed = schema.find_types("T2");
+  if (to == nullptr || allowed == nullptr) return;
+  const std::optional<DataType> target = cast1_target(to->s);
+  std::string names;
+  for (DataType t : allowed->types) {
+    if (target == t) return;
+    names += std::string(names.empty() ? "\"" : ", \"") + data_type_info(t).onnx_name + "\"";
+  }
+  problems.push_back(err(Code::kAttributeValueUnsupported, "attribute 'to' = \"", to->s,
+                         "\" (allowed: ", names, ")"));
+}
+
 }  // namespace
 
 void register_cast(OpRegistry& registry) {
   using ir::AttrType;
+  // Cast-1 names the target type as a string; 6 switched to the enum's number.
+  registry.add(OpSchema("Cast", 1)
+                   .input("input", "T1")
+                   .output("output", "T2")
+                   .types("T1", cast_types(1))
+                   .types("T2", cast_types(1))
+                   .required_attr("to", AttrType::kString)
+                   .check(check_cast1_to)
+                   .fusion(FusionKind::kInjective)
+                   .kernel(cast_kernel));
   for (int64_t since : {6, 9, 13, 19, 21}) {
     OpSchema s("Cast", since);
     s.input("input", "T1")

@@ -47,8 +47,10 @@ Status clip_kernel(KernelContext& ctx) {
           return err(Code::kTypeUnsupported, "Clip-6 has no reference kernel for ",
                      data_type_name(dtype), " (floating-point types only)");
         } else {
-          lo = static_cast<V>(ctx.attr_float("min"));
-          hi = static_cast<V>(ctx.attr_float("max"));
+          // Clip-1 has no attribute defaults: an unset bound is the data type's own
+          // lowest()/max(), as its spec says (Clip-6's defaults are float's).
+          if (ctx.since() >= 6 || ctx.has_attr("min")) lo = static_cast<V>(ctx.attr_float("min"));
+          if (ctx.since() >= 6 || ctx.has_attr("max")) hi = static_cast<V>(ctx.attr_float("max"));
         }
       } else {
         KILN_ASSIGN_OR_RETURN(std::optional<V> min, read_bound<T>(ctx, 1, "min", dtype));
@@ -78,6 +80,16 @@ void register_clip(OpRegistry& registry) {
   // The unset bounds default to the float range, i.e. no clipping.
   constexpr float kLowest = std::numeric_limits<float>::lowest();
   constexpr float kMax = std::numeric_limits<float>::max();
+  // Clip-1 also has consumed_inputs, a legacy in-place hint without effect on the result.
+  registry.add(OpSchema("Clip", 1)
+                   .input("input", "T")
+                   .output("output", "T")
+                   .types("T", floats_no_bf16)
+                   .attr("consumed_inputs", AttrType::kInts)
+                   .attr("max", AttrType::kFloat)
+                   .attr("min", AttrType::kFloat)
+                   .fusion(FusionKind::kElementwise)
+                   .kernel(clip_kernel));
   registry.add(OpSchema("Clip", 6)
                    .input("input", "T")
                    .output("output", "T")

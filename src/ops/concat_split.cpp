@@ -41,7 +41,12 @@ Status concat_kernel(KernelContext& ctx) {
   const Tensor& first = *xs[0];
   const int64_t rank = static_cast<int64_t>(first.rank());
   if (rank == 0) return err(Code::kInvalidArgument, "Concat cannot join scalars (rank 0)");
-  KILN_ASSIGN_OR_RETURN(const int64_t axis, normalize_axis(ctx.attr_int("axis"), rank, "Concat"));
+  // Concat-1's axis is optional and defaults to 1 (ONNX's 3-to-4 converter fills that in); from
+  // 4 on it is required.
+  if (ctx.since() >= 4 && !ctx.has_attr("axis"))
+    return err(Code::kInvalidArgument, "Concat-", ctx.since(), " needs attribute 'axis'");
+  KILN_ASSIGN_OR_RETURN(const int64_t axis,
+                        normalize_axis(ctx.attr_int("axis", 1), rank, "Concat"));
   const size_t ax = static_cast<size_t>(axis);
   std::vector<int64_t> out_shape = first.shape();
   out_shape[ax] = 0;
@@ -82,7 +87,17 @@ Status concat_kernel(KernelContext& ctx) {
 Result<std::vector<int64_t>> split_sizes(const KernelContext& ctx, int64_t dim) {
   std::vector<int64_t> split;
   const size_t n_out = ctx.num_outputs();
-  if (ctx.since() < 13) {
+  if (ctx.since() < 2 && ctx.input(1) != nullptr) {
+    // Split-1 may pass the sizes as its second input (of the data's float type) instead.
+    const Tensor& t = *ctx.input(1);
+    if (t.rank() != 1)
+      return err(Code::kInvalidArgument, "Split split input must be 1-D, got shape ",
+                 shape_str(t.shape()));
+    if (ctx.has_attr("split"))
+      return err(Code::kInvalidArgument,
+                 "Split-1 has both the 'split' input and the 'split' attribute; give one");
+    KILN_ASSIGN_OR_RETURN(split, read_integral_values(t, "Split split"));
+  } else if (ctx.since() < 13) {
     if (ctx.has_attr("split")) split = ctx.attr_ints("split");
   } else if (const Tensor* t = ctx.input(1); t != nullptr && t->numel() > 0) {
     if (t->rank() != 1)
@@ -276,6 +291,27 @@ void register_concat_split(OpRegistry& registry) {
                      .kernel(concat_kernel)
                      .infer(concat_infer));
   }
+
+  // Concat-1 takes floats only and has an optional axis (default 1, see concat_kernel).
+  registry.add(OpSchema("Concat", 1)
+                   .input("inputs", "T", Arity::kVariadic, 1)
+                   .output("concat_result", "T")
+                   .types("T", {D::kFloat16, D::kFloat32, D::kFloat64})
+                   .attr("axis", AttrType::kInt)
+                   .fusion(FusionKind::kInjective)
+                   .kernel(concat_kernel));
+
+  // Split-1 (floats only) takes the sizes as an attribute or as an optional second input and
+  // gives axis no default; kiln uses 0, the default Split-2 wrote down.
+  registry.add(OpSchema("Split", 1)
+                   .input("input", "T")
+                   .input("split", "T", Arity::kOptional)
+                   .output("outputs...", "T", Arity::kVariadic, 1)
+                   .types("T", {D::kFloat16, D::kFloat32, D::kFloat64})
+                   .attr("axis", AttrType::kInt)
+                   .attr("split", AttrType::kInts)
+                   .fusion(FusionKind::kInjective)
+                   .kernel(split_kernel));
 
   // Split: the part sizes are an attribute up to 11 (which accepts a negative axis) and an
   // optional input from 13; 18 adds num_outputs (equal parts, the last one smaller if uneven).

@@ -1,4 +1,5 @@
-// Dropout: the identity at inference; training_mode (12+) asks for random masking.
+// Dropout: the identity at inference; is_test = 0 (1-6) and training_mode (12+) ask for random
+// masking.
 #include <algorithm>
 #include <utility>
 #include <vector>
@@ -15,6 +16,12 @@ namespace {
 // ratio is 0, where training is the identity too.
 Status dropout_kernel(KernelContext& ctx) {
   KILN_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "Dropout", "data"));
+  // Revisions 1 and 6 state the mode on the node: is_test = 0 (the default) is training.
+  if (ctx.since() < 7 && ctx.attr_int("is_test", 0) == 0 && ctx.attr_float("ratio", 0.5f) != 0.0f)
+    return err(Code::kInvalidArgument, "Dropout-", ctx.since(), " with is_test = 0 and ratio ",
+               ctx.attr_float("ratio", 0.5f),
+               " drops random elements (training mode); the reference kernels only run "
+               "inference (is_test = 1)");
   if (const Tensor* t = ctx.since() >= 12 ? ctx.input(2) : nullptr) {
     if (t->dtype() != DataType::kBool || t->numel() != 1)
       return err(Code::kInvalidArgument, "Dropout training_mode must be one bool, got ",
@@ -29,13 +36,24 @@ Status dropout_kernel(KernelContext& ctx) {
   }
   KILN_RETURN_IF_ERROR(set_output_reshaped(ctx, 0, *x, x->shape()));
   if (!ctx.wants_output(1)) return Status::Ok();
-  // Dropout-7's mask has data's type (ones); from 10 it is bool (true).
-  const DataType mask_type = ctx.since() == 7 ? x->dtype() : DataType::kBool;
+  // Up to Dropout-7 the mask has data's type (ones); from 10 it is bool (true).
+  const DataType mask_type = ctx.since() < 10 ? x->dtype() : DataType::kBool;
   return dispatch_numeric(mask_type, "Dropout", [&]<typename T>() -> Status {
     KILN_ASSIGN_OR_RETURN(Tensor * mask, ctx.allocate_output(1, mask_type, x->shape()));
     std::fill_n(mask->data_as<T>(), mask->numel(), static_cast<T>(1));
     return Status::Ok();
   });
+}
+
+// is_test = 0 with a non-zero ratio is training-mode Dropout, which is random.
+void check_dropout_legacy(const ir::Node& node, const OpSchema&, std::vector<Status>& problems) {
+  const ir::Attribute* is_test = node.attr("is_test");
+  const ir::Attribute* ratio = node.attr("ratio");
+  if ((is_test == nullptr || is_test->i == 0) && (ratio == nullptr || ratio->f != 0.0f))
+    problems.push_back(err(Code::kAttributeValueUnsupported,
+                           "attribute 'is_test' = 0 (the default) asks for training-mode "
+                           "Dropout, which drops random elements (allowed: is_test = 1, "
+                           "inference)"));
 }
 
 }  // namespace
@@ -45,16 +63,19 @@ void register_dropout(OpRegistry& registry) {
   using ir::AttrType;
   const std::vector<DataType> floats = {D::kFloat16, D::kFloat32, D::kFloat64};
 
-  // 7 returns the mask in X's type, 10 as bool.
-  for (int64_t since : {7, 10}) {
+  // Up to 7 the mask is in X's type, from 10 bool. 1 and 6 have is_test, 1 consumed_inputs (an
+  // in-place hint without effect).
+  for (int64_t since : {1, 6, 7, 10}) {
     OpSchema s("Dropout", since);
     s.input("data", "T")
         .output("output", "T")
-        .output("mask", since == 7 ? "T" : "T1", Arity::kOptional)
+        .output("mask", since < 10 ? "T" : "T1", Arity::kOptional)
         .types("T", floats)
         .attr("ratio", AttrType::kFloat, 0.5f)
         .fusion(FusionKind::kElementwise)
         .kernel(dropout_kernel);
+    if (since < 7) s.attr_int_enum("is_test", 0, {0, 1}).check(check_dropout_legacy);
+    if (since == 1) s.attr("consumed_inputs", AttrType::kInts);
     if (since == 10) s.types("T1", {D::kBool});
     registry.add(std::move(s));
   }

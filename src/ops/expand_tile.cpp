@@ -43,10 +43,35 @@ Status expand_kernel(KernelContext& ctx) {
   });
 }
 
+// Tile-1 repeats along one axis: `tiles` copies along `axis`, both one-element tensors of the
+// data's (float) type. Returns the per-axis repeats that means.
+Result<std::vector<int64_t>> tile1_repeats(const KernelContext& ctx, const Tensor& x) {
+  KILN_ASSIGN_OR_RETURN(const Tensor* t, required_input(ctx, 1, "Tile", "tiles"));
+  KILN_ASSIGN_OR_RETURN(const Tensor* a, required_input(ctx, 2, "Tile", "axis"));
+  if (t->numel() != 1 || a->numel() != 1)
+    return err(Code::kInvalidArgument, "Tile-1 tiles and axis must hold one value each, got ",
+               t->numel(), " and ", a->numel());
+  KILN_ASSIGN_OR_RETURN(const std::vector<int64_t> tiles, read_integral_values(*t, "Tile tiles"));
+  KILN_ASSIGN_OR_RETURN(const std::vector<int64_t> axis, read_integral_values(*a, "Tile axis"));
+  const int64_t rank = static_cast<int64_t>(x.rank());
+  if (axis[0] < 0 || axis[0] >= rank)
+    return err(Code::kInvalidArgument, "Tile-1 axis ", axis[0], " is out of range for input ",
+               shape_str(x.shape()), " (allowed: 0 to ", rank - 1, ")");
+  if (tiles[0] < 0) return err(Code::kInvalidArgument, "Tile-1 tiles ", tiles[0], " is negative");
+  std::vector<int64_t> repeats(x.rank(), 1);
+  repeats[static_cast<size_t>(axis[0])] = tiles[0];
+  return repeats;
+}
+
 Status tile_kernel(KernelContext& ctx) {
   KILN_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "Tile", "input"));
-  KILN_ASSIGN_OR_RETURN(const Tensor* r, required_input(ctx, 1, "Tile", "repeats"));
-  KILN_ASSIGN_OR_RETURN(const std::vector<int64_t> repeats, read_sizes(*r, "Tile", "repeats"));
+  std::vector<int64_t> repeats;
+  if (ctx.since() < 6) {
+    KILN_ASSIGN_OR_RETURN(repeats, tile1_repeats(ctx, *x));
+  } else {
+    KILN_ASSIGN_OR_RETURN(const Tensor* r, required_input(ctx, 1, "Tile", "repeats"));
+    KILN_ASSIGN_OR_RETURN(repeats, read_sizes(*r, "Tile", "repeats"));
+  }
   if (repeats.size() != x->rank())
     return err(Code::kInvalidArgument, "Tile repeats ", shape_str(repeats), " must have one ",
                "value per axis of input ", shape_str(x->shape()));
@@ -125,6 +150,16 @@ void register_expand_tile(OpRegistry& registry) {
                      .kernel(expand_kernel)
                      .infer(expand_infer));
   }
+  // Tile-1 repeats along a single axis, with `tiles` and `axis` as inputs of the data's type
+  // (floats only; ONNX also declares an unused T1).
+  registry.add(OpSchema("Tile", 1)
+                   .input("input", "T")
+                   .input("tiles", "T")
+                   .input("axis", "T")
+                   .output("output", "T")
+                   .types("T", {D::kFloat16, D::kFloat32, D::kFloat64})
+                   .fusion(FusionKind::kInjective)
+                   .kernel(tile_kernel));
   for (int64_t since : {6, 13}) {
     registry.add(OpSchema("Tile", since)
                      .input("input", "T")

@@ -130,6 +130,24 @@ Result<std::vector<int64_t>> read_int_values(const Tensor& t, std::string_view w
   return v;
 }
 
+Result<std::vector<int64_t>> read_integral_values(const Tensor& t, std::string_view what) {
+  if (t.dtype() == DataType::kInt64 || t.dtype() == DataType::kInt32)
+    return read_int_values(t, what);
+  std::vector<int64_t> v(static_cast<size_t>(t.numel()));
+  Status s = dispatch_numeric(t.dtype(), what, [&]<typename T>() -> Status {
+    for (size_t i = 0; i < v.size(); ++i) {
+      const double d = static_cast<double>(static_cast<compute_t<T>>(t.data_as<T>()[i]));
+      // 2^63 is the first double beyond int64; the comparison also rejects NaN.
+      if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0) || d != std::trunc(d))
+        return err(Code::kInvalidArgument, what, " must hold integers, got ", d, " at index ", i);
+      v[i] = static_cast<int64_t>(d);
+    }
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return v;
+}
+
 Result<double> read_scalar(const Tensor& t, std::string_view what) {
   if (t.numel() != 1)
     return err(Code::kInvalidArgument, what, " must hold one value, not ", t.numel());

@@ -143,6 +143,10 @@ Result<int64_t> normalize_axis(int64_t axis, int64_t rank, std::string_view op);
 
 // Reads an int64/int32 tensor's values (shape inputs, axes, pads …).
 Result<std::vector<int64_t>> read_int_values(const Tensor& t, std::string_view what);
+// Reads integer values held in any numeric tensor: ops before opset 7 passed counts and axes in
+// float tensors (Split-1's split, Tile-1's tiles and axis). Non-integral or out-of-range values
+// are InvalidArgument.
+Result<std::vector<int64_t>> read_integral_values(const Tensor& t, std::string_view what);
 // Reads a scalar (or one-element) tensor as double.
 Result<double> read_scalar(const Tensor& t, std::string_view what);
 

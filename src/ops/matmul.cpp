@@ -91,6 +91,26 @@ Status gemm_infer(InferContext& ctx) {
   return Status::Ok();
 }
 
+// Gemm-1 and -6 stretch C over the (M, N) result only when `broadcast` is set, and then as
+// Gemm-7 always does (ONNX's 6-to-7 converter only drops the attribute); otherwise C must
+// already be (M, N).
+Status gemm_legacy_kernel(KernelContext& ctx) {
+  const Tensor* a = ctx.input(0);
+  const Tensor* b = ctx.input(1);
+  const Tensor* c = ctx.input(2);
+  // Malformed A/B are left to gemm_kernel, which names them.
+  if (ctx.attr_int("broadcast", 0) == 0 && a != nullptr && b != nullptr && c != nullptr &&
+      a->rank() == 2 && b->rank() == 2) {
+    const bool ta = ctx.attr_int("transA", 0) != 0, tb = ctx.attr_int("transB", 0) != 0;
+    const std::vector<int64_t> out = {a->shape()[ta ? 1 : 0], b->shape()[tb ? 0 : 1]};
+    if (c->shape() != out)
+      return err(Code::kIncompatibleShapes, "Gemm-", ctx.since(),
+                 " with broadcast = 0 needs C of the result shape ", Dims::of(out).to_string(),
+                 ", got ", Dims::of(c->shape()).to_string(), " (broadcast = 1 stretches C)");
+  }
+  return gemm_kernel(ctx);
+}
+
 }  // namespace
 
 void register_matmul(OpRegistry& registry) {
@@ -110,26 +130,30 @@ void register_matmul(OpRegistry& registry) {
                      .infer(matmul_infer));
   }
 
-  // Gemm-11 makes C optional.
+  // Gemm-1 and -6 have the `broadcast` attribute for C; Gemm-11 makes C optional.
   const std::vector<std::pair<int64_t, std::vector<DataType>>> gemm_revisions = {
-      {7, type_sets::ieee_floats()},
-      {9, floats_and_wide_ints()},
-      {11, floats_and_wide_ints()},
-      {13, with_bf16(floats_and_wide_ints())}};
+      {1, type_sets::ieee_floats()}, {6, type_sets::ieee_floats()},
+      {7, type_sets::ieee_floats()}, {9, floats_and_wide_ints()},
+      {11, floats_and_wide_ints()},  {13, with_bf16(floats_and_wide_ints())}};
   for (const auto& [since, types] : gemm_revisions) {
-    registry.add(OpSchema("Gemm", since)
-                     .input("A", "T")
-                     .input("B", "T")
-                     .input("C", "T", since >= 11 ? Arity::kOptional : Arity::kSingle)
-                     .output("Y", "T")
-                     .types("T", types)
-                     .attr("alpha", AttrType::kFloat, 1.0f)
-                     .attr("beta", AttrType::kFloat, 1.0f)
-                     .attr_int_enum("transA", 0, {0, 1})
-                     .attr_int_enum("transB", 0, {0, 1})
-                     .fusion(FusionKind::kOpaque)
-                     .kernel(gemm_kernel)
-                     .infer(gemm_infer));
+    OpSchema s("Gemm", since);
+    s.input("A", "T")
+        .input("B", "T")
+        .input("C", "T", since >= 11 ? Arity::kOptional : Arity::kSingle)
+        .output("Y", "T")
+        .types("T", types)
+        .attr("alpha", AttrType::kFloat, 1.0f)
+        .attr("beta", AttrType::kFloat, 1.0f)
+        .attr_int_enum("transA", 0, {0, 1})
+        .attr_int_enum("transB", 0, {0, 1})
+        .fusion(FusionKind::kOpaque)
+        .infer(gemm_infer);
+    if (since < 7) {
+      s.attr_int_enum("broadcast", 0, {0, 1}).kernel(gemm_legacy_kernel);
+    } else {
+      s.kernel(gemm_kernel);
+    }
+    registry.add(std::move(s));
   }
 
   registry.add(OpSchema("MatMulInteger", 10)

@@ -3,6 +3,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/errors.h"
 #include "ops/normalization_kernels.h"
 #include "ops/op_schema.h"
 
@@ -41,10 +42,24 @@ Status layer_norm_infer(InferContext& ctx) {
 using D = DataType;
 using ir::AttrType;
 
+// BatchNormalization-1/-6 with is_test = 0 is training mode: Y is normalized with the batch's
+// own statistics, which the reference kernel computes per channel only.
+void check_batch_norm_legacy(const ir::Node& node, const OpSchema&, std::vector<Status>& problems) {
+  const ir::Attribute* is_test = node.attr("is_test");
+  const ir::Attribute* spatial = node.attr("spatial");
+  if ((is_test == nullptr || is_test->i == 0) && spatial != nullptr && spatial->i == 0)
+    problems.push_back(err(Code::kAttributeValueUnsupported,
+                           "attribute 'spatial' = 0 with is_test = 0: training-mode batch "
+                           "statistics per activation are not implemented (allowed: spatial = 1, "
+                           "or is_test = 1 for inference)"));
+}
+
 void register_batch_norm(OpRegistry& registry) {
-  // 7 and 9 keep the five training outputs of the original op; 7 still has `spatial` (0 means
+  // 1 and 6 have is_test: 0 (the default) is training mode, where Y uses the batch's statistics;
+  // 1 also has consumed_inputs, a required but meaningless in-place hint.
+  // 1, 6, 7 and 9 keep the five training outputs of the original op; up to 7 `spatial` (0 means
   // per-activation statistics with (C x D1 x ... x Dn) parameters), which 9 drops.
-  for (int64_t since : {7, 9}) {
+  for (int64_t since : {1, 6, 7, 9}) {
     OpSchema s("BatchNormalization", since);
     s.input("X", "T")
         .input("scale", "T")
@@ -62,7 +77,9 @@ void register_batch_norm(OpRegistry& registry) {
         .fusion(FusionKind::kOpaque)
         .kernel(normalization::batch_norm)
         .infer(batch_norm_infer);
-    if (since == 7) s.attr_int_enum("spatial", 1, {0, 1});
+    if (since <= 7) s.attr_int_enum("spatial", 1, {0, 1});
+    if (since < 7) s.attr_int_enum("is_test", 0, {0, 1}).check(check_batch_norm_legacy);
+    if (since == 1) s.required_attr("consumed_inputs", AttrType::kInts);
     registry.add(std::move(s));
   }
   // 14 replaces the training outputs with running_mean/running_var under training_mode and
@@ -101,16 +118,21 @@ void register_normalization(OpRegistry& registry) {
   // Softmax-like (reduce, then an elementwise epilogue of the input's shape), hence reductions.
   register_batch_norm(registry);
 
-  registry.add(OpSchema("InstanceNormalization", 6)
-                   .input("input", "T")
-                   .input("scale", "T")
-                   .input("B", "T")
-                   .output("output", "T")
-                   .types("T", type_sets::ieee_floats())
-                   .attr("epsilon", AttrType::kFloat, 1e-5f)
-                   .fusion(FusionKind::kReduction)
-                   .kernel(normalization::instance_norm)
-                   .infer(infer_same_as_input));
+  // Revision 1 differs only by consumed_inputs, a legacy in-place hint without effect.
+  for (int64_t since : {1, 6}) {
+    OpSchema s("InstanceNormalization", since);
+    s.input("input", "T")
+        .input("scale", "T")
+        .input("B", "T")
+        .output("output", "T")
+        .types("T", type_sets::ieee_floats())
+        .attr("epsilon", AttrType::kFloat, 1e-5f)
+        .fusion(FusionKind::kReduction)
+        .kernel(normalization::instance_norm)
+        .infer(infer_same_as_input);
+    if (since == 1) s.attr("consumed_inputs", AttrType::kInts);
+    registry.add(std::move(s));
+  }
 
   // stash_type is the type of Mean/InvStdDev (U), so it is limited to U's float and bfloat16.
   registry.add(OpSchema("LayerNormalization", 17)

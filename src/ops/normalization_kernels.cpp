@@ -86,8 +86,9 @@ Status batch_norm(KernelContext& ctx) {
   KILN_RETURN_IF_ERROR(check_nc(x, op));
   const auto& shape = x.shape();
   const int64_t n = shape[0], c = shape[1], spatial_size = dims_product(shape, 2, shape.size());
-  // Revision 7 with spatial=0 keeps statistics per activation: parameters of shape [C, D1..Dn].
-  const bool per_activation = ctx.since() == 7 && ctx.attr_int("spatial", 1) == 0;
+  // Revisions up to 7 with spatial=0 keep statistics per activation: parameters of shape
+  // [C, D1..Dn].
+  const bool per_activation = ctx.since() <= 7 && ctx.attr_int("spatial", 1) == 0;
   const int64_t planes = per_activation ? c * spatial_size : c;
   const int64_t inner = per_activation ? 1 : spatial_size;
   const char* names[] = {"X", "scale", "B", "mean", "var"};
@@ -101,7 +102,13 @@ Status batch_norm(KernelContext& ctx) {
   const std::vector<double>& bias = params[2];
   std::vector<double> mean = params[3], var = params[4];
   const double eps = ctx.attr_float("epsilon", 1e-5f);
-  const bool training = ctx.since() >= 14 && ctx.attr_int("training_mode") != 0;
+  // Before opset 7 the node states its mode: is_test = 0 (the default) is training.
+  const bool training = (ctx.since() >= 14 && ctx.attr_int("training_mode") != 0) ||
+                        (ctx.since() < 7 && ctx.attr_int("is_test", 0) == 0);
+  if (training && per_activation)
+    return err(Code::kInvalidArgument, op, "-", ctx.since(),
+               " in training mode (is_test = 0) with spatial = 0: per-activation batch "
+               "statistics are not implemented; set is_test = 1 for inference");
   if (ctx.since() < 14)
     for (size_t i = 1; i < 5; ++i)
       if (ctx.wants_output(i))

@@ -30,7 +30,7 @@
 namespace kiln::ops {
 
 // The ai.onnx opset range kiln supports; the single place this is declared.
-inline constexpr int64_t kMinOpset = 7;
+inline constexpr int64_t kMinOpset = 1;
 inline constexpr int64_t kMaxOpset = 21;
 
 // The other domain kiln implements; ONNX defines it at version 1 only.

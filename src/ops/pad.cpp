@@ -133,7 +133,8 @@ Status pad_kernel(KernelContext& ctx) {
 
   std::vector<int64_t> pads, axes;
   if (ctx.since() < 11) {
-    pads = ctx.attr_ints("pads");
+    // Revision 1 called the attribute `paddings`; its layout is that of `pads`.
+    pads = ctx.attr_ints(ctx.since() < 2 ? "paddings" : "pads");
   } else {
     KILN_ASSIGN_OR_RETURN(const Tensor* p, required_input(ctx, 1, "Pad", "pads"));
     if (p->rank() != 1)
@@ -206,7 +207,8 @@ Status pad_kernel(KernelContext& ctx) {
 Status pad_infer(InferContext& ctx) {
   const Dims& in = ctx.input_shape(0);
   std::optional<std::vector<int64_t>> pads =
-      ctx.since() < 11 ? std::optional(ctx.attr_ints("pads")) : ctx.input_ints(1);
+      ctx.since() < 11 ? std::optional(ctx.attr_ints(ctx.since() < 2 ? "paddings" : "pads"))
+                       : ctx.input_ints(1);
   if (!in.rank_known()) {
     ctx.set_output_shape(0, in);
     return Status::Ok();
@@ -246,17 +248,20 @@ Status pad_infer(InferContext& ctx) {
 
 void register_pad(OpRegistry& registry) {
   using ir::AttrType;
-  // Revision 2 takes pads and the fill value as attributes and floats only.
-  registry.add(OpSchema("Pad", 2)
-                   .input("data", "T")
-                   .output("output", "T")
-                   .types("T", {D::kFloat16, D::kFloat32, D::kFloat64})
-                   .attr_enum("mode", "constant", {"constant", "reflect", "edge"})
-                   .required_attr("pads", AttrType::kInts)
-                   .attr("value", AttrType::kFloat, 0.0f)
-                   .fusion(FusionKind::kInjective)
-                   .kernel(pad_kernel)
-                   .infer(pad_infer));
+  // Revisions 1 and 2 take the pads (1: `paddings`) and the fill value as attributes, floats
+  // only.
+  for (int64_t since : {1, 2}) {
+    registry.add(OpSchema("Pad", since)
+                     .input("data", "T")
+                     .output("output", "T")
+                     .types("T", {D::kFloat16, D::kFloat32, D::kFloat64})
+                     .attr_enum("mode", "constant", {"constant", "reflect", "edge"})
+                     .required_attr(since == 1 ? "paddings" : "pads", AttrType::kInts)
+                     .attr("value", AttrType::kFloat, 0.0f)
+                     .fusion(FusionKind::kInjective)
+                     .kernel(pad_kernel)
+                     .infer(pad_infer));
+  }
 
   // From 11 pads and the fill value are inputs; 11 covers the numeric types, 13 all of them;
   // 18 adds the axes input, 19 the wrap mode.

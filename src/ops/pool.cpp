@@ -98,7 +98,9 @@ void register_pool(OpRegistry& registry) {
     registry.add(std::move(s.kernel(max_pool_kernel)));
   }
 
-  // AveragePool: 10 adds ceil_mode, 19 dilations.
+  // AveragePool: 7 adds count_include_pad (1 always excludes the padding), 10 ceil_mode, 19
+  // dilations.
+  registry.add(window_pool("AveragePool", 1, type_sets::ieee_floats()).kernel(average_pool_kernel));
   for (int64_t since : {7, 10, 11, 19}) {
     OpSchema s = window_pool("AveragePool", since, type_sets::ieee_floats());
     s.attr_int_enum("count_include_pad", 0, {0, 1});
@@ -107,7 +109,22 @@ void register_pool(OpRegistry& registry) {
     registry.add(std::move(s.kernel(average_pool_kernel)));
   }
 
-  // LpPool: 18 adds ceil_mode and dilations.
+  // LpPool: 1 takes a float p and leaves kernel_shape optional (the kernel still needs it), 2
+  // an int p; 18 adds ceil_mode and dilations.
+  {
+    OpSchema s("LpPool", 1);
+    s.input("X", "T")
+        .output("Y", "T")
+        .types("T", type_sets::ieee_floats())
+        .attr_enum("auto_pad", "NOTSET", {"NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"})
+        .attr("kernel_shape", AttrType::kInts)
+        .attr("pads", AttrType::kInts)
+        .attr("strides", AttrType::kInts)
+        .attr("p", AttrType::kFloat, 2.0f)
+        .fusion(FusionKind::kOpaque)
+        .kernel(lp_pool_kernel);
+    registry.add(std::move(s));
+  }
   for (int64_t since : {2, 11, 18}) {
     OpSchema s = window_pool("LpPool", since, type_sets::ieee_floats());
     s.attr("p", AttrType::kInt, int64_t{2});
@@ -117,6 +134,10 @@ void register_pool(OpRegistry& registry) {
 
   registry.add(global_pool("GlobalAveragePool", 1).kernel(global_average_pool_kernel));
   registry.add(global_pool("GlobalMaxPool", 1).kernel(global_max_pool_kernel));
+  // GlobalLpPool-1 takes p as a float, 2 as an int.
+  registry.add(global_pool("GlobalLpPool", 1)
+                   .attr("p", AttrType::kFloat, 2.0f)
+                   .kernel(global_lp_pool_kernel));
   registry.add(global_pool("GlobalLpPool", 2)
                    .attr("p", AttrType::kInt, int64_t{2})
                    .kernel(global_lp_pool_kernel));

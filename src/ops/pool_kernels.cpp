@@ -135,18 +135,25 @@ const Tensor* require_x(const KernelContext& ctx, std::string_view op, Status& s
 }
 
 // |v|^p and its inverse for LpPool; p = 1 and 2 avoid pow.
-double lp_term(double v, int64_t p) {
+double lp_term(double v, double p) {
   const double a = std::fabs(v);
-  return p == 1 ? a : p == 2 ? a * a : std::pow(a, static_cast<double>(p));
+  return p == 1 ? a : p == 2 ? a * a : std::pow(a, p);
 }
-double lp_root(double sum, int64_t p) {
-  return p == 1 ? sum : p == 2 ? std::sqrt(sum) : std::pow(sum, 1.0 / static_cast<double>(p));
+double lp_root(double sum, double p) {
+  return p == 1 ? sum : p == 2 ? std::sqrt(sum) : std::pow(sum, 1.0 / p);
 }
 
-Result<int64_t> read_p(const KernelContext& ctx, std::string_view op) {
+// p is an int from revision 2 on; revision 1 of LpPool and GlobalLpPool took a float.
+Result<double> read_p(const KernelContext& ctx, std::string_view op) {
+  if (ctx.since() < 2) {
+    const float p = ctx.attr_float("p", 2.0f);
+    if (!(p >= 1.0f) || std::isinf(p))
+      return err(Code::kInvalidArgument, op, "-1 p must be a finite value >= 1, got ", p);
+    return static_cast<double>(p);
+  }
   const int64_t p = ctx.attr_int("p", 2);
   if (p < 1) return err(Code::kInvalidArgument, op, " p must be >= 1, got ", p);
-  return p;
+  return static_cast<double>(p);
 }
 
 // Shape [N, C, 1, ...] of a global pool and the size of each reduced plane.
@@ -266,8 +273,11 @@ Status lp_pool_kernel(KernelContext& ctx) {
   const Tensor* x = require_x(ctx, op, s);
   if (x == nullptr) return s;
   const int64_t since = ctx.since();
+  // LpPool-1's schema leaves kernel_shape optional, but there is no window without it.
+  if (!ctx.has_attr("kernel_shape"))
+    return err(Code::kInvalidArgument, op, "-", since, " needs attribute 'kernel_shape'");
   KILN_ASSIGN_OR_RETURN(const PoolPlan p, pool_plan(ctx, op, x->shape(), since >= 18, since >= 18));
-  KILN_ASSIGN_OR_RETURN(const int64_t pw, read_p(ctx, op));
+  KILN_ASSIGN_OR_RETURN(const double pw, read_p(ctx, op));
   KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, x->dtype(), p.out_shape(x->shape())));
   return dispatch_float(x->dtype(), op, [&]<typename T>() -> Status {
     const T* xp = x->data_as<T>();
@@ -305,7 +315,7 @@ Status global_max_pool_kernel(KernelContext& ctx) {
 }
 
 Status global_lp_pool_kernel(KernelContext& ctx) {
-  KILN_ASSIGN_OR_RETURN(const int64_t pw, read_p(ctx, "GlobalLpPool"));
+  KILN_ASSIGN_OR_RETURN(const double pw, read_p(ctx, "GlobalLpPool"));
   return global_pool(ctx, "GlobalLpPool", [pw]<typename T>(const T* v, int64_t n) {
     double sum = 0;
     for (int64_t i = 0; i < n; ++i) sum += lp_term(static_cast<double>(v[i]), pw);

@@ -65,11 +65,19 @@ Result<std::vector<int64_t>> reshape_target(const std::vector<int64_t>& in_shape
 
 Status reshape_kernel(KernelContext& ctx) {
   KILN_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "Reshape", "data"));
-  KILN_ASSIGN_OR_RETURN(const Tensor* s, required_input(ctx, 1, "Reshape", "shape"));
-  if (s->rank() != 1)
-    return err(Code::kInvalidArgument, "Reshape shape input must be 1-D, got shape ",
-               shape_str(s->shape()));
-  KILN_ASSIGN_OR_RETURN(std::vector<int64_t> target, read_int_values(*s, "Reshape shape"));
+  std::vector<int64_t> target;
+  if (ctx.since() < 5) {
+    // Reshape-1 takes the shape as an attribute, optional in its schema but needed to reshape.
+    if (!ctx.has_attr("shape"))
+      return err(Code::kInvalidArgument, "Reshape-", ctx.since(), " needs attribute 'shape'");
+    target = ctx.attr_ints("shape");
+  } else {
+    KILN_ASSIGN_OR_RETURN(const Tensor* s, required_input(ctx, 1, "Reshape", "shape"));
+    if (s->rank() != 1)
+      return err(Code::kInvalidArgument, "Reshape shape input must be 1-D, got shape ",
+                 shape_str(s->shape()));
+    KILN_ASSIGN_OR_RETURN(target, read_int_values(*s, "Reshape shape"));
+  }
   const bool allowzero = ctx.since() >= 14 && ctx.attr_int("allowzero") != 0;
   KILN_ASSIGN_OR_RETURN(target,
                         reshape_target(x->shape(), x->numel(), std::move(target), allowzero));
@@ -310,6 +318,16 @@ Status unsqueeze_infer(InferContext& ctx) {
 }  // namespace
 
 void register_reshape(OpRegistry& registry) {
+  // Reshape-1 takes `shape` as an attribute (and consumed_inputs, an in-place hint without
+  // effect), floats only; the dims mean what they mean in 5.
+  registry.add(OpSchema("Reshape", 1)
+                   .input("data", "T")
+                   .output("reshaped", "T")
+                   .types("T", {D::kFloat16, D::kFloat32, D::kFloat64})
+                   .attr("consumed_inputs", ir::AttrType::kInts)
+                   .attr("shape", ir::AttrType::kInts)
+                   .fusion(FusionKind::kInjective)
+                   .kernel(reshape_kernel));
   // Reshape-14 adds allowzero (a 0 in `shape` means an empty dimension instead of "copy").
   for (int64_t since : {5, 13, 14, 19, 21}) {
     OpSchema s("Reshape", since);

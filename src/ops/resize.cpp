@@ -148,7 +148,19 @@ void register_resize(OpRegistry& registry) {
     registry.add(std::move(s));
   }
 
-  // Upsample-7 takes scales as an attribute, 9 as an input; ONNX deprecated the op at 10.
+  // Upsample-1 scales H and W of an NCHW input by two float attributes, in "nearest" or
+  // "bilinear" mode (7's "linear"); 7 takes scales as an attribute, 9 as an input; ONNX
+  // deprecated the op at 10.
+  registry.add(
+      OpSchema("Upsample", 1)
+          .input("X", "T")
+          .output("Y", "T")
+          .types("T", {D::kBool, D::kInt32, D::kInt64, D::kFloat16, D::kFloat32, D::kFloat64})
+          .required_attr("height_scale", AttrType::kFloat)
+          .required_attr("width_scale", AttrType::kFloat)
+          .attr_enum("mode", "nearest", {"nearest", "bilinear"})
+          .fusion(FusionKind::kOpaque)
+          .kernel(upsample_kernel));
   registry.add(OpSchema("Upsample", 7)
                    .input("X", "T")
                    .output("Y", "T")

@@ -53,13 +53,24 @@ int64_t scaled_size(float scale, int64_t size) {
   return to_size(std::floor(scale * static_cast<float>(size)));
 }
 
-// Scales of the pre-11 forms: one per axis, from the attribute (Upsample-7) or input 1.
+// Scales of the pre-11 forms: one per axis, from the attribute (Upsample-7) or input 1;
+// Upsample-1 has only height_scale and width_scale, for an NCHW input.
 Status legacy_spec(const KernelContext& ctx, std::string_view op, const Tensor& x, ResizeSpec& s) {
   s.mode = ctx.attr_string("mode", "nearest");
+  const bool upsample1 = op == "Upsample" && ctx.since() < 7;
+  // Upsample-1's "bilinear" is what 7 calls "linear" (ONNX's 6-to-7 converter carries the
+  // mode over and only moves the two scales into `scales`).
+  if (upsample1 && s.mode == "bilinear") s.mode = "linear";
   if (s.mode != "nearest" && s.mode != "linear")
-    return err(Code::kInvalidArgument, op, " mode '", s.mode, "' is not nearest or linear");
+    return err(Code::kInvalidArgument, op, " mode '", s.mode, "' is not nearest or ",
+               upsample1 ? "bilinear" : "linear");
   std::vector<double> scales;
-  if (op == "Upsample" && ctx.since() < 9) {
+  if (upsample1) {
+    if (x.rank() != 4)
+      return err(Code::kInvalidArgument, "Upsample-1 needs a 4-D NCHW input X, got ",
+                 shape_str(x.shape()));
+    scales = {1.0, 1.0, ctx.attr_float("height_scale"), ctx.attr_float("width_scale")};
+  } else if (op == "Upsample" && ctx.since() < 9) {
     for (float f : ctx.attr_floats("scales")) scales.push_back(f);
   } else {
     const Tensor* t = ctx.input(1);

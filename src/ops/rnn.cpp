@@ -71,6 +71,9 @@ NodeCheck activations_check(size_t per_direction) {
 }
 
 // The inputs, outputs and attributes the three layers share; `cell` adds LSTM's cell state.
+// Before opset 7 they also had output_sequence, which only said whether Y may be left out (it
+// is an optional output anyway); GRU-1 makes Y_h a required output, has no linear_before_reset
+// (0, the default since) and spells its default direction "foward".
 OpSchema recurrent(const char* op, int64_t since, bool cell) {
   OpSchema s(op, since);
   s.input("X", "T")
@@ -80,16 +83,22 @@ OpSchema recurrent(const char* op, int64_t since, bool cell) {
       .input("sequence_lens", "T1", Arity::kOptional)
       .input("initial_h", "T", Arity::kOptional);
   if (cell) s.input("initial_c", "T", Arity::kOptional).input("P", "T", Arity::kOptional);
-  s.output("Y", "T", Arity::kOptional).output("Y_h", "T", Arity::kOptional);
+  const bool gru1 = std::string_view(op) == "GRU" && since == 1;
+  s.output("Y", "T", Arity::kOptional).output("Y_h", "T", gru1 ? Arity::kSingle : Arity::kOptional);
   if (cell) s.output("Y_c", "T", Arity::kOptional);
   s.types("T", {D::kFloat16, D::kFloat32, D::kFloat64})
       .types("T1", {D::kInt32})
       .attr("activation_alpha", AttrType::kFloats)
       .attr("activation_beta", AttrType::kFloats)
       .attr("clip", AttrType::kFloat)
-      .attr_enum("direction", "forward", {"forward", "reverse", "bidirectional"})
       .attr("hidden_size", AttrType::kInt)
       .fusion(FusionKind::kOpaque);
+  if (gru1) {
+    s.attr_enum("direction", "foward", {"forward", "reverse", "bidirectional", "foward"});
+  } else {
+    s.attr_enum("direction", "forward", {"forward", "reverse", "bidirectional"});
+  }
+  if (since < 7) s.attr("output_sequence", AttrType::kInt, int64_t{0});
   // 14 adds layout: 1 puts the batch before the sequence axis.
   if (since >= 14) s.attr_int_enum("layout", 0, {0, 1});
   return s;
@@ -123,7 +132,7 @@ Status recurrent_infer(InferContext& ctx) {
 }  // namespace
 
 void register_rnn(OpRegistry& registry) {
-  for (int64_t since : {7, 14}) {
+  for (int64_t since : {1, 7, 14}) {
     OpSchema lstm = recurrent("LSTM", since, true);
     lstm.attr("activations", AttrType::kStrings)
         .attr_int_enum("input_forget", 0, {0, 1})
@@ -132,20 +141,20 @@ void register_rnn(OpRegistry& registry) {
         .infer(recurrent_infer);
     registry.add(std::move(lstm));
 
-    OpSchema gru = recurrent("GRU", since, false);
-    gru.attr("activations", AttrType::kStrings)
-        .attr_int_enum("linear_before_reset", 0, {0, 1})
-        .check(activations_check(2))
-        .kernel(gru_reference_kernel)
-        .infer(recurrent_infer);
-    registry.add(std::move(gru));
-
     OpSchema rnn = recurrent("RNN", since, false);
     rnn.attr("activations", AttrType::kStrings, std::vector<std::string>{"Tanh", "Tanh"})
         .check(activations_check(1))
         .kernel(rnn_reference_kernel)
         .infer(recurrent_infer);
     registry.add(std::move(rnn));
+  }
+  // GRU-3 adds linear_before_reset (and the "forward" spelling) to GRU-1.
+  for (int64_t since : {1, 3, 7, 14}) {
+    OpSchema gru = recurrent("GRU", since, false);
+    gru.attr("activations", AttrType::kStrings);
+    if (since >= 3) gru.attr_int_enum("linear_before_reset", 0, {0, 1});
+    gru.check(activations_check(2)).kernel(gru_reference_kernel).infer(recurrent_infer);
+    registry.add(std::move(gru));
   }
 }
 

@@ -199,7 +199,9 @@ Result<Config> configure(const KernelContext& ctx, Cell cell) {
   cfg.gates = cell == Cell::kLstm ? 4 : cell == Cell::kGru ? 3 : 1;
   cfg.per_dir = cell == Cell::kLstm ? 3 : cell == Cell::kGru ? 2 : 1;
 
-  const std::string direction = ctx.attr_string("direction", "forward");
+  std::string direction = ctx.attr_string("direction", "forward");
+  // GRU-1's schema spells its default "foward"; that default means forward.
+  if (cell == Cell::kGru && ctx.since() < 3 && direction == "foward") direction = "forward";
   if (direction == "bidirectional") {
     cfg.dirs = 2;
   } else if (direction == "reverse") {

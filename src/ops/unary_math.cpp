@@ -173,7 +173,13 @@ std::vector<DataType> neg_types(bool bf16) {
 struct Revision {
   int64_t since;
   std::vector<DataType> types;
+  // Revision 1 of the float ops has consumed_inputs, a legacy in-place hint for the runtime
+  // that does not change the result; kiln accepts and ignores it.
+  bool consumed_inputs = false;
 };
+Revision v1_floats() {
+  return {1, floats_no_bf16(), true};
+}
 
 // One input X, one output Y of the same type T; only names and type lists differ.
 struct UnaryOp {
@@ -188,37 +194,41 @@ struct UnaryOp {
 
 void register_unary_math(OpRegistry& registry) {
   const std::vector<UnaryOp> ops = {
-      {"Abs", "X", "Y", {{6, numeric_no_bf16()}, {13, type_sets::numeric()}}, abs_kernel()},
-      {"Neg", "X", "Y", {{6, neg_types(false)}, {13, neg_types(true)}}, neg_kernel()},
+      {"Abs",
+       "X",
+       "Y",
+       {v1_floats(), {6, numeric_no_bf16()}, {13, type_sets::numeric()}},
+       abs_kernel()},
+      {"Neg", "X", "Y", {v1_floats(), {6, neg_types(false)}, {13, neg_types(true)}}, neg_kernel()},
       {"Exp",
        "input",
        "output",
-       {{6, floats_no_bf16()}, {13, type_sets::floats()}},
+       {v1_floats(), {6, floats_no_bf16()}, {13, type_sets::floats()}},
        float_kernel("Exp", [](auto v) { return std::exp(v); })},
       {"Log",
        "input",
        "output",
-       {{6, floats_no_bf16()}, {13, type_sets::floats()}},
+       {v1_floats(), {6, floats_no_bf16()}, {13, type_sets::floats()}},
        float_kernel("Log", [](auto v) { return std::log(v); })},
       {"Sqrt",
        "X",
        "Y",
-       {{6, floats_no_bf16()}, {13, type_sets::floats()}},
+       {v1_floats(), {6, floats_no_bf16()}, {13, type_sets::floats()}},
        float_kernel("Sqrt", [](auto v) { return std::sqrt(v); })},
       {"Reciprocal",
        "X",
        "Y",
-       {{6, floats_no_bf16()}, {13, type_sets::floats()}},
+       {v1_floats(), {6, floats_no_bf16()}, {13, type_sets::floats()}},
        float_kernel("Reciprocal", [](auto v) { return decltype(v){1} / v; })},
       {"Floor",
        "X",
        "Y",
-       {{6, floats_no_bf16()}, {13, type_sets::floats()}},
+       {v1_floats(), {6, floats_no_bf16()}, {13, type_sets::floats()}},
        float_kernel("Floor", [](auto v) { return std::floor(v); })},
       {"Ceil",
        "X",
        "Y",
-       {{6, floats_no_bf16()}, {13, type_sets::floats()}},
+       {v1_floats(), {6, floats_no_bf16()}, {13, type_sets::floats()}},
        float_kernel("Ceil", [](auto v) { return std::ceil(v); })},
       {"Round",
        "X",
@@ -292,12 +302,10 @@ void register_unary_math(OpRegistry& registry) {
   };
   for (const UnaryOp& op : ops) {
     for (const Revision& rev : op.revisions) {
-      registry.add(OpSchema(op.name, rev.since)
-                       .input(op.input, "T")
-                       .output(op.output, "T")
-                       .types("T", rev.types)
-                       .fusion(FusionKind::kElementwise)
-                       .kernel(op.kernel));
+      OpSchema s(op.name, rev.since);
+      s.input(op.input, "T").output(op.output, "T").types("T", rev.types);
+      if (rev.consumed_inputs) s.attr("consumed_inputs", ir::AttrType::kInts);
+      registry.add(std::move(s.fusion(FusionKind::kElementwise).kernel(op.kernel)));
     }
   }
 

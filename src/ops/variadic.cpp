@@ -43,7 +43,7 @@ V fold_step(Fold fold, V acc, V v) {
   return acc;
 }
 
-// Inputs must share a type; revision 6 (before broadcasting) also needs one shape.
+// Inputs must share a type; revisions 1 and 6 (before broadcasting) also need one shape.
 Result<std::vector<int64_t>> fold_shape(const KernelContext& ctx, const char* op,
                                         std::vector<const Tensor*>& inputs) {
   if (ctx.num_inputs() == 0)
@@ -148,29 +148,42 @@ void register_variadic(OpRegistry& registry) {
   const std::vector<VariadicOp> ops = {
       {"Max",
        "max",
-       {{6, floats_no_bf16()},
+       {{1, floats_no_bf16()},
+        {6, floats_no_bf16()},
         {8, floats_no_bf16()},
         {12, numeric_no_bf16()},
         {13, type_sets::numeric()}}},
       {"Min",
        "min",
-       {{6, floats_no_bf16()},
+       {{1, floats_no_bf16()},
+        {6, floats_no_bf16()},
         {8, floats_no_bf16()},
         {12, numeric_no_bf16()},
         {13, type_sets::numeric()}}},
-      {"Mean", "mean", {{6, floats_no_bf16()}, {8, floats_no_bf16()}, {13, type_sets::floats()}}},
-      {"Sum", "sum", {{6, floats_no_bf16()}, {8, floats_no_bf16()}, {13, type_sets::floats()}}},
+      {"Mean",
+       "mean",
+       {{1, floats_no_bf16()},
+        {6, floats_no_bf16()},
+        {8, floats_no_bf16()},
+        {13, type_sets::floats()}}},
+      {"Sum",
+       "sum",
+       {{1, floats_no_bf16()},
+        {6, floats_no_bf16()},
+        {8, floats_no_bf16()},
+        {13, type_sets::floats()}}},
   };
   for (const VariadicOp& op : ops) {
     for (const Revision& rev : op.revisions) {
-      // Revision 6 (in effect at opset 7) requires all inputs to have one shape; broadcasting
-      // arrived with revision 8.
-      registry.add(OpSchema(op.name, rev.since)
-                       .input("data_0", "T", Arity::kVariadic, 1)
-                       .output(op.output, "T")
-                       .types("T", rev.types)
-                       .fusion(rev.since < 8 ? FusionKind::kElementwise : FusionKind::kBroadcast)
-                       .kernel(kernel_for(op.name)));
+      // Revisions 1 and 6 require all inputs to have one shape; broadcasting arrived with
+      // revision 8. Revision 1 also has consumed_inputs, a legacy in-place hint for the runtime
+      // that does not change the result.
+      OpSchema s(op.name, rev.since);
+      s.input("data_0", "T", Arity::kVariadic, 1).output(op.output, "T").types("T", rev.types);
+      if (rev.since == 1) s.attr("consumed_inputs", ir::AttrType::kInts);
+      registry.add(
+          std::move(s.fusion(rev.since < 8 ? FusionKind::kElementwise : FusionKind::kBroadcast)
+                        .kernel(kernel_for(op.name))));
     }
   }
 }

@@ -53,7 +53,7 @@ ModelBuilder single(const std::string& op, int elem_type = TensorProto::FLOAT, i
 }
 
 TEST(OnnxChecker, CleanModelHasNoProblems) {
-  for (int64_t opset : {7, 13, 17}) {
+  for (int64_t opset : {1, 6, 7, 13, 17}) {
     CheckReport r = check(relu_model(opset));
     EXPECT_TRUE(r.parsed);
     EXPECT_TRUE(r.problems.empty()) << "opset " << opset << "\n" << describe(r.problems);
@@ -251,6 +251,43 @@ TEST(OnnxChecker, IntAttributeValueNotAllowed) {
   Status s = only(check(m), Code::kAttributeValueUnsupported);
   EXPECT_TRUE(contains(s.message(), "saturate=2")) << s.message();
   EXPECT_TRUE(contains(s.message(), "0, 1")) << s.message();
+}
+
+// The revisions before opset 7 are checked like any other; their node checks refuse what the
+// reference kernels cannot run.
+TEST(OnnxChecker, LegacyRevisionsAtOldOpsets) {
+  // Dropout-6 without is_test is training mode (random elements dropped).
+  Status s =
+      only(check(single("Dropout", TensorProto::FLOAT, 6)), Code::kAttributeValueUnsupported);
+  EXPECT_TRUE(contains(s.message(), "is_test")) << s.message();
+  ModelBuilder inference = single("Dropout", TensorProto::FLOAT, 6);
+  NodeBuilder(inference.proto().mutable_graph()->mutable_node(0)).attr_i("is_test", 1);
+  CheckReport clean = check(inference);
+  EXPECT_EQ(clean.errors(), 0) << describe(clean.problems);
+
+  // Cast-1 names its target with the TensorProto enum name.
+  ModelBuilder cast = single("Cast", TensorProto::FLOAT, 1);
+  NodeBuilder(cast.proto().mutable_graph()->mutable_node(0)).attr_s("to", "float");
+  s = only(check(cast, false), Code::kAttributeValueUnsupported);
+  EXPECT_TRUE(contains(s.message(), "\"float\"")) << s.message();
+  EXPECT_TRUE(contains(s.message(), "\"FLOAT\"")) << s.message();
+
+  // Add-6 broadcasts B over A when broadcast = 1; the attribute allows 0 and 1 only.
+  for (int64_t broadcast : {1, 2}) {
+    ModelBuilder m(6);
+    m.graph()
+        .input("a", TensorProto::FLOAT, {2, 3})
+        .input("b", TensorProto::FLOAT, {3})
+        .output("y", TensorProto::FLOAT, {2, 3});
+    m.graph().node("Add", {"a", "b"}, {"y"}, "add").attr_i("broadcast", broadcast);
+    CheckReport r = check(m);
+    if (broadcast == 1) {
+      EXPECT_EQ(r.errors(), 0) << describe(r.problems);
+    } else {
+      s = only(r, Code::kAttributeValueUnsupported);
+      EXPECT_TRUE(contains(s.message(), "broadcast=2")) << s.message();
+    }
+  }
 }
 
 TEST(OnnxChecker, InputTypeNotSupported) {

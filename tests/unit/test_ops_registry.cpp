@@ -310,7 +310,7 @@ TEST(OpsRegistryInvariants, RevisionsStayInsideKilnsOpsetRange) {
     const int64_t max = max_opset(s->domain());
     EXPECT_LE(s->since(), max) << rev;
     EXPECT_LE(s->until(), max) << rev;
-    // An ai.onnx entry whose whole range lies below opset 7 can never be selected.
+    // An ai.onnx entry whose whole range lies below kiln's first opset can never be selected.
     if (s->domain().empty()) {
       EXPECT_GE(s->until(), kMinOpset) << rev;
     }

@@ -27,13 +27,10 @@ TEST(BackendData, EveryNodeModelChecksWithoutInternalErrors) {
     for (const Status& s : r.problems) {
       if (s.severity() != Severity::kError) continue;
       by_code[s.code_str()]++;
-      // The suite holds models for opsets older than kiln's range (1-6): that refusal is
-      // correct. Training-only models import only ai.onnx.preview.training, which kiln accepts.
-      // Anything else must be an op-support gap, never a parse or internal failure.
-      const auto opset = r.summary.opsets.find("");
-      const bool old_opset = opset != r.summary.opsets.end() && opset->second < 7;
-      const bool expected =
-          s.category() == Category::kUnsupportedNode || (s.code() == 1004 && old_opset);
+      // The suite's opset 1-6 models are inside kiln's range and its training-only models
+      // (ai.onnx.preview.training without ai.onnx) import: anything else must be an op-support
+      // gap, never a parse or internal failure.
+      const bool expected = s.category() == Category::kUnsupportedNode;
       EXPECT_TRUE(expected) << model << ": " << s.to_string();
     }
   }
