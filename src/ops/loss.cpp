@@ -162,6 +162,28 @@ Status softmax_cross_entropy_kernel(KernelContext& ctx) {
   return write_loss(ctx, op, logp, l, *labels, weight, x->dtype());
 }
 
+// reduction "none": the target's shape [N, d1, ...]; "sum"/"mean": a scalar. SCE's optional
+// log_prob has the scores' shape.
+Status loss_infer(InferContext& ctx) {
+  const Dims& scores = ctx.input_shape(0);
+  const Dims& target = ctx.input_shape(1);
+  if (scores.rank_known() && target.rank_known()) {
+    if (scores.rank() < 2 || target.rank() + 1 != scores.rank())
+      return err(Code::kIncompatibleShapes, ctx.node().op_type(), " scores ", scores.to_string(),
+                 " must be [N, C, d1, ...] and target ", target.to_string(), " [N, d1, ...]");
+    for (size_t k = 0; k < target.rank(); ++k) {
+      const Dim& s = scores[k == 0 ? 0 : k + 1];
+      if (!unify_dim(s, target[k]))
+        return err(Code::kIncompatibleShapes, ctx.node().op_type(), " scores ", scores.to_string(),
+                   " and target ", target.to_string(), " disagree outside the class axis");
+    }
+  }
+  const bool none = ctx.attr_string("reduction", "mean") == "none";
+  ctx.set_output(0, ctx.input_dtype(0), none ? target : Dims::of({}));
+  if (ctx.num_outputs() > 1) ctx.set_output(1, ctx.input_dtype(0), scores);
+  return Status::Ok();
+}
+
 }  // namespace
 
 void register_loss(OpRegistry& registry) {
@@ -178,7 +200,8 @@ void register_loss(OpRegistry& registry) {
                      .attr("ignore_index", AttrType::kInt)
                      .attr_enum("reduction", "mean", {"none", "sum", "mean"})
                      .fusion(FusionKind::kOpaque)
-                     .kernel(nll_loss_kernel));
+                     .kernel(nll_loss_kernel)
+                     .infer(loss_infer));
   }
   // 13 adds bfloat16.
   for (int64_t since : {12, 13}) {
@@ -193,7 +216,8 @@ void register_loss(OpRegistry& registry) {
                      .attr("ignore_index", AttrType::kInt)
                      .attr_enum("reduction", "mean", {"none", "sum", "mean"})
                      .fusion(FusionKind::kOpaque)
-                     .kernel(softmax_cross_entropy_kernel));
+                     .kernel(softmax_cross_entropy_kernel)
+                     .infer(loss_infer));
   }
 }
 
