@@ -47,7 +47,7 @@ SILERO = ["silero_vad.onnx", "silero_vad_16k_op15.onnx", "silero_vad_op18_ifless
 
 RESNET_OPSET = 17
 MOBILENET_OPSET = 17
-MOBILENET_CALIBRATION_BATCHES = 4
+CALIBRATION_BATCHES = 4
 # The transformer exports span the opsets users get from torch.onnx.export: 17 has
 # LayerNormalization, 14 and 15 spell it out as ReduceMean/Sub/Pow/Sqrt/Div.
 BERT_OPSET = 17
@@ -180,25 +180,6 @@ def has_io(m, opset: int, inputs: list[str], outputs: list[str]) -> bool:
             and [o.name for o in m.graph.output] == outputs)
 
 
-def export_torchvision(dest: Path, arch: str, opset: int) -> str:
-    if has_io(loads_as_onnx(dest), opset, ["input"], ["logits"]):
-        return "kept"
-    torch, torchvision = import_torch()
-    torch.manual_seed(0)
-    net = getattr(torchvision.models, arch)(weights=None).eval()
-    x = torch.randn(1, 3, 224, 224)
-
-    def produce(tmp: Path) -> None:
-        with torch.no_grad():
-            torch.onnx.export(net, x, str(tmp), input_names=["input"], output_names=["logits"],
-                              dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
-                              opset_version=opset, do_constant_folding=True)
-
-    existed = dest.exists()
-    write_atomic(dest, produce)
-    return "re-exported" if existed else "exported"
-
-
 def export_traced(dest: Path, source: str, previous: dict, build, opset: int) -> str:
     """Exports the torch module that build() returns as (module, input names, output names,
     example inputs, dynamic axes). These files are large and slow to export, so an existing
@@ -227,22 +208,25 @@ def export_traced(dest: Path, source: str, previous: dict, build, opset: int) ->
     return "re-exported" if existed else "exported"
 
 
-def build_mobilenet_v2():
+def build_calibrated(arch: str):
+    """torchvision `arch` with random weights (seed 0) and its BatchNorm statistics estimated on
+    random images.
+
+    Freshly initialised BatchNorm (mean 0, var 1, scale 1) does not normalise: through MobileNetV2's
+    52 convolutions the activations shrink until the logits are ~1e-9, through ResNet-50's they
+    grow until the logits are ~100, and a parity test on either compares float32 summation noise.
+    Estimating the statistics first, as a BN recalibration would, gives working batch norms
+    (folded into the convolutions by the export) and logits of order 1, like a trained model."""
     torch, torchvision = import_torch()
     torch.manual_seed(0)
-    net = torchvision.models.mobilenet_v2(weights=None)
-    # Freshly initialised BatchNorm (mean 0, var 1, scale 1) does not normalise: through 52
-    # convolutions and ReLU6s the activations shrink until the logits are ~1e-9, and a parity
-    # test on those would compare noise. So the BatchNorm statistics are first estimated on
-    # random images, as a BN recalibration would: the export then has working batch norms
-    # (folded into the convolutions) and logits of order 1.
+    net = getattr(torchvision.models, arch)(weights=None)
     for m in net.modules():
         if isinstance(m, torch.nn.BatchNorm2d):
             m.reset_running_stats()
             m.momentum = None  # cumulative average over the calibration batches
     net.train()
     with torch.no_grad():
-        for _ in range(MOBILENET_CALIBRATION_BATCHES):
+        for _ in range(CALIBRATION_BATCHES):
             net(torch.randn(8, 3, 224, 224))
     net.eval()
     axes = {"input": {0: "batch"}, "logits": {0: "batch"}}
@@ -452,8 +436,13 @@ def main() -> int:
     mobilenet_src = (
         f"torchvision {dist_version('torchvision')} mobilenet_v2(weights=None), "
         f"torch.manual_seed(0), BatchNorm statistics estimated on "
-        f"{MOBILENET_CALIBRATION_BATCHES} batches of 8 torch.randn images, {torch_src} onnx "
+        f"{CALIBRATION_BATCHES} batches of 8 torch.randn images, {torch_src} onnx "
         f"export opset {MOBILENET_OPSET}, input 'input' [batch,3,224,224], output 'logits'")
+    resnet_src = (
+        f"torchvision {dist_version('torchvision')} resnet50(weights=None), "
+        f"torch.manual_seed(0), BatchNorm statistics estimated on "
+        f"{CALIBRATION_BATCHES} batches of 8 torch.randn images, {torch_src} onnx "
+        f"export opset {RESNET_OPSET}, input 'input' [batch,3,224,224], output 'logits'")
     bert_src = (f"{hf_src}: BertModel(BertConfig()) (BERT-base), torch.manual_seed(0), onnx "
                 f"export opset {BERT_OPSET}, inputs input_ids/attention_mask/token_type_ids "
                 f"int64[batch,sequence], outputs last_hidden_state, pooler_output; {shapes}")
@@ -467,13 +456,11 @@ def main() -> int:
                   "attention_mask/token_type_ids int64[batch,sequence], outputs "
                   f"last_hidden_state, sentence_embedding; {shapes}")
     plan += [
-        ("resnet50.onnx",
-         f"torchvision {dist_version('torchvision')} resnet50(weights=None), torch.manual_seed(0), "
-         f"torch {dist_version('torch')} onnx export opset {RESNET_OPSET}, input 'input' "
-         "[batch,3,224,224], output 'logits'",
-         lambda d: export_torchvision(d, "resnet50", RESNET_OPSET)),
+        ("resnet50.onnx", resnet_src,
+         lambda d: export_traced(d, resnet_src, previous, lambda: build_calibrated("resnet50"),
+                                 RESNET_OPSET)),
         ("mobilenet_v2.onnx", mobilenet_src,
-         lambda d: export_traced(d, mobilenet_src, previous, build_mobilenet_v2,
+         lambda d: export_traced(d, mobilenet_src, previous, lambda: build_calibrated("mobilenet_v2"),
                                  MOBILENET_OPSET)),
         ("bert_base.onnx", bert_src,
          lambda d: export_traced(d, bert_src, previous, build_bert_base, BERT_OPSET)),

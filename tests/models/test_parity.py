@@ -1,11 +1,14 @@
 """Real-model parity: `kiln run` (reference interpreter) against ONNX Runtime on the same random
 inputs (fixed seeds), including batch and sequence sizes other than the export's.
 
-Tolerances: rtol 1e-4, and atol 1e-5 scaled by the output's magnitude (max(1, max|ref|)).
-Both kiln and ONNX Runtime sum float32 products in different orders; on a randomly initialised
-ResNet-50 the logits reach ~75 and the two disagree by ~1e-4 absolute on near-zero logits,
-i.e. ~1e-6 of the output scale. An unscaled atol of 1e-5 would test summation order, not
-correctness. Each test prints the max abs error and kiln's run time (pytest -s) for the record.
+Tolerances: rtol 1e-4, atol 1e-5 for every output of every model except ResNet-50. The CNNs have
+random weights but BatchNorm statistics estimated on random images (scripts/fetch_models.py), so
+their logits are of order 1 like a trained model's. ResNet-50 is deep enough that float32 itself
+is the limit: against the same graph run in float64 (kiln's float64 kernels), kiln's float32
+logits are off by 3.8e-5 and ONNX Runtime's by 2.3e-5 (by 3.0e-5 with its graph optimizations
+off), so two correct float32 implementations differ by ~4e-5 and atol 1e-5 cannot hold; its
+atol is 1e-4 (logits up to ~1.8). Each test prints the max abs error and kiln's run time
+(pytest -s) for the record.
 
 The transformer models were traced at batch 2 x sequence 11 (scripts/fetch_models.py); every
 case here uses other sizes, so a size baked into the graph by tracing would show."""
@@ -21,6 +24,8 @@ import onnxruntime as ort
 import pytest
 
 RTOL, ATOL = 1e-4, 1e-5
+# Per-model atol where float32 cannot do better (see the module docstring).
+ATOL_FOR = {"resnet50": 1e-4}
 
 # Vocabulary sizes of the exported configs (BertConfig() and MiniLM: 30522, GPT2Config(): 50257).
 BERT_VOCAB, GPT2_VOCAB = 30522, 50257
@@ -124,14 +129,10 @@ def test_matches_onnxruntime(name, kiln, model_path, tmp_path):
             assert got.shape == ref.shape, f"{case} {o}: shape {got.shape} vs {ref.shape}"
             assert got.dtype == ref.dtype, f"{case} {o}: dtype {got.dtype} vs {ref.dtype}"
             err = float(np.max(np.abs(got.astype(np.float64) - ref))) if got.size else 0.0
-            # The issue's criterion read literally (atol not scaled), for the record.
-            strict = bool(np.allclose(got, ref, rtol=RTOL, atol=ATOL))
             report.append(f"{name} {case} {o}: max abs error {err:.3g} "
-                          f"(max |ref| {float(np.max(np.abs(ref))) if ref.size else 0:.3g}, "
-                          f"unscaled rtol/atol {'met' if strict else 'not met'}); "
+                          f"(max |ref| {float(np.max(np.abs(ref))) if ref.size else 0:.3g}); "
                           f"kiln run {seconds:.1f} s wall, {cpu:.1f} s CPU")
-            scale = max(1.0, float(np.max(np.abs(ref)))) if ref.size and ref.dtype.kind == "f" else 1.0
-            np.testing.assert_allclose(got, ref, rtol=RTOL, atol=ATOL * scale,
+            np.testing.assert_allclose(got, ref, rtol=RTOL, atol=ATOL_FOR.get(name, ATOL),
                                        err_msg=f"{case} {o}")
     print("\n" + "\n".join(report))
 
@@ -199,3 +200,37 @@ def test_minilm_embeds_real_sentences_like_onnxruntime(kiln, model_path, tmp_pat
     print("cosine similarity to the first sentence:", np.round(sim[0], 3))
     assert sim[0, 1] > 0.6, sim[0]
     assert sim[0, 1] > max(sim[0, 2:]) + 0.2, sim[0]
+
+
+def test_resnet50_float32_error_floor(kiln, model_dir, tmp_path):
+    """Why ResNet-50's atol is 1e-4: the same graph in float64 (weights cast, kiln's float64
+    kernels) is the yardstick; kiln's and ONNX Runtime's float32 results are both ~3e-5 off it."""
+    import onnx
+    from onnx import TensorProto, numpy_helper
+
+    src = model_dir / "resnet50.onnx"
+    m = onnx.load(src)
+    for i, t in enumerate(m.graph.initializer):
+        if t.data_type == TensorProto.FLOAT:
+            a = numpy_helper.to_array(t).astype(np.float64)
+            m.graph.initializer[i].CopyFrom(numpy_helper.from_array(a, t.name))
+    for v in list(m.graph.input) + list(m.graph.output):
+        if v.type.tensor_type.elem_type == TensorProto.FLOAT:
+            v.type.tensor_type.elem_type = TensorProto.DOUBLE
+    del m.graph.value_info[:]
+    f64 = tmp_path / "resnet50_f64.onnx"
+    onnx.save(m, f64)
+    x = np.random.default_rng(0).standard_normal((1, 3, 224, 224)).astype(np.float32)
+    np.save(tmp_path / "x32.npy", x)
+    np.save(tmp_path / "x64.npy", x.astype(np.float64))
+    r = kiln.run("run", str(f64), "--input", f"input={tmp_path / 'x64.npy'}", "-o", str(tmp_path / "o64"))
+    assert r.returncode == 0, r.describe()
+    r = kiln.run("run", str(src), "--input", f"input={tmp_path / 'x32.npy'}", "-o", str(tmp_path / "o32"))
+    assert r.returncode == 0, r.describe()
+    truth = np.load(tmp_path / "o64" / "logits.npy")
+    ours = np.load(tmp_path / "o32" / "logits.npy")
+    theirs = ort.InferenceSession(str(src), providers=["CPUExecutionProvider"]).run(None, {"input": x})[0]
+    kiln_err = float(np.max(np.abs(ours - truth)))
+    ort_err = float(np.max(np.abs(theirs - truth)))
+    print(f"\nresnet50 float32 vs float64: kiln {kiln_err:.3g}, onnxruntime {ort_err:.3g}")
+    assert kiln_err < 1e-4 and ort_err < 1e-4
