@@ -6,7 +6,7 @@
 //
 //   tensor makers   make<T>(dtype, shape, values) copies raw elements; make_from_doubles converts
 //                   each double to the element type; f32/f64/i64/i32/i16/i8/u8/u16/u64/boolean,
-//                   f16/bf16 (from floats), strings(shape, v) and none() (an omitted input).
+//                   f16/bf16 (from floats), strings(shape, v), none() (an omitted input), iota_f32.
 //   readers         values(t) (every numeric element as double), raw<T>(t), string_values(t).
 //   comparisons     expect_near_all (default relative tolerance 1e-6), expect_near_all_loose
 //                   (the same check with a default of 1e-5), expect_near(tensor, want) (1e-5).
@@ -124,6 +124,14 @@ inline Tensor strings(Shape s, std::vector<std::string> v) {
 // An omitted optional input.
 inline Tensor none() {
   return Tensor();
+}
+// 0, 1, 2, ... in row-major order.
+inline Tensor iota_f32(Shape s) {
+  int64_t n = 1;
+  for (int64_t d : s) n *= d;
+  std::vector<float> v(static_cast<size_t>(n));
+  for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>(i);
+  return f32(std::move(s), v);
 }
 
 // ---- readers ----------------------------------------------------------------------------------

@@ -22,142 +22,15 @@
 #include "core/errors.h"
 #include "interp/interpreter.h"
 #include "ir/graph.h"
+#include "kernel_test_util.h"
 #include "ops/kernel_util.h"
 
 namespace kiln::legacy_kernel_test {
 namespace {
 
-using Shape = std::vector<int64_t>;
-using D = DataType;
+using namespace kiln::test;  // NOLINT(google-build-using-namespace): the shared harness
+
 using V = std::vector<double>;
-
-template <typename T>
-Tensor make(D dtype, Shape shape, const std::vector<T>& values) {
-  Tensor t = Tensor::allocate(dtype, std::move(shape)).value();
-  EXPECT_EQ(static_cast<size_t>(t.numel()), values.size());
-  if constexpr (std::is_same_v<T, bool>) {
-    for (size_t i = 0; i < values.size(); ++i) t.data_as<bool>()[i] = values[i];
-  } else {
-    if (!values.empty()) std::memcpy(t.data(), values.data(), values.size() * sizeof(T));
-  }
-  return t;
-}
-Tensor f32(Shape s, std::vector<float> v) {
-  return make(D::kFloat32, std::move(s), v);
-}
-Tensor f64(Shape s, std::vector<double> v) {
-  return make(D::kFloat64, std::move(s), v);
-}
-Tensor i32(Shape s, std::vector<int32_t> v) {
-  return make(D::kInt32, std::move(s), v);
-}
-Tensor boolean(Shape s, std::vector<bool> v) {
-  return make(D::kBool, std::move(s), v);
-}
-// Every element as double (any numeric type, bool as 0/1).
-V values(const Tensor& t) {
-  V out;
-  Status s = ops::dispatch_numeric(t.dtype(), "test", [&]<typename T>() -> Status {
-    for (int64_t i = 0; i < t.numel(); ++i)
-      out.push_back(static_cast<double>(static_cast<ops::compute_t<T>>(t.data_as<T>()[i])));
-    return Status::Ok();
-  });
-  EXPECT_TRUE(s.ok()) << s.to_string();
-  return out;
-}
-
-void expect_near_all(const V& got, const V& want, double tol = 1e-6) {
-  ASSERT_EQ(got.size(), want.size());
-  for (size_t i = 0; i < got.size(); ++i) {
-    if (std::isinf(want[i])) {
-      EXPECT_EQ(got[i], want[i]) << "element " << i;
-    } else {
-      EXPECT_NEAR(got[i], want[i], tol * std::max(1.0, std::fabs(want[i]))) << "element " << i;
-    }
-  }
-}
-
-// Move-only (attributes are), built by chaining on a temporary: Attrs().i("broadcast", 1).
-struct Attrs {
-  std::vector<ir::Attribute> list;
-  Attrs&& i(const std::string& n, int64_t v) && {
-    list.push_back(ir::Attribute::make_int(n, v));
-    return std::move(*this);
-  }
-  Attrs&& f(const std::string& n, float v) && {
-    list.push_back(ir::Attribute::make_float(n, v));
-    return std::move(*this);
-  }
-  Attrs&& s(const std::string& n, std::string v) && {
-    list.push_back(ir::Attribute::make_string(n, std::move(v)));
-    return std::move(*this);
-  }
-  Attrs&& ints(const std::string& n, std::vector<int64_t> v) && {
-    list.push_back(ir::Attribute::make_ints(n, std::move(v)));
-    return std::move(*this);
-  }
-};
-
-// Runs one node with `outputs` outputs (slots in `skip` omitted) in a model importing `opset`.
-Result<std::vector<Tensor>> run_op(const std::string& op, int64_t opset, std::vector<Tensor> inputs,
-                                   Attrs attrs = {}, size_t outputs = 1,
-                                   std::vector<size_t> skip = {}) {
-  auto g = std::make_unique<ir::Graph>("main");
-  std::vector<ir::Value*> ins, outs;
-  interp::TensorMap feed;
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    if (inputs[i].empty()) {
-      ins.push_back(nullptr);
-      continue;
-    }
-    ir::ValueType type;
-    type.dtype = inputs[i].dtype();
-    type.shape = Dims::of(inputs[i].shape());
-    const std::string name = "in" + std::to_string(i);
-    ins.push_back(g->add_input(name, type).value());
-    feed[name] = std::move(inputs[i]);
-  }
-  for (size_t i = 0; i < outputs; ++i) {
-    if (std::find(skip.begin(), skip.end(), i) != skip.end()) {
-      outs.push_back(nullptr);
-      continue;
-    }
-    ir::Value* v = g->add_value("out" + std::to_string(i)).value();
-    g->add_output(v);
-    outs.push_back(v);
-  }
-  g->add_node(op, "", op + "_0", ins, outs, std::move(attrs.list), opset, 0);
-  ir::Model model;
-  model.opsets[""] = opset;
-  model.graph = std::move(g);
-  KILN_ASSIGN_OR_RETURN(interp::TensorMap result, interp::run(model, feed));
-  std::vector<Tensor> out;
-  for (size_t i = 0; i < outputs; ++i) {
-    auto it = result.find("out" + std::to_string(i));
-    out.push_back(it == result.end() ? Tensor() : it->second);
-  }
-  return out;
-}
-
-Tensor run1(const std::string& op, int64_t opset, std::vector<Tensor> inputs, Attrs attrs = {}) {
-  auto r = run_op(op, opset, std::move(inputs), std::move(attrs));
-  EXPECT_TRUE(r.ok()) << op << " at opset " << opset << ": " << r.status().to_string();
-  return r.ok() ? (*r)[0] : Tensor();
-}
-
-// The failure of a run that must fail, with its code checked and its message returned.
-std::string expect_error(const Result<std::vector<Tensor>>& r, Code code) {
-  EXPECT_FALSE(r.ok()) << "expected " << format_code(static_cast<int>(code));
-  if (r.ok()) return {};
-  EXPECT_EQ(r.status().code(), static_cast<int>(code)) << r.status().to_string();
-  return r.status().message();
-}
-
-#define EXPECT_HAS(text, part)                                                                \
-  do {                                                                                        \
-    const std::string text_ = (text);                                                         \
-    EXPECT_NE(text_.find(part), std::string::npos) << "'" << (part) << "' not in: " << text_; \
-  } while (0)
 
 // ---- legacy broadcast of the binary ops -------------------------------------------------------
 

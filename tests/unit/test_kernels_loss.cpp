@@ -15,148 +15,24 @@
 #include "core/errors.h"
 #include "interp/interpreter.h"
 #include "ir/graph.h"
+#include "kernel_test_util.h"
 #include "ops/kernel_util.h"
 #include "ops/op_schema.h"
 
 namespace kiln::loss_kernel_test {
 namespace {
 
+using namespace kiln::test;  // NOLINT(google-build-using-namespace): the shared harness
+
 using ops::Half;
-using Shape = std::vector<int64_t>;
-using D = DataType;
-
-template <typename T>
-Tensor make(D dtype, Shape shape, const std::vector<T>& values) {
-  Tensor t = Tensor::allocate(dtype, std::move(shape)).value();
-  EXPECT_EQ(static_cast<size_t>(t.numel()), values.size());
-  if (!values.empty()) std::memcpy(t.data(), values.data(), values.size() * sizeof(T));
-  return t;
-}
-Tensor f32(Shape s, std::vector<float> v) {
-  return make(D::kFloat32, std::move(s), v);
-}
-Tensor f64(Shape s, std::vector<double> v) {
-  return make(D::kFloat64, std::move(s), v);
-}
-Tensor f16(Shape s, const std::vector<float>& v) {
-  std::vector<Half> h;
-  for (float f : v) h.emplace_back(f);
-  return make(D::kFloat16, std::move(s), h);
-}
-Tensor i64(Shape s, std::vector<int64_t> v) {
-  return make(D::kInt64, std::move(s), v);
-}
-Tensor i32(Shape s, std::vector<int32_t> v) {
-  return make(D::kInt32, std::move(s), v);
-}
-Tensor none() {
-  return Tensor();
-}  // an omitted optional input
-
-std::vector<double> values(const Tensor& t) {
-  std::vector<double> out;
-  Status s = ops::dispatch_numeric(t.dtype(), "test", [&]<typename T>() -> Status {
-    for (int64_t i = 0; i < t.numel(); ++i)
-      out.push_back(static_cast<double>(static_cast<ops::compute_t<T>>(t.data_as<T>()[i])));
-    return Status::Ok();
-  });
-  EXPECT_TRUE(s.ok()) << s.to_string();
-  return out;
-}
-
-void expect_near_all(const std::vector<double>& got, const std::vector<double>& want,
-                     double tol = 1e-6) {
-  ASSERT_EQ(got.size(), want.size());
-  for (size_t i = 0; i < got.size(); ++i) {
-    if (std::isnan(want[i])) {
-      EXPECT_TRUE(std::isnan(got[i])) << "element " << i << " = " << got[i];
-    } else {
-      EXPECT_NEAR(got[i], want[i], tol * std::max(1.0, std::fabs(want[i]))) << "element " << i;
-    }
-  }
-}
-
-struct Attrs {
-  std::vector<ir::Attribute> list;
-  Attrs&& i(const std::string& n, int64_t v) && {
-    list.push_back(ir::Attribute::make_int(n, v));
-    return std::move(*this);
-  }
-  Attrs&& f(const std::string& n, float v) && {
-    list.push_back(ir::Attribute::make_float(n, v));
-    return std::move(*this);
-  }
-  Attrs&& s(const std::string& n, std::string v) && {
-    list.push_back(ir::Attribute::make_string(n, std::move(v)));
-    return std::move(*this);
-  }
-};
-
-// Runs one node of `domain` at `opset` with `outputs` outputs (slots listed in `skip` omitted).
-Result<std::vector<Tensor>> run_op(const std::string& op, int64_t opset, std::vector<Tensor> inputs,
-                                   Attrs attrs = {}, size_t outputs = 1,
-                                   std::vector<size_t> skip = {}, const std::string& domain = "") {
-  auto g = std::make_unique<ir::Graph>("main");
-  std::vector<ir::Value*> ins, outs;
-  interp::TensorMap feed;
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    if (inputs[i].empty()) {
-      ins.push_back(nullptr);
-      continue;
-    }
-    ir::ValueType type;
-    type.dtype = inputs[i].dtype();
-    type.shape = Dims::of(inputs[i].shape());
-    const std::string name = "in" + std::to_string(i);
-    ins.push_back(g->add_input(name, type).value());
-    feed[name] = std::move(inputs[i]);
-  }
-  for (size_t i = 0; i < outputs; ++i) {
-    if (std::find(skip.begin(), skip.end(), i) != skip.end()) {
-      outs.push_back(nullptr);
-      continue;
-    }
-    ir::Value* v = g->add_value("out" + std::to_string(i), ir::ValueType{}).value();
-    g->add_output(v);
-    outs.push_back(v);
-  }
-  g->add_node(op, domain, op + "_0", ins, outs, std::move(attrs.list), opset, 0);
-  ir::Model model;
-  model.opsets[domain] = opset;
-  model.graph = std::move(g);
-  KILN_ASSIGN_OR_RETURN(interp::TensorMap result, interp::run(model, feed));
-  std::vector<Tensor> out;
-  for (size_t i = 0; i < outputs; ++i) {
-    auto it = result.find("out" + std::to_string(i));
-    out.push_back(it == result.end() ? Tensor() : it->second);
-  }
-  return out;
-}
-
-Tensor run1(const std::string& op, int64_t opset, std::vector<Tensor> inputs, Attrs attrs = {}) {
-  auto r = run_op(op, opset, std::move(inputs), std::move(attrs));
-  EXPECT_TRUE(r.ok()) << r.status().to_string();
-  return r.ok() ? (*r)[0] : Tensor();
-}
 
 // A training-domain optimizer node with `outputs` outputs.
 std::vector<Tensor> run_training(const std::string& op, std::vector<Tensor> inputs, Attrs attrs,
                                  size_t outputs) {
-  auto r = run_op(op, 1, std::move(inputs), std::move(attrs), outputs, {},
-                  std::string(ops::kTrainingDomain));
+  auto r = run_op_in_domain(op, std::string(ops::kTrainingDomain), 1, std::move(inputs),
+                            std::move(attrs), outputs);
   EXPECT_TRUE(r.ok()) << r.status().to_string();
   return r.ok() ? *r : std::vector<Tensor>(outputs);
-}
-
-std::string expect_error(const Result<std::vector<Tensor>>& r, Code code) {
-  EXPECT_FALSE(r.ok()) << "expected " << format_code(static_cast<int>(code));
-  if (r.ok()) return {};
-  EXPECT_EQ(r.status().code(), static_cast<int>(code)) << r.status().to_string();
-  return r.status().message();
-}
-
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
 }
 
 // ---- NegativeLogLikelihoodLoss ------------------------------------------------------------------
@@ -447,7 +323,7 @@ TEST(TrainingKernels, SeveralTensorsKeepTheirRuns) {
 TEST(TrainingKernels, RejectBadNodesAndInputs) {
   const std::string dom(ops::kTrainingDomain);
   auto adagrad = [&](std::vector<Tensor> in, size_t outputs = 2) {
-    return run_op("Adagrad", 1, std::move(in), {}, outputs, {}, dom);
+    return run_op_in_domain("Adagrad", dom, 1, std::move(in), {}, outputs);
   };
   // 6 inputs: 2 + 4 is not 2 + 3n.
   std::string m = expect_error(adagrad({f32({}, {1}), i64({}, {0}), f32({1}, {1}), f32({1}, {1}),
@@ -473,10 +349,10 @@ TEST(TrainingKernels, RejectBadNodesAndInputs) {
       Code::kInvalidArgument);
   EXPECT_TRUE(contains(m, "one value")) << m;
   m = expect_error(
-      run_op("Momentum", 1,
-             {f32({}, {1}), i64({}, {0}), f32({1}, {1}), f32({1}, {1}), f32({1}, {1})},
-             Attrs().f("alpha", 1).f("beta", 1).f("norm_coefficient", 0).s("mode", "adam"), 2, {},
-             dom),
+      run_op_in_domain(
+          "Momentum", dom, 1,
+          {f32({}, {1}), i64({}, {0}), f32({1}, {1}), f32({1}, {1}), f32({1}, {1})},
+          Attrs().f("alpha", 1).f("beta", 1).f("norm_coefficient", 0).s("mode", "adam"), 2),
       Code::kAttributeValueUnsupported);
   EXPECT_TRUE(contains(m, "'adam'")) << m;
 }
