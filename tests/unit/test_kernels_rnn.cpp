@@ -20,6 +20,7 @@
 #include "core/errors.h"
 #include "interp/interpreter.h"
 #include "ir/graph.h"
+#include "kernel_test_util.h"
 #include "ops/control_flow_kernels.h"
 #include "ops/kernel_util.h"
 
@@ -42,17 +43,7 @@ constexpr int kKernelFailed = static_cast<int>(Code::kKernelFailed);
 // ---- tensors ----------------------------------------------------------------------------------
 
 Tensor make(DataType dt, std::vector<int64_t> shape, const std::vector<double>& v) {
-  Result<Tensor> r = Tensor::allocate(dt, std::move(shape));
-  EXPECT_TRUE(r.ok()) << r.status().to_string();
-  Tensor t = std::move(r).value();
-  EXPECT_EQ(static_cast<size_t>(t.numel()), v.size());
-  Status s = ops::dispatch_numeric(dt, "test", [&]<typename T>() -> Status {
-    for (size_t i = 0; i < v.size(); ++i)
-      t.data_as<T>()[i] = static_cast<T>(static_cast<ops::compute_t<T>>(v[i]));
-    return Status::Ok();
-  });
-  EXPECT_TRUE(s.ok()) << s.to_string();
-  return t;
+  return test::make_from_doubles(dt, std::move(shape), v);
 }
 
 Tensor f32(std::vector<int64_t> shape, const std::vector<double>& v) {
@@ -65,16 +56,7 @@ Tensor boolean(bool b) {
   return make(DataType::kBool, {}, {b ? 1.0 : 0.0});
 }
 
-std::vector<double> values(const Tensor& t) {
-  std::vector<double> out;
-  Status s = ops::dispatch_numeric(t.dtype(), "test", [&]<typename T>() -> Status {
-    for (int64_t i = 0; i < t.numel(); ++i)
-      out.push_back(static_cast<double>(static_cast<ops::compute_t<T>>(t.data_as<T>()[i])));
-    return Status::Ok();
-  });
-  EXPECT_TRUE(s.ok()) << s.to_string();
-  return out;
-}
+using test::values;
 
 // The deterministic inputs the golden values were computed from (same formula in Python).
 std::vector<double> fill(int64_t n, double phase, double scale) {
