@@ -26,9 +26,6 @@ namespace {
 
 using namespace kiln::test;  // NOLINT(google-build-using-namespace): the shared harness
 
-using ops::BFloat16;
-using ops::Half;
-
 // ---- tensors --------------------------------------------------------------------------------
 
 // Inputs here are computed in double (fill, the oracles), so the makers convert from double.

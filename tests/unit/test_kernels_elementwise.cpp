@@ -26,7 +26,6 @@ namespace {
 
 using namespace kiln::test;  // NOLINT(google-build-using-namespace): the shared harness
 
-using ops::BFloat16;
 using ops::Half;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();

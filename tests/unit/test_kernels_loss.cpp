@@ -24,8 +24,6 @@ namespace {
 
 using namespace kiln::test;  // NOLINT(google-build-using-namespace): the shared harness
 
-using ops::Half;
-
 // A training-domain optimizer node with `outputs` outputs.
 std::vector<Tensor> run_training(const std::string& op, std::vector<Tensor> inputs, Attrs attrs,
                                  size_t outputs) {

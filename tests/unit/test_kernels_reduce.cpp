@@ -24,9 +24,6 @@ namespace {
 
 using namespace kiln::test;  // NOLINT(google-build-using-namespace): the shared harness
 
-using ops::BFloat16;
-using ops::Half;
-
 std::vector<int64_t> ints(const Tensor& t) {
   EXPECT_EQ(t.dtype(), D::kInt64);
   return std::vector<int64_t>(t.data_as<int64_t>(), t.data_as<int64_t>() + t.numel());

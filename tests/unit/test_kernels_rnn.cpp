@@ -32,8 +32,6 @@ using ir::AttrType;
 using ir::Graph;
 using ir::Value;
 using ir::ValueType;
-using ops::BFloat16;
-using ops::Half;
 
 constexpr int kInvalidArgument = static_cast<int>(Code::kInvalidArgument);
 constexpr int kIncompatibleShapes = static_cast<int>(Code::kIncompatibleShapes);

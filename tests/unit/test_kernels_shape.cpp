@@ -27,9 +27,6 @@ namespace {
 
 using namespace kiln::test;  // NOLINT(google-build-using-namespace): the shared harness
 
-using ops::BFloat16;
-using ops::Half;
-
 using V = std::vector<double>;
 using S = std::vector<std::string>;
 
