@@ -249,7 +249,8 @@ Status split_infer(InferContext& ctx) {
     int64_t sum = 0;
     for (int64_t p : *parts) {
       if (p < 0) return err(Code::kInvalidArgument, "Split part size ", p, " is negative");
-      sum += p;
+      if (__builtin_add_overflow(sum, p, &sum))
+        return err(Code::kInvalidArgument, "Split part sizes overflow");
       sizes.push_back(Dim::fixed(p));
     }
     if (total.is_static() && sum != total.value)

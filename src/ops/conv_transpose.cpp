@@ -59,9 +59,18 @@ Status conv_transpose_infer(InferContext& ctx) {
     } else if (same) {
       out.push_back(dim_mul(in, Dim::fixed(strides[d])));
     } else if (in.is_static() && kernel_known) {
-      const int64_t extent = (kernel[d] - 1) * dil[d] + 1;
-      int64_t v = strides[d] * (in.value - 1) + out_pad[d] + extent;
-      if (auto_pad != "VALID") v -= pads[d] + pads[d + nd];
+      // Checked: the attributes come from the file and may be anything.
+      int64_t extent = 0, v = 0, pad_sum = 0;
+      const bool overflow = __builtin_mul_overflow(kernel[d] - 1, dil[d], &extent) ||
+                            __builtin_add_overflow(extent, int64_t{1}, &extent) ||
+                            __builtin_mul_overflow(strides[d], in.value - 1, &v) ||
+                            __builtin_add_overflow(v, out_pad[d], &v) ||
+                            __builtin_add_overflow(v, extent, &v) ||
+                            __builtin_add_overflow(pads[d], pads[d + nd], &pad_sum) ||
+                            (auto_pad != "VALID" && __builtin_sub_overflow(v, pad_sum, &v));
+      if (overflow)
+        return err(Code::kInvalidArgument, "ConvTranspose strides/dilations/pads/kernel of ",
+                   "spatial dim ", d, " are out of range");
       if (v < 0)
         return err(Code::kIncompatibleShapes, "ConvTranspose output spatial dim ", d, " would be ",
                    v, " for input ", x.to_string());

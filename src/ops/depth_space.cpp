@@ -67,8 +67,9 @@ Status depth_space_infer(InferContext& ctx) {
   const Dims& x = ctx.input_shape(0);
   const bool to_space = ctx.node().op_type() == "DepthToSpace";
   const int64_t b = ctx.attr_int("blocksize", 0);
-  if (b <= 0)
-    return err(Code::kInvalidArgument, ctx.node().op_type(), " blocksize ", b, " must be positive");
+  if (b <= 0 || b > (int64_t{1} << 31))
+    return err(Code::kInvalidArgument, ctx.node().op_type(), " blocksize ", b,
+               " must be in 1..2^31");
   if (!x.rank_known()) {
     ctx.set_output_shape(0, unknown_dims(4));
     return Status::Ok();

@@ -367,8 +367,8 @@ Status gather_nd_infer(InferContext& ctx) {
   }
   const int64_t b = ctx.attr_int("batch_dims", 0);
   const int64_t last = idx[idx.rank() - 1].value;
-  if (b < 0 || b + last > static_cast<int64_t>(data.rank()) ||
-      b >= static_cast<int64_t>(idx.rank()))
+  const int64_t data_rank = static_cast<int64_t>(data.rank());
+  if (b < 0 || b > data_rank || last > data_rank - b || b >= static_cast<int64_t>(idx.rank()))
     return err(Code::kIncompatibleShapes, "GatherND indices ", idx.to_string(), " (batch_dims ", b,
                ") index more dims than data ", data.to_string(), " has");
   std::vector<Dim> out(idx.dims().begin(), idx.dims().end() - 1);

@@ -233,7 +233,10 @@ Status pad_infer(InferContext& ctx) {
   std::vector<Dim> out = in.dims();
   for (size_t k = 0; k < n; ++k) {
     KILN_ASSIGN_OR_RETURN(const int64_t a, infer_axis((*axes)[k], rank, "Pad"));
-    const int64_t extra = (*pads)[k] + (*pads)[k + n];
+    int64_t extra = 0;
+    if (__builtin_add_overflow((*pads)[k], (*pads)[k + n], &extra))
+      return err(Code::kInvalidArgument, "Pad pads ", (*pads)[k], " and ", (*pads)[k + n],
+                 " of axis ", a, " are out of range");
     out[a] = dim_add(out[a], Dim::fixed(extra));
     if (in[a].is_static() && out[a].is_static() && out[a].value < 0)
       return err(Code::kIncompatibleShapes, "Pad pads ", (*pads)[k], "/", (*pads)[k + n],

@@ -89,9 +89,12 @@ Status resize_infer(InferContext& ctx) {
       const float s = (*scales)[k];
       if (!(s > 0.0f))
         return err(Code::kInvalidArgument, ctx.node().op_type(), " scale ", s, " must be positive");
+      const double size = std::floor(static_cast<double>(d.value) * static_cast<double>(s));
+      if (d.is_static() && !(size < 9.0e18))
+        return err(Code::kInvalidArgument, ctx.node().op_type(), " scale ", s, " on a dim of ",
+                   d.value, " gives an output size out of range");
       if (d.is_static())
-        out[axes[k]] = Dim::fixed(static_cast<int64_t>(
-            std::floor(static_cast<double>(d.value) * static_cast<double>(s))));
+        out[axes[k]] = Dim::fixed(static_cast<int64_t>(size));
       else if (s == 1.0f)
         out[axes[k]] = d;
     }

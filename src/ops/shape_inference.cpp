@@ -129,6 +129,21 @@ void Driver::record(ir::Node& n, const InferContext::Output& out, ir::Value* v) 
 
 void Driver::fold(const ir::Node& n, const OpSchema& schema) {
   if (!schema.reference_kernel() || !foldable(n, schema)) return;
+  // Shape arithmetic is integer arithmetic: fold only integer/bool values (Constant aside), so
+  // check time never runs float kernels on data the file chose.
+  auto integral = [](const ir::Value* v) {
+    if (v == nullptr) return true;
+    const DataType t = v->type.dtype;
+    return t == DataType::kInt64 || t == DataType::kInt32 || t == DataType::kBool;
+  };
+  // Shape/Size read only the input's shape; ConstantOfShape only fills.
+  const std::string& op = n.op_type();
+  if (op != "Constant" && op != "Shape" && op != "Size")
+    for (const ir::Value* v : n.inputs())
+      if (!integral(v)) return;
+  if (op != "Constant" && op != "ConstantOfShape")
+    for (const ir::Value* v : n.outputs())
+      if (!integral(v)) return;
   std::vector<const Tensor*> inputs;
   for (const ir::Value* v : n.inputs()) {
     if (v == nullptr) {
