@@ -31,7 +31,7 @@ struct Driver {
   void graph(ir::Graph& g);
   void node(ir::Node& n);
   void control_flow(ir::Node& n, const OpSchema& schema, InferContext& ctx);
-  void fold(const ir::Node& n, const OpSchema& schema);
+  void fold(const ir::Node& n, const OpSchema& schema, const InferContext& inferred);
   void record(ir::Node& n, const InferContext::Output& out, ir::Value* v);
 };
 
@@ -127,7 +127,7 @@ void Driver::record(ir::Node& n, const InferContext::Output& out, ir::Value* v) 
   if (out.values) state.values[v] = *out.values;
 }
 
-void Driver::fold(const ir::Node& n, const OpSchema& schema) {
+void Driver::fold(const ir::Node& n, const OpSchema& schema, const InferContext& inferred) {
   if (!schema.reference_kernel() || !foldable(n, schema)) return;
   // Shape arithmetic is integer arithmetic: fold only integer/bool values (Constant aside), so
   // check time never runs float kernels on data the file chose.
@@ -160,11 +160,18 @@ void Driver::fold(const ir::Node& n, const OpSchema& schema) {
     inputs.push_back(t);
   }
   // Only outputs whose inferred size is static and small: a kernel must not allocate without
-  // bound at check time (ConstantOfShape of a hostile shape).
-  for (const ir::Value* v : n.outputs()) {
-    if (v == nullptr) continue;
-    std::optional<int64_t> numel = v->type.shape.numel();
-    if (!numel || *numel > options.fold_limit) return;
+  // bound at check time (ConstantOfShape of a hostile shape). The bound is this node's own
+  // inference (what the kernel will compute from these constants), never the value's declared type,
+  // which a hostile file may set small.
+  for (size_t i = 0; i < n.outputs().size(); ++i) {
+    if (n.outputs()[i] == nullptr) continue;
+    if (i >= inferred.outputs().size() || !inferred.outputs()[i].set) return;
+    const ir::ValueType& t = inferred.outputs()[i].type;
+    std::optional<int64_t> numel = t.shape.numel();
+    const ir::ValueType& recorded = n.outputs()[i]->type;  // differs after a conflict
+    if (!numel || *numel > options.fold_limit || t.dtype != recorded.dtype ||
+        t.shape != recorded.shape)
+      return;
   }
   KernelContext ctx(n, schema, std::move(inputs), nullptr);
   if (!schema.reference_kernel()(ctx).ok()) return;  // the run reports it with its data
@@ -196,7 +203,7 @@ void Driver::node(ir::Node& n) {
     if (v == nullptr || i >= ctx.outputs().size() || !ctx.outputs()[i].set) continue;
     record(n, ctx.outputs()[i], v);
   }
-  fold(n, *schema);
+  fold(n, *schema, ctx);
   // Static integer contents become constants too, so kernels can fold what consumes them.
   for (ir::Value* v : n.outputs()) {
     if (v == nullptr || state.constants.count(v) != 0) continue;
