@@ -206,7 +206,11 @@ Result<int64_t> infer_axis(int64_t axis, int64_t rank, const std::string& what) 
 }
 
 Dims unknown_dims(int64_t rank) {
-  return Dims(std::vector<Dim>(static_cast<size_t>(std::max<int64_t>(rank, 0)), Dim::unknown()));
+  // The rank may come from a file-declared size (the length of a shape tensor): past any real
+  // rank it is just unknown, and allocates nothing.
+  constexpr int64_t kMaxRank = 64;
+  if (rank < 0 || rank > kMaxRank) return Dims::unknown_rank();
+  return Dims(std::vector<Dim>(static_cast<size_t>(rank), Dim::unknown()));
 }
 
 Dims dims_from_values(const DimValues& values) {

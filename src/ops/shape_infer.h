@@ -111,7 +111,7 @@ Dim dim_mul(const Dim& a, const Dim& b);
 Dim dim_add(const Dim& a, const Dim& b);
 // Axis in [-rank, rank) → [0, rank); IndexOutOfRange (K3008) otherwise.
 Result<int64_t> infer_axis(int64_t axis, int64_t rank, const std::string& what);
-// Dims with every entry unknown.
+// Dims with every entry unknown (unknown rank past 64: ranks can come from file-declared sizes).
 Dims unknown_dims(int64_t rank);
 // Dims from the propagated contents of a shape tensor (Reshape/Expand targets, …).
 Dims dims_from_values(const DimValues& values);
