@@ -258,8 +258,10 @@ Status split_infer(InferContext& ctx) {
                  " of ", in.to_string(), " has ", total.value);
   } else if (total.is_static()) {
     // Equal parts; with num_outputs (18) the last may be smaller.
-    const int64_t each = (total.value + static_cast<int64_t>(n) - 1) / static_cast<int64_t>(n);
-    if (ctx.since() < 18 && total.value % static_cast<int64_t>(n) != 0)
+    if (n == 0) return Status::Ok();  // no outputs: the arity check reports the node
+    const int64_t count = static_cast<int64_t>(n);
+    const int64_t each = total.value / count + (total.value % count != 0 ? 1 : 0);
+    if (ctx.since() < 18 && total.value % count != 0)
       return err(Code::kIncompatibleShapes, "Split axis ", axis, " of ", in.to_string(), " (",
                  total.value, ") does not divide into ", n, " equal parts");
     int64_t left = total.value;
