@@ -25,8 +25,10 @@ struct BufferRequest {
   int64_t def = 0;
   int64_t last_use = 0;
   // Buffers this one may reuse in place (same memory), when the candidate's last use is this
-  // buffer's def step, the candidate is not already reused, and candidate bytes >= bytes. The
-  // first candidate that qualifies wins. Indices into the request list.
+  // buffer's def step, the candidate is defined at an earlier step, the candidate is not already
+  // reused, and candidate bytes >= bytes (zero-byte buffers never pair). The first candidate that
+  // qualifies wins; buffers claim candidates in (def, index) order. Indices into the request
+  // list; invalid ones are ignored.
   std::vector<int64_t> inplace_candidates;
 };
 
@@ -40,10 +42,14 @@ struct MemoryPlan {
   uint64_t arena_bytes = 0;        // end of the highest placed buffer, aligned
   uint64_t naive_bytes = 0;        // sum of all buffer sizes (aligned), no reuse at all
   uint64_t lower_bound_bytes = 0;  // max over steps of the (aligned) bytes live at that step,
-                                   // counting an in-place chain once
+                                   // counting an in-place chain once (its largest member live
+                                   // at that step)
+  std::string strategy;  // placement order that won: "greedy_by_size" / "greedy_by_breadth"
 };
 
-// Plans offsets (multiples of `alignment`, a power of two). Deterministic.
+// Plans offsets (multiples of `alignment`, a power of two; 0 reads as 1). Deterministic. A
+// last_use before def reads as def. Sizes must be small enough that their aligned sum fits in
+// 64 bits (callers size tensors with checked arithmetic).
 MemoryPlan plan_memory(const std::vector<BufferRequest>& requests, uint64_t alignment = 64);
 
 // Graph front end. The schedule is graph.nodes() in order (step i = node i). Planned buffers are
@@ -62,6 +68,7 @@ struct GraphMemoryPlan {
   std::vector<Slot> slots;                  // in definition order
   std::vector<const ir::Value*> dynamic;    // activations whose size was unknown
   uint64_t arena_bytes = 0, naive_bytes = 0, lower_bound_bytes = 0;
+  std::string strategy;
 };
 
 GraphMemoryPlan plan_graph_memory(
