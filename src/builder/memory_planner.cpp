@@ -10,6 +10,7 @@
 #include <optional>
 #include <tuple>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 namespace kiln::builder {
@@ -238,12 +239,16 @@ GraphMemoryPlan plan_graph_memory(
     uint64_t alignment) {
   GraphMemoryPlan out;
   const std::vector<ir::Node*> nodes = graph.nodes();
+  // Membership in this graph's outputs, not Value::is_graph_output(): a subgraph that returns an
+  // outer value directly sets that flag on the outer value too.
+  const std::unordered_set<const ir::Value*> graph_outputs(graph.outputs().begin(),
+                                                           graph.outputs().end());
   std::unordered_map<const ir::Value*, int64_t> request_of;
   std::vector<BufferRequest> requests;
   std::vector<const ir::Value*> values;
   for (size_t step = 0; step < nodes.size(); ++step) {
     for (const ir::Value* v : nodes[step]->outputs()) {
-      if (v == nullptr || v->is_graph_output() || v->is_graph_input() || v->is_initializer())
+      if (v == nullptr || graph_outputs.count(v) || v->is_graph_input() || v->is_initializer())
         continue;
       if (request_of.count(v) ||
           std::find(out.dynamic.begin(), out.dynamic.end(), v) != out.dynamic.end())
