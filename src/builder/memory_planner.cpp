@@ -31,8 +31,6 @@ struct Chain {
   int64_t head = 0;   // request index of the first member (tie-break)
 };
 
-bool intersects(const Chain& a, const Chain& b) { return a.begin <= b.end && b.begin <= a.end; }
-
 // inplace_of per request, claimed in (def, index) order so that contention for one candidate is
 // settled the same way every time.
 std::vector<int64_t> decide_inplace(const std::vector<BufferRequest>& requests) {
@@ -88,21 +86,55 @@ uint64_t lower_bound(const std::vector<BufferRequest>& requests,
   return best;
 }
 
+// Chains live at each step, with steps renumbered densely (the distinct begin/end values in
+// order; intersection is unchanged by that). Real schedules have few buffers live per step, so
+// walking these lists is near linear where comparing every pair of chains would be quadratic.
+std::vector<std::vector<int64_t>> live_per_step(const std::vector<Chain>& chains,
+                                                const std::vector<int64_t>& chain_order) {
+  std::vector<int64_t> points;
+  points.reserve(chains.size() * 2);
+  for (const Chain& c : chains) {
+    points.push_back(c.begin);
+    points.push_back(c.end);
+  }
+  std::sort(points.begin(), points.end());
+  points.erase(std::unique(points.begin(), points.end()), points.end());
+  const auto rank = [&](int64_t step) {
+    return static_cast<size_t>(std::lower_bound(points.begin(), points.end(), step) -
+                               points.begin());
+  };
+  std::vector<std::vector<int64_t>> live(points.size());
+  for (int64_t c : chain_order)
+    for (size_t s = rank(chains[c].begin), e = rank(chains[c].end); s <= e; ++s)
+      live[s].push_back(c);
+  return live;
+}
+
 // Places chains one by one in `order`, each in the smallest gap (lowest on ties) left between
 // already-placed chains whose lifetimes intersect it, or above all of them if none fits.
 // Returns offsets per chain and the arena size.
 std::pair<std::vector<uint64_t>, uint64_t> place_in_order(const std::vector<Chain>& chains,
                                                           const std::vector<int64_t>& order) {
+  const std::vector<std::vector<int64_t>> live_at = live_per_step(chains, order);
+  std::vector<std::vector<int64_t>> steps_of(chains.size());
+  for (size_t s = 0; s < live_at.size(); ++s)
+    for (int64_t c : live_at[s]) steps_of[c].push_back(static_cast<int64_t>(s));
+
   std::vector<uint64_t> offsets(chains.size(), 0);
-  std::vector<int64_t> placed;
-  placed.reserve(chains.size());
+  std::vector<bool> placed(chains.size(), false);
+  std::vector<int64_t> seen(chains.size(), -1);  // last chain whose neighbours listed it
   std::vector<int64_t> live;
   uint64_t arena = 0;
   for (int64_t c : order) {
     const Chain& chain = chains[c];
     live.clear();
-    for (int64_t p : placed)
-      if (intersects(chains[p], chain)) live.push_back(p);
+    for (int64_t s : steps_of[c]) {
+      for (int64_t p : live_at[s]) {
+        if (!placed[p] || seen[p] == c) continue;
+        seen[p] = c;
+        live.push_back(p);
+      }
+    }
     std::sort(live.begin(), live.end(), [&](int64_t a, int64_t b) {
       return offsets[a] != offsets[b] ? offsets[a] < offsets[b] : a < b;
     });
@@ -121,7 +153,7 @@ std::pair<std::vector<uint64_t>, uint64_t> place_in_order(const std::vector<Chai
     }
     offsets[c] = best.value_or(prev_end);
     arena = std::max(arena, offsets[c] + chain.size);
-    placed.push_back(c);
+    placed[c] = true;
   }
   return {std::move(offsets), arena};
 }
@@ -143,26 +175,13 @@ std::vector<int64_t> order_by_size(const std::vector<Chain>& chains) {
 }
 
 // Steps with the most live bytes first (ties: earlier step); within a step, the chains live there
-// that are not yet ordered, larger first. Every chain is live at its own begin step, so visiting
-// the begin steps covers all chains.
+// that are not yet ordered, larger first.
 std::vector<int64_t> order_by_breadth(const std::vector<Chain>& chains) {
-  std::vector<int64_t> steps;
-  steps.reserve(chains.size());
-  for (const Chain& c : chains) steps.push_back(c.begin);
-  std::sort(steps.begin(), steps.end());
-  steps.erase(std::unique(steps.begin(), steps.end()), steps.end());
-  const std::vector<int64_t> by_size = order_by_size(chains);
-  std::vector<std::vector<int64_t>> live_at(steps.size());
-  std::vector<uint64_t> breadth(steps.size(), 0);
-  for (size_t s = 0; s < steps.size(); ++s) {
-    for (int64_t c : by_size) {
-      if (chains[c].begin <= steps[s] && steps[s] <= chains[c].end) {
-        live_at[s].push_back(c);
-        breadth[s] += chains[c].size;
-      }
-    }
-  }
-  std::vector<size_t> step_order(steps.size());
+  const std::vector<std::vector<int64_t>> live_at = live_per_step(chains, order_by_size(chains));
+  std::vector<uint64_t> breadth(live_at.size(), 0);
+  for (size_t s = 0; s < live_at.size(); ++s)
+    for (int64_t c : live_at[s]) breadth[s] += chains[c].size;
+  std::vector<size_t> step_order(live_at.size());
   std::iota(step_order.begin(), step_order.end(), 0);
   std::stable_sort(step_order.begin(), step_order.end(),
                    [&](size_t a, size_t b) { return breadth[a] > breadth[b]; });
@@ -244,17 +263,17 @@ GraphMemoryPlan plan_graph_memory(
   const std::unordered_set<const ir::Value*> graph_outputs(graph.outputs().begin(),
                                                            graph.outputs().end());
   std::unordered_map<const ir::Value*, int64_t> request_of;
+  std::unordered_set<const ir::Value*> dynamic;
   std::vector<BufferRequest> requests;
   std::vector<const ir::Value*> values;
   for (size_t step = 0; step < nodes.size(); ++step) {
     for (const ir::Value* v : nodes[step]->outputs()) {
       if (v == nullptr || graph_outputs.count(v) || v->is_graph_input() || v->is_initializer())
         continue;
-      if (request_of.count(v) ||
-          std::find(out.dynamic.begin(), out.dynamic.end(), v) != out.dynamic.end())
-        continue;
+      if (request_of.count(v) || dynamic.count(v)) continue;  // listed twice by one node
       const std::optional<uint64_t> bytes = bytes_of(*v);
       if (!bytes) {
+        dynamic.insert(v);
         out.dynamic.push_back(v);
         continue;
       }

@@ -323,6 +323,7 @@ TEST(Planner, RandomSchedulesKeepEveryGuarantee) {
   std::mt19937_64 rng(20240611);
   const uint64_t alignments[] = {1, 16, 64, 256};
   int inplace_pairs = 0, by_breadth = 0, at_bound = 0;
+  double worst = 1.0;
   for (int round = 0; round < 1000; ++round) {
     const std::vector<BufferRequest> rs = random_schedule(rng);
     const uint64_t alignment = alignments[rng() % 4];
@@ -337,13 +338,18 @@ TEST(Planner, RandomSchedulesKeepEveryGuarantee) {
     for (const auto& p : plan.placements) inplace_pairs += p.inplace_of >= 0;
     by_breadth += plan.strategy == "greedy_by_breadth";
     at_bound += plan.arena_bytes == plan.lower_bound_bytes;
+    if (plan.lower_bound_bytes > 0)
+      worst = std::max(worst, static_cast<double>(plan.arena_bytes) /
+                                  static_cast<double>(plan.lower_bound_bytes));
   }
   // The generator must exercise the interesting paths, or the checks above prove little.
   EXPECT_GT(inplace_pairs, 500);
   EXPECT_GT(by_breadth, 0);
   EXPECT_GT(at_bound, 500);
-  std::printf("random schedules: %d in-place pairs, %d won by breadth, %d at the lower bound\n",
-              inplace_pairs, by_breadth, at_bound);
+  std::printf(
+      "random schedules: %d in-place pairs, %d won by breadth, %d at the lower bound, worst "
+      "arena/bound %.3f\n",
+      inplace_pairs, by_breadth, at_bound, worst);
 }
 
 }  // namespace
