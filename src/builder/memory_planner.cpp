@@ -21,7 +21,9 @@ uint64_t align_up(uint64_t bytes, uint64_t alignment) {
   return rem == 0 ? bytes : bytes + (alignment - rem);
 }
 
-int64_t last_step(const BufferRequest& r) { return std::max(r.def, r.last_use); }
+int64_t last_step(const BufferRequest& r) {
+  return std::max(r.def, r.last_use);
+}
 
 // Members of an in-place chain share one memory block for the union of their lifetimes.
 struct Chain {
@@ -253,7 +255,8 @@ MemoryPlan plan_memory(const std::vector<BufferRequest>& requests, uint64_t alig
 }
 
 GraphMemoryPlan plan_graph_memory(
-    const ir::Graph& graph, const std::function<std::optional<uint64_t>(const ir::Value&)>& bytes_of,
+    const ir::Graph& graph,
+    const std::function<std::optional<uint64_t>(const ir::Value&)>& bytes_of,
     const std::function<bool(const ir::Node&, size_t input_index)>& allows_inplace,
     uint64_t alignment) {
   GraphMemoryPlan out;

@@ -39,8 +39,8 @@ struct BufferPlacement {
 
 struct MemoryPlan {
   std::vector<BufferPlacement> placements;  // one per request
-  uint64_t arena_bytes = 0;        // end of the highest placed buffer, aligned
-  uint64_t naive_bytes = 0;        // sum of all buffer sizes (aligned), no reuse at all
+  uint64_t arena_bytes = 0;                 // end of the highest placed buffer, aligned
+  uint64_t naive_bytes = 0;                 // sum of all buffer sizes (aligned), no reuse at all
   uint64_t lower_bound_bytes = 0;  // max over steps of the (aligned) bytes live at that step,
                                    // counting an in-place chain once (its largest member live
                                    // at that step)
@@ -65,14 +65,15 @@ struct GraphMemoryPlan {
     uint64_t bytes = 0;
     const ir::Value* inplace_of = nullptr;
   };
-  std::vector<Slot> slots;                  // in definition order
-  std::vector<const ir::Value*> dynamic;    // activations whose size was unknown
+  std::vector<Slot> slots;                // in definition order
+  std::vector<const ir::Value*> dynamic;  // activations whose size was unknown
   uint64_t arena_bytes = 0, naive_bytes = 0, lower_bound_bytes = 0;
   std::string strategy;
 };
 
 GraphMemoryPlan plan_graph_memory(
-    const ir::Graph& graph, const std::function<std::optional<uint64_t>(const ir::Value&)>& bytes_of,
+    const ir::Graph& graph,
+    const std::function<std::optional<uint64_t>(const ir::Value&)>& bytes_of,
     const std::function<bool(const ir::Node&, size_t input_index)>& allows_inplace,
     uint64_t alignment = 64);
 

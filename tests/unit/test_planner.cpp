@@ -25,7 +25,9 @@ BufferRequest req(uint64_t bytes, int64_t def, int64_t last_use,
   return r;
 }
 
-uint64_t round_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
+uint64_t round_up(uint64_t v, uint64_t a) {
+  return (v + a - 1) / a * a;
+}
 
 bool lifetimes_intersect(const BufferRequest& a, const BufferRequest& b) {
   return a.def <= std::max(b.def, b.last_use) && b.def <= std::max(a.def, a.last_use);
@@ -98,7 +100,8 @@ std::string violation(const std::vector<BufferRequest>& rs, const MemoryPlan& pl
   std::vector<size_t> root(n);
   for (size_t i = 0; i < n; ++i) {
     size_t r = i;
-    while (plan.placements[r].inplace_of >= 0) r = static_cast<size_t>(plan.placements[r].inplace_of);
+    while (plan.placements[r].inplace_of >= 0)
+      r = static_cast<size_t>(plan.placements[r].inplace_of);
     root[i] = r;
   }
   int64_t lo = 0, hi = -1;
@@ -117,7 +120,8 @@ std::string violation(const std::vector<BufferRequest>& rs, const MemoryPlan& pl
     for (uint64_t b : chain_size) live += b;
     bound = std::max(bound, live);
   }
-  if (plan.lower_bound_bytes != bound) return "lower bound " + std::to_string(plan.lower_bound_bytes);
+  if (plan.lower_bound_bytes != bound)
+    return "lower bound " + std::to_string(plan.lower_bound_bytes);
   if (!(plan.lower_bound_bytes <= plan.arena_bytes && plan.arena_bytes <= plan.naive_bytes))
     return "lower <= arena <= naive violated";
   return "";
@@ -184,16 +188,16 @@ TEST(Planner, ChainIsOneBlockOfItsLargestMember) {
 
 TEST(Planner, InplaceRefusals) {
   const std::vector<BufferRequest> rs = {
-      req(100, 0, 1),          // 0
-      req(200, 1, 2, {0}),     // 1: 0 is smaller
-      req(100, 0, 3),          // 2
-      req(100, 2, 3, {2}),     // 3: 2 is still read at step 3
-      req(100, 4, 4),          // 4
-      req(100, 4, 5, {4}),     // 5: 4 defined at the same step
+      req(100, 0, 1),               // 0
+      req(200, 1, 2, {0}),          // 1: 0 is smaller
+      req(100, 0, 3),               // 2
+      req(100, 2, 3, {2}),          // 3: 2 is still read at step 3
+      req(100, 4, 4),               // 4
+      req(100, 4, 5, {4}),          // 5: 4 defined at the same step
       req(100, 5, 6, {-1, 99, 6}),  // 6
-      req(100, 6, 7),          // 7
-      req(100, 7, 8, {7}),     // 8: claims 7
-      req(100, 7, 8, {7}),     // 9: 7 already taken
+      req(100, 6, 7),               // 7
+      req(100, 7, 8, {7}),          // 8: claims 7
+      req(100, 7, 8, {7}),          // 9: 7 already taken
   };
   const MemoryPlan plan = plan_memory(rs, 64);
   EXPECT_EQ(violation(rs, plan, 64), "");
@@ -265,8 +269,7 @@ TEST(Planner, ReusesFreedBlocks) {
       req(4096, 0, 1),  // big, dies at step 1
       req(1024, 0, 4),  // long-lived
       req(2048, 2, 3),  // fit into the big one's block
-      req(2048, 2, 3),
-      req(4096, 4, 4),
+      req(2048, 2, 3), req(4096, 4, 4),
   };
   const MemoryPlan plan = plan_memory(rs, 64);
   EXPECT_EQ(violation(rs, plan, 64), "");
@@ -289,15 +292,23 @@ std::vector<BufferRequest> random_schedule(std::mt19937_64& rng) {
   for (size_t i = 0; i < count; ++i) {
     BufferRequest r;
     switch (pick(8)) {
-      case 0: r.bytes = 0; break;
-      case 1: r.bytes = 1 + pick(64); break;
-      case 2: r.bytes = 4096u << pick(10); break;
-      default: r.bytes = 1 + pick(20000); break;
+      case 0:
+        r.bytes = 0;
+        break;
+      case 1:
+        r.bytes = 1 + pick(64);
+        break;
+      case 2:
+        r.bytes = 4096u << pick(10);
+        break;
+      default:
+        r.bytes = 1 + pick(20000);
+        break;
     }
     r.def = static_cast<int64_t>(pick(static_cast<uint64_t>(steps)));
     // Mostly short lifetimes like real graphs, sometimes long ones (skip connections).
-    r.last_use = r.def + static_cast<int64_t>(pick(8) == 0 ? pick(static_cast<uint64_t>(steps))
-                                                             : pick(3));
+    r.last_use =
+        r.def + static_cast<int64_t>(pick(8) == 0 ? pick(static_cast<uint64_t>(steps)) : pick(3));
     rs.push_back(r);
   }
   // In-place candidates: mostly buffers that die where this one is defined (so some qualify),

@@ -52,8 +52,12 @@ struct Sizes {
   }
 };
 
-bool always(const Node&, size_t) { return true; }
-bool never(const Node&, size_t) { return false; }
+bool always(const Node&, size_t) {
+  return true;
+}
+bool never(const Node&, size_t) {
+  return false;
+}
 
 // The slot of `name`; a missing one fails the test and yields an empty slot (no crash).
 const GraphMemoryPlan::Slot* slot(const GraphMemoryPlan& plan, const std::string& name) {
@@ -139,11 +143,10 @@ TEST(PlannerGraph, InplaceNeedsLastUseAtThisNode) {
 
   // The kernel's rule decides among the candidates: only input 1 allowed.
   std::vector<std::pair<std::string, size_t>> asked;
-  const GraphMemoryPlan only_second =
-      plan_graph_memory(g, Sizes{}, [&](const Node& n, size_t i) {
-        asked.emplace_back(n.name(), i);
-        return i == 1;
-      });
+  const GraphMemoryPlan only_second = plan_graph_memory(g, Sizes{}, [&](const Node& n, size_t i) {
+    asked.emplace_back(n.name(), i);
+    return i == 1;
+  });
   EXPECT_EQ(slot(only_second, "d")->inplace_of, a);
   // Never asked about n1 (a still live afterwards) or n0 (graph input).
   for (const auto& [name, i] : asked) EXPECT_EQ(name, "n2");

@@ -56,7 +56,9 @@ bool elementwise_inplace(const Node& node, size_t) {
   return ops.count(node.op_type()) > 0;
 }
 
-bool no_inplace(const Node&, size_t) { return false; }
+bool no_inplace(const Node&, size_t) {
+  return false;
+}
 
 // torchvision resnet50 (v1.5: stride on the 3x3 conv), batch norm folded.
 void build_resnet50(Net& net, uint64_t batch) {
@@ -168,18 +170,19 @@ void build_unet(Net& net, uint64_t batch) {
 // Plans `net` and checks the acceptance ratio; prints the figures for the record.
 void expect_near_bound(const Net& net, const std::string& label, bool inplace) {
   const auto bytes_of = [&](const Value& v) { return net.bytes_of(v); };
-  const GraphMemoryPlan plan = plan_graph_memory(
-      net.graph, bytes_of, inplace ? elementwise_inplace : no_inplace, 256);
+  const GraphMemoryPlan plan =
+      plan_graph_memory(net.graph, bytes_of, inplace ? elementwise_inplace : no_inplace, 256);
   ASSERT_GT(plan.lower_bound_bytes, 0u);
   const double ratio =
       static_cast<double>(plan.arena_bytes) / static_cast<double>(plan.lower_bound_bytes);
   size_t pairs = 0;
   for (const auto& s : plan.slots) pairs += s.inplace_of != nullptr;
-  std::printf("%-28s %-10s buffers %4zu in-place %3zu naive %8.2f MiB  bound %7.2f MiB  arena %7.2f "
-              "MiB  ratio %.4f (%s)\n",
-              label.c_str(), inplace ? "in-place" : "no-inplace", plan.slots.size(), pairs,
-              plan.naive_bytes / 1048576.0, plan.lower_bound_bytes / 1048576.0,
-              plan.arena_bytes / 1048576.0, ratio, plan.strategy.c_str());
+  std::printf(
+      "%-28s %-10s buffers %4zu in-place %3zu naive %8.2f MiB  bound %7.2f MiB  arena %7.2f "
+      "MiB  ratio %.4f (%s)\n",
+      label.c_str(), inplace ? "in-place" : "no-inplace", plan.slots.size(), pairs,
+      plan.naive_bytes / 1048576.0, plan.lower_bound_bytes / 1048576.0,
+      plan.arena_bytes / 1048576.0, ratio, plan.strategy.c_str());
   EXPECT_LE(ratio, 1.10) << label;
   EXPECT_LE(plan.arena_bytes, plan.naive_bytes);
   // The elementwise rule must find pairs, or the in-place run proves little.
