@@ -40,9 +40,11 @@ Status bad_magic(ByteSpan file) {
   std::string hint;
   // An ONNX ModelProto almost always starts with field 1 (ir_version, varint): byte 0x08.
   if (file.size > 0 && file.data[0] == 0x08)
-    hint = "; it looks like an ONNX model: build an engine from it first (kiln build model.onnx "
-           "-o model.engine)";
-  return err(Code::kEngineBadMagic, "file does not start with the kiln engine magic \"KILNENG\\0\" ",
+    hint =
+        "; it looks like an ONNX model: build an engine from it first (kiln build model.onnx "
+        "-o model.engine)";
+  return err(Code::kEngineBadMagic,
+             "file does not start with the kiln engine magic \"KILNENG\\0\" ",
              "(first bytes: ", hex_prefix(file), ")", hint);
 }
 
@@ -75,8 +77,9 @@ Result<Header> parse_header(ByteSpan file) {
                " bytes but the file has ", file.size, " (", h.file_size - file.size,
                " bytes missing)");
   if (h.file_size < file.size)
-    return err(Code::kEngineMalformed, "engine file has ", file.size, " bytes but its header declares ",
-               h.file_size, " (", file.size - h.file_size, " unexpected trailing bytes)");
+    return err(Code::kEngineMalformed, "engine file has ", file.size,
+               " bytes but its header declares ", h.file_size, " (", file.size - h.file_size,
+               " unexpected trailing bytes)");
   if (h.version != kFormatVersion)
     return err(Code::kEngineVersionMismatch, "engine format version ", h.version,
                ", this kiln reads ", kFormatVersion,
@@ -102,12 +105,12 @@ Status parse_sections(ByteSpan file, Header& h) {
     s.size = load_u64(file.data + kOffSections + 16 * i + 8);
     // Sections follow the header and each other in this order, inside the file.
     if (s.offset < previous_end)
-      return section_error(names[i], s, "starts before the end of the previous part (byte " +
-                                            std::to_string(previous_end) + ")");
+      return section_error(
+          names[i], s,
+          "starts before the end of the previous part (byte " + std::to_string(previous_end) + ")");
     if (s.offset > h.file_size || s.size > h.file_size - s.offset)
-      return section_error(names[i], s,
-                           "ends past the end of the file (" + std::to_string(h.file_size) +
-                               " bytes)");
+      return section_error(
+          names[i], s, "ends past the end of the file (" + std::to_string(h.file_size) + " bytes)");
     previous_end = s.offset + s.size;
   }
   if (h.weights.offset % kWeightAlignment != 0)

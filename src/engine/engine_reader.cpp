@@ -90,7 +90,9 @@ std::string hex64(uint64_t v) {
 
 // What the runtime will index with: layers per node, profile inputs, arena slots.
 Status check_against_graph(const EngineData& d, const ir::Graph& g) {
-  auto bad = [](const auto&... args) { return err(Code::kEngineMalformed, "engine metadata: ", args...); };
+  auto bad = [](const auto&... args) {
+    return err(Code::kEngineMalformed, "engine metadata: ", args...);
+  };
   if (d.layers.size() != g.num_nodes())
     return bad(d.layers.size(), " layers for ", g.num_nodes(), " main-graph nodes");
   for (size_t p = 0; p < d.profiles.size(); ++p) {

@@ -62,8 +62,12 @@ Status write_metadata(ByteWriter& w, const EngineData& d) {
   return Status::Ok();
 }
 
-void store_u32(std::vector<uint8_t>& f, uint64_t at, uint32_t v) { std::memcpy(&f[at], &v, 4); }
-void store_u64(std::vector<uint8_t>& f, uint64_t at, uint64_t v) { std::memcpy(&f[at], &v, 8); }
+void store_u32(std::vector<uint8_t>& f, uint64_t at, uint32_t v) {
+  std::memcpy(&f[at], &v, 4);
+}
+void store_u64(std::vector<uint8_t>& f, uint64_t at, uint64_t v) {
+  std::memcpy(&f[at], &v, 8);
+}
 
 }  // namespace
 

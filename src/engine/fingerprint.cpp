@@ -47,7 +47,9 @@ Regs cpuid(unsigned leaf, unsigned subleaf) {
   return r;
 }
 
-bool bit(unsigned reg, int n) { return (reg >> n) & 1u; }
+bool bit(unsigned reg, int n) {
+  return (reg >> n) & 1u;
+}
 
 // XCR0: which register states the OS saves on context switches. A CPU feature is usable only
 // when its state is enabled too (an OS without AVX-512 support leaves ZMM state off).
@@ -64,7 +66,7 @@ void x86_features(std::vector<std::string>& out) {
   const Regs l1 = cpuid(1, 0);
   const bool osxsave = bit(l1.ecx, 27);
   const uint64_t xcr = osxsave ? xcr0() : 0;
-  const bool avx_state = (xcr & 0x6) == 0x6;            // SSE + AVX (YMM) state
+  const bool avx_state = (xcr & 0x6) == 0x6;                    // SSE + AVX (YMM) state
   const bool avx512_state = avx_state && (xcr & 0xE0) == 0xE0;  // opmask, ZMM_Hi256, Hi16_ZMM
   // AMX tile state (XTILECFG, XTILEDATA). Linux additionally wants each process to request it
   // (arch_prctl ARCH_REQ_XCOMP_PERM) before the first tile instruction; AMX kernels do that.

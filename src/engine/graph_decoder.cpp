@@ -13,12 +13,12 @@ namespace kiln::engine::codec {
 namespace {
 
 // Smallest encodings, for bounding counts (see docs/engine-format.md).
-constexpr size_t kMinValue = 4 + 1 + 4 + 1 + 4;    // name, kind, dtype, rank_known, rank
-constexpr size_t kMinDim = 8 + 4;                  // value, symbol
-constexpr size_t kMinTensor = 4 + 4;               // dtype, rank (undefined tensor)
+constexpr size_t kMinValue = 4 + 1 + 4 + 1 + 4;     // name, kind, dtype, rank_known, rank
+constexpr size_t kMinDim = 8 + 4;                   // value, symbol
+constexpr size_t kMinTensor = 4 + 4;                // dtype, rank (undefined tensor)
 constexpr size_t kMinNode = 3 * 4 + 2 * 8 + 3 * 4;  // strings, opset, index, three counts
-constexpr size_t kMinAttribute = 4 + 1;            // name, type
-constexpr size_t kMinGraph = 4 + 5 * 4;            // name, five counts
+constexpr size_t kMinAttribute = 4 + 1;             // name, type
+constexpr size_t kMinGraph = 4 + 5 * 4;             // name, five counts
 constexpr size_t kRef = 8;
 
 struct Scope {
@@ -69,8 +69,7 @@ class Decoder {
     // must not reach it with a graph the importer could never have produced.
     Status verified = ir::verify(*m->graph);
     if (!verified.ok())
-      return err(Code::kEngineMalformed, "engine graph fails verification: ",
-                 verified.to_string());
+      return err(Code::kEngineMalformed, "engine graph fails verification: ", verified.to_string());
     return m;
   }
 
@@ -145,8 +144,7 @@ class Decoder {
     if (scope == format::kAbsent && index == format::kAbsent) return nullptr;
     if (scope >= scopes_.size()) {
       r_.fail(std::string(what) + " refers " + std::to_string(scope) +
-              " graphs up, but it is nested only " + std::to_string(scopes_.size() - 1) +
-              " deep");
+              " graphs up, but it is nested only " + std::to_string(scopes_.size() - 1) + " deep");
       return nullptr;
     }
     const Scope& s = scopes_[scopes_.size() - 1 - scope];
@@ -309,11 +307,21 @@ class Decoder {
     if (!r_.ok()) return a;
     a.type = static_cast<T>(type);
     switch (a.type) {
-      case T::kFloat: a.f = r_.f32("float attribute"); break;
-      case T::kInt: a.i = r_.i64("int attribute"); break;
-      case T::kString: a.s = r_.str("string attribute"); break;
-      case T::kTensor: a.t = tensor(); break;
-      case T::kGraph: a.g = graph(&g, depth + 1); break;
+      case T::kFloat:
+        a.f = r_.f32("float attribute");
+        break;
+      case T::kInt:
+        a.i = r_.i64("int attribute");
+        break;
+      case T::kString:
+        a.s = r_.str("string attribute");
+        break;
+      case T::kTensor:
+        a.t = tensor();
+        break;
+      case T::kGraph:
+        a.g = graph(&g, depth + 1);
+        break;
       case T::kFloats: {
         const uint32_t n = r_.count("floats attribute length", 4);
         a.floats.reserve(n);

@@ -14,8 +14,8 @@ uint64_t WeightBlob::add(const void* data, uint64_t bytes) {
   // Views of one storage (an initializer shared through Tensor::view) are stored once.
   auto key = std::make_pair(data, bytes);
   if (auto it = seen_.find(key); it != seen_.end()) return it->second;
-  uint64_t offset = (size_ + format::kWeightAlignment - 1) / format::kWeightAlignment *
-                    format::kWeightAlignment;
+  uint64_t offset =
+      (size_ + format::kWeightAlignment - 1) / format::kWeightAlignment * format::kWeightAlignment;
   parts_.push_back({static_cast<const uint8_t*>(data), offset, bytes});
   size_ = offset + bytes;
   seen_.emplace(key, offset);
@@ -152,7 +152,8 @@ class Encoder {
             return err(Code::kInternal, "write_engine: graphs attribute '", a.name, "' of node '",
                        n.name(), "' holds a null graph");
         break;
-      default: break;
+      default:
+        break;
     }
     return Status::Ok();
   }
@@ -192,8 +193,7 @@ class Encoder {
     for (int64_t d : t.shape()) w_.i64(d);
     if (t.dtype() == DataType::kUndefined) return Status::Ok();
     auto numel = checked_numel(t.shape());
-    if (!numel)
-      return err(Code::kInternal, "write_engine: ", what, " has an invalid shape");
+    if (!numel) return err(Code::kInternal, "write_engine: ", what, " has an invalid shape");
     if (t.dtype() == DataType::kString) {
       const auto& s = t.string_data();
       if (static_cast<int64_t>(s.size()) != *numel)
@@ -204,8 +204,8 @@ class Encoder {
     }
     auto bytes = data_type_bytes(t.dtype(), *numel);
     if (!bytes || *bytes != t.nbytes())
-      return err(Code::kInternal, "write_engine: ", what, " (", data_type_name(t.dtype()),
-                 ") has ", t.nbytes(), " bytes for ", *numel, " elements");
+      return err(Code::kInternal, "write_engine: ", what, " (", data_type_name(t.dtype()), ") has ",
+                 t.nbytes(), " bytes for ", *numel, " elements");
     if (*bytes > 0 && t.data() == nullptr)
       return err(Code::kInternal, "write_engine: ", what,
                  " has no data (its external data was not loaded, or it failed to import)");
@@ -259,11 +259,19 @@ class Encoder {
     w_.u8(static_cast<uint8_t>(a.type));
     const std::string what = "tensor of attribute '" + a.name + "' of node '" + n.name() + "'";
     switch (a.type) {
-      case T::kFloat: w_.f32(a.f); break;
-      case T::kInt: w_.i64(a.i); break;
-      case T::kString: w_.str(a.s); break;
-      case T::kTensor: return tensor(a.t, what);
-      case T::kGraph: return graph(*a.g);
+      case T::kFloat:
+        w_.f32(a.f);
+        break;
+      case T::kInt:
+        w_.i64(a.i);
+        break;
+      case T::kString:
+        w_.str(a.s);
+        break;
+      case T::kTensor:
+        return tensor(a.t, what);
+      case T::kGraph:
+        return graph(*a.g);
       case T::kFloats:
         w_.count(a.floats.size());
         for (float f : a.floats) w_.f32(f);

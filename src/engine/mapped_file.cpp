@@ -33,10 +33,9 @@ Result<std::shared_ptr<const MappedFile>> MappedFile::open(const std::string& pa
   }
   struct stat st {};
   if (::fstat(f.fd, &st) != 0)
-    return err(Code::kFileUnreadable, "cannot stat engine file '", path, "': ",
-               std::strerror(errno));
-  if (!S_ISREG(st.st_mode))
-    return err(Code::kFileUnreadable, "'", path, "' is not a regular file");
+    return err(Code::kFileUnreadable, "cannot stat engine file '", path,
+               "': ", std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) return err(Code::kFileUnreadable, "'", path, "' is not a regular file");
 
   std::shared_ptr<MappedFile> m(new MappedFile());
   m->size_ = static_cast<size_t>(st.st_size);

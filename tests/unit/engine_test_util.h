@@ -25,7 +25,9 @@ inline ir::ValueType vtype(DataType dt, Dims shape, ir::ValueKind kind = ir::Val
   return t;
 }
 
-inline Dims dims(std::vector<Dim> d) { return Dims(std::move(d)); }
+inline Dims dims(std::vector<Dim> d) {
+  return Dims(std::move(d));
+}
 
 template <typename T>
 Tensor tensor_of(DataType dt, std::vector<int64_t> shape, const std::vector<T>& values) {
@@ -48,8 +50,8 @@ inline ir::Value* must(Result<ir::Value*> r) {
 inline std::unique_ptr<ir::Graph> branch(const std::string& name, ir::Graph* parent,
                                          ir::Value* outer, bool nested = false) {
   auto g = std::make_unique<ir::Graph>(name, parent);
-  ir::Value* k = must(g->add_initializer(name + "_k", tensor_of<float>(DataType::kFloat32, {1},
-                                                                       {2.5f})));
+  ir::Value* k =
+      must(g->add_initializer(name + "_k", tensor_of<float>(DataType::kFloat32, {1}, {2.5f})));
   ir::Value* out = must(g->add_value(name + "_out", vtype(DataType::kFloat32, Dims())));
   std::vector<ir::Attribute> attrs;
   if (nested) {
@@ -89,16 +91,16 @@ inline std::unique_ptr<ir::Model> make_rich_model() {
   ir::Graph& g = *m->graph;
 
   ir::Value* x = must(g.add_input(
-      "x", vtype(DataType::kFloat32, dims({Dim::symbolic("batch"), Dim::fixed(3), Dim::unknown(),
-                                           Dim::fixed(4)}))));
+      "x", vtype(DataType::kFloat32,
+                 dims({Dim::symbolic("batch"), Dim::fixed(3), Dim::unknown(), Dim::fixed(4)}))));
   ir::Value* cond = must(g.add_input("cond", vtype(DataType::kBool, Dims(std::vector<Dim>{}))));
   ir::Value* u = must(g.add_input("u", vtype(DataType::kFloat32, Dims::unknown_rank())));
-  must(g.add_input("seq", vtype(DataType::kFloat32, dims({Dim::unknown()}),
-                                ir::ValueKind::kSequence)));
+  must(g.add_input("seq",
+                   vtype(DataType::kFloat32, dims({Dim::unknown()}), ir::ValueKind::kSequence)));
   must(g.add_input("opt", vtype(DataType::kInt64, Dims(), ir::ValueKind::kOptional)));
   must(g.add_input("map", vtype(DataType::kUndefined, Dims(), ir::ValueKind::kMap)));
-  must(g.add_input("sparse", vtype(DataType::kFloat32, dims({Dim::fixed(10)}),
-                                   ir::ValueKind::kSparseTensor)));
+  must(g.add_input(
+      "sparse", vtype(DataType::kFloat32, dims({Dim::fixed(10)}), ir::ValueKind::kSparseTensor)));
   must(g.add_input("anything", vtype(DataType::kUndefined, Dims(), ir::ValueKind::kUnknown)));
   // An input with a default value (initializer on a graph input).
   ir::Value* scale = must(g.add_input("scale", vtype(DataType::kFloat32, dims({Dim::fixed(1)}))));
@@ -107,9 +109,10 @@ inline std::unique_ptr<ir::Model> make_rich_model() {
   std::vector<float> wv(12);
   for (size_t i = 0; i < wv.size(); ++i) wv[i] = 0.25f * static_cast<float>(i) - 1.0f;
   ir::Value* w = must(g.add_initializer("w", tensor_of(DataType::kFloat32, {3, 4}, wv)));
-  must(g.add_initializer("h", tensor_of<uint16_t>(DataType::kFloat16, {5},
-                                                  {0x3C00, 0xC000, 0x7BFF, 0x0001, 0x7E00})));
-  must(g.add_initializer("i8", tensor_of<int8_t>(DataType::kInt8, {7}, {-128, -1, 0, 1, 2, 64, 127})));
+  must(g.add_initializer(
+      "h", tensor_of<uint16_t>(DataType::kFloat16, {5}, {0x3C00, 0xC000, 0x7BFF, 0x0001, 0x7E00})));
+  must(g.add_initializer("i8",
+                         tensor_of<int8_t>(DataType::kInt8, {7}, {-128, -1, 0, 1, 2, 64, 127})));
   must(g.add_initializer("b", tensor_of<uint8_t>(DataType::kBool, {3}, {1, 0, 1})));
   // Five int4 values packed into three bytes (last nibble padding).
   must(g.add_initializer("i4", tensor_of<uint8_t>(DataType::kInt4, {5}, {0x21, 0xF8, 0x07})));
@@ -118,8 +121,8 @@ inline std::unique_ptr<ir::Model> make_rich_model() {
   must(g.add_initializer("d", tensor_of<double>(DataType::kFloat64, {2}, {1e300, -0.0})));
 
   ir::Value* a = must(g.add_value(
-      "a", vtype(DataType::kFloat32, dims({Dim::symbolic("batch"), Dim::fixed(3), Dim::unknown(),
-                                           Dim::fixed(4)}))));
+      "a", vtype(DataType::kFloat32,
+                 dims({Dim::symbolic("batch"), Dim::fixed(3), Dim::unknown(), Dim::fixed(4)}))));
   g.add_node("Add", "", "add0", {x, w}, {a}, {}, 17, 0);
 
   // If: both branches read `a` from the main graph; the else branch nests once more.
@@ -289,9 +292,15 @@ inline void expect_attributes_equal(const ir::Attribute& a, const ir::Attribute&
       EXPECT_EQ(x, y);
       break;
     }
-    case T::kInt: EXPECT_EQ(a.i, b.i); break;
-    case T::kString: EXPECT_EQ(a.s, b.s); break;
-    case T::kTensor: expect_tensors_equal(a.t, b.t, "tensor"); break;
+    case T::kInt:
+      EXPECT_EQ(a.i, b.i);
+      break;
+    case T::kString:
+      EXPECT_EQ(a.s, b.s);
+      break;
+    case T::kTensor:
+      expect_tensors_equal(a.t, b.t, "tensor");
+      break;
     case T::kGraph:
       ASSERT_TRUE(a.g && b.g);
       expect_graphs_equal(*a.g, *b.g);
@@ -300,8 +309,12 @@ inline void expect_attributes_equal(const ir::Attribute& a, const ir::Attribute&
       ASSERT_EQ(a.floats.size(), b.floats.size());
       EXPECT_EQ(std::memcmp(a.floats.data(), b.floats.data(), a.floats.size() * 4), 0);
       break;
-    case T::kInts: EXPECT_EQ(a.ints, b.ints); break;
-    case T::kStrings: EXPECT_EQ(a.strings, b.strings); break;
+    case T::kInts:
+      EXPECT_EQ(a.ints, b.ints);
+      break;
+    case T::kStrings:
+      EXPECT_EQ(a.strings, b.strings);
+      break;
     case T::kTensors:
       ASSERT_EQ(a.tensors.size(), b.tensors.size());
       for (size_t i = 0; i < a.tensors.size(); ++i)
@@ -314,7 +327,9 @@ inline void expect_attributes_equal(const ir::Attribute& a, const ir::Attribute&
         expect_graphs_equal(*a.graphs[i], *b.graphs[i]);
       }
       break;
-    default: ADD_FAILURE() << "unexpected attribute type"; break;
+    default:
+      ADD_FAILURE() << "unexpected attribute type";
+      break;
   }
 }
 
@@ -444,6 +459,8 @@ inline std::vector<uint8_t> write_or_die(const EngineData& d, const ir::Model& m
   return r.ok() ? std::move(r).value() : std::vector<uint8_t>{};
 }
 
-inline ByteSpan span(const std::vector<uint8_t>& v) { return {v.data(), v.size()}; }
+inline ByteSpan span(const std::vector<uint8_t>& v) {
+  return {v.data(), v.size()};
+}
 
 }  // namespace kiln::engine::test

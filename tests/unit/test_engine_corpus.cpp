@@ -43,10 +43,14 @@ std::unique_ptr<ir::Model> tiny_model() {
   m->opsets = {{"", 17}};
   m->graph = std::make_unique<ir::Graph>("tiny");
   ir::Graph& g = *m->graph;
-  ir::Value* x = must(g.add_input("x", vtype(DataType::kFloat32, dims({Dim::fixed(1), Dim::fixed(4)}))));
-  ir::Value* b = must(g.add_initializer("b", tensor_of<float>(DataType::kFloat32, {4}, {1, 2, 3, 4})));
-  ir::Value* s = must(g.add_value("s", vtype(DataType::kFloat32, dims({Dim::fixed(1), Dim::fixed(4)}))));
-  ir::Value* y = must(g.add_value("y", vtype(DataType::kFloat32, dims({Dim::fixed(1), Dim::fixed(4)}))));
+  ir::Value* x =
+      must(g.add_input("x", vtype(DataType::kFloat32, dims({Dim::fixed(1), Dim::fixed(4)}))));
+  ir::Value* b =
+      must(g.add_initializer("b", tensor_of<float>(DataType::kFloat32, {4}, {1, 2, 3, 4})));
+  ir::Value* s =
+      must(g.add_value("s", vtype(DataType::kFloat32, dims({Dim::fixed(1), Dim::fixed(4)}))));
+  ir::Value* y =
+      must(g.add_value("y", vtype(DataType::kFloat32, dims({Dim::fixed(1), Dim::fixed(4)}))));
   g.add_node("Add", "", "add", {x, b}, {s}, {}, 17, 0);
   g.add_node("Relu", "", "relu", {s}, {y}, {}, 17, 1);
   g.add_output(y);
@@ -62,8 +66,10 @@ std::unique_ptr<ir::Model> dynamic_model() {
   ir::Graph& g = *m->graph;
   auto bsq = [] { return dims({Dim::symbolic("batch"), Dim::symbolic("seq"), Dim::fixed(8)}); };
   ir::Value* x = must(g.add_input("x", vtype(DataType::kFloat16, bsq())));
-  ir::Value* shape = must(g.add_initializer("shape", tensor_of<int64_t>(DataType::kInt64, {2}, {-1, 8})));
-  ir::Value* r = must(g.add_value("r", vtype(DataType::kFloat16, dims({Dim::unknown(), Dim::fixed(8)}))));
+  ir::Value* shape =
+      must(g.add_initializer("shape", tensor_of<int64_t>(DataType::kInt64, {2}, {-1, 8})));
+  ir::Value* r =
+      must(g.add_value("r", vtype(DataType::kFloat16, dims({Dim::unknown(), Dim::fixed(8)}))));
   ir::Value* a = must(g.add_value("a", vtype(DataType::kFloat16, Dims())));
   ir::Value* y = must(g.add_value("y", vtype(DataType::kFloat16, Dims::unknown_rank())));
   g.add_node("Reshape", "", "reshape", {x, shape}, {r}, {}, 19, 0);
@@ -103,7 +109,10 @@ std::vector<std::pair<std::string, std::vector<uint8_t>>> seeds() {
   td.build_options = "{}";
   for (const ir::Node* n : tiny->graph->nodes())
     td.layers.push_back(Layer{"cpu.reference", "fp32", {n->name()}, {1, 2, 3}});
-  td.profiles.push_back(ProfilePlan{{{"x", ShapeRange{{1, 4}, {1, 4}, {1, 4}}}}, 64, 64, 64,
+  td.profiles.push_back(ProfilePlan{{{"x", ShapeRange{{1, 4}, {1, 4}, {1, 4}}}},
+                                    64,
+                                    64,
+                                    64,
                                     {TensorSlot{"s", 0, 16, "", false}}});
   out.emplace_back("tiny.engine", write_or_die(portable(td), *tiny));
   auto rich = make_rich_model();
@@ -123,7 +132,8 @@ TEST(EngineCorpus, SeedsAreCurrent) {
     ASSERT_TRUE(read_engine(span(bytes), host_fingerprint()).ok());
     if (write) {
       std::ofstream(kCorpus / name, std::ios::binary)
-          .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+          .write(reinterpret_cast<const char*>(bytes.data()),
+                 static_cast<std::streamsize>(bytes.size()));
       continue;
     }
     EXPECT_EQ(read_bytes(kCorpus / name), bytes)

@@ -31,7 +31,9 @@ uint64_t load_u64(const std::vector<uint8_t>& f, size_t at) {
   std::memcpy(&v, f.data() + at, 8);
   return v;
 }
-void store_u64(std::vector<uint8_t>& f, size_t at, uint64_t v) { std::memcpy(&f[at], &v, 8); }
+void store_u64(std::vector<uint8_t>& f, size_t at, uint64_t v) {
+  std::memcpy(&f[at], &v, 8);
+}
 
 bool contains(const std::string& s, const std::string& part) {
   return s.find(part) != std::string::npos;
@@ -119,8 +121,8 @@ TEST(EngineCorrupt, OtherFormatVersionIsIncompatible) {
     ASSERT_EQ(r.status().code(), kVersion) << r.status().to_string();
     EXPECT_EQ(r.status().category(), Category::kEngineIncompatible);
     EXPECT_TRUE(contains(r.status().message(), "engine format version " + std::to_string(v2) +
-                                                    ", this kiln reads " +
-                                                    std::to_string(kFormatVersion)))
+                                                   ", this kiln reads " +
+                                                   std::to_string(kFormatVersion)))
         << r.status().message();
     EXPECT_TRUE(contains(r.status().message(), "rebuild")) << r.status().message();
     EXPECT_EQ(read_engine_model(span(file)).status().code(), kVersion);
@@ -179,8 +181,8 @@ TEST(EngineCorrupt, HostWithoutTheTargetsFeaturesIsIncompatible) {
 
 TEST(EngineCorrupt, OnnxFileIsNotAnEngine) {
   // The first bytes of a typical ONNX model: field 1 (ir_version) = 8, field 8 (opset_import).
-  const std::vector<uint8_t> onnx = {0x08, 0x08, 0x12, 0x07, 'p', 'y', 't', 'o', 'r', 'c', 'h',
-                                     0x3A, 0x10, 0x0A, 0x02, 'x', 'y', 0x12, 0x01, 'z'};
+  const std::vector<uint8_t> onnx = {0x08, 0x08, 0x12, 0x07, 'p',  'y', 't', 'o',  'r',  'c',
+                                     'h',  0x3A, 0x10, 0x0A, 0x02, 'x', 'y', 0x12, 0x01, 'z'};
   auto r = read_engine(span(onnx), host_fingerprint());
   ASSERT_EQ(r.status().code(), kBadMagic) << r.status().to_string();
   EXPECT_TRUE(contains(r.status().message(), "ONNX")) << r.status().message();
@@ -309,9 +311,15 @@ TEST(EngineCorrupt, RandomStructureEditsNeverCrash) {
     for (int e = 0; e < edits; ++e) {
       const size_t at = begin + rng() % (end - begin);
       switch (rng() % 3) {
-        case 0: bad[at] ^= static_cast<uint8_t>(1u << (rng() % 8)); break;
-        case 1: bad[at] = static_cast<uint8_t>(rng()); break;
-        default: bad[at] = (rng() % 2) ? 0xFF : 0x00; break;
+        case 0:
+          bad[at] ^= static_cast<uint8_t>(1u << (rng() % 8));
+          break;
+        case 1:
+          bad[at] = static_cast<uint8_t>(rng());
+          break;
+        default:
+          bad[at] = (rng() % 2) ? 0xFF : 0x00;
+          break;
       }
     }
     restamp_checksum(bad);

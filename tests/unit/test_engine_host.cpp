@@ -72,23 +72,40 @@ TEST(HostFingerprint, FeaturesAgreeWithProcCpuinfo) {
   // kiln's name → the kernel's flag name. The kernel hides features whose register state the
   // OS does not enable, as kiln's XCR0 check does.
   const std::map<std::string, std::string> kernel_name = {
-      {"sse2", "sse2"},         {"sse3", "pni"},           {"ssse3", "ssse3"},
-      {"sse4_1", "sse4_1"},     {"sse4_2", "sse4_2"},      {"popcnt", "popcnt"},
-      {"avx", "avx"},           {"fma", "fma"},            {"f16c", "f16c"},
-      {"bmi1", "bmi1"},         {"bmi2", "bmi2"},          {"avx2", "avx2"},
-      {"avx512f", "avx512f"},   {"avx512dq", "avx512dq"},  {"avx512cd", "avx512cd"},
-      {"avx512bw", "avx512bw"}, {"avx512vl", "avx512vl"},  {"avx512_vbmi", "avx512vbmi"},
-      {"avx512_vnni", "avx512_vnni"}, {"avx512_fp16", "avx512_fp16"},
-      {"avx512_bf16", "avx512_bf16"}, {"avx_vnni", "avx_vnni"},
-      {"amx_bf16", "amx_bf16"}, {"amx_tile", "amx_tile"},  {"amx_int8", "amx_int8"},
+      {"sse2", "sse2"},
+      {"sse3", "pni"},
+      {"ssse3", "ssse3"},
+      {"sse4_1", "sse4_1"},
+      {"sse4_2", "sse4_2"},
+      {"popcnt", "popcnt"},
+      {"avx", "avx"},
+      {"fma", "fma"},
+      {"f16c", "f16c"},
+      {"bmi1", "bmi1"},
+      {"bmi2", "bmi2"},
+      {"avx2", "avx2"},
+      {"avx512f", "avx512f"},
+      {"avx512dq", "avx512dq"},
+      {"avx512cd", "avx512cd"},
+      {"avx512bw", "avx512bw"},
+      {"avx512vl", "avx512vl"},
+      {"avx512_vbmi", "avx512vbmi"},
+      {"avx512_vnni", "avx512_vnni"},
+      {"avx512_fp16", "avx512_fp16"},
+      {"avx512_bf16", "avx512_bf16"},
+      {"avx_vnni", "avx_vnni"},
+      {"amx_bf16", "amx_bf16"},
+      {"amx_tile", "amx_tile"},
+      {"amx_int8", "amx_int8"},
   };
   const auto& mine = host_fingerprint().features;
   for (const auto& [kiln, kernel] : kernel_name) {
     const bool has = std::find(mine.begin(), mine.end(), kiln) != mine.end();
     EXPECT_EQ(has, flags.count(kernel) == 1) << kiln << " (cpuinfo: " << kernel << ")";
   }
-  const auto in_cpuinfo = std::count_if(kernel_name.begin(), kernel_name.end(),
-                                        [&](const auto& kv) { return flags.count(kv.second) == 1; });
+  const auto in_cpuinfo =
+      std::count_if(kernel_name.begin(), kernel_name.end(),
+                    [&](const auto& kv) { return flags.count(kv.second) == 1; });
   EXPECT_EQ(mine.size(), static_cast<size_t>(in_cpuinfo));
   if (!model.empty()) {
     EXPECT_EQ(host_fingerprint().cpu_name, model);
@@ -147,8 +164,7 @@ TEST_F(MappedFileTest, UnreadableFileIsUnreadable) {
   const fs::path p = dir_ / "secret.engine";
   std::ofstream(p) << "x";
   ::chmod(p.c_str(), 0);
-  EXPECT_EQ(MappedFile::open(p.string()).status().code(),
-            static_cast<int>(Code::kFileUnreadable));
+  EXPECT_EQ(MappedFile::open(p.string()).status().code(), static_cast<int>(Code::kFileUnreadable));
 }
 
 TEST_F(MappedFileTest, EmptyFileMapsToNothingAndIsATruncatedEngine) {

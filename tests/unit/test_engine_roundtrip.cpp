@@ -93,7 +93,8 @@ TEST(EngineRoundTrip, MappedFileGivesAlignedPointers) {
   const fs::path path = fs::temp_directory_path() / ("kiln_engine_" + std::to_string(getpid()));
   {
     std::ofstream out(path, std::ios::binary);
-    out.write(reinterpret_cast<const char*>(file.data()), static_cast<std::streamsize>(file.size()));
+    out.write(reinterpret_cast<const char*>(file.data()),
+              static_cast<std::streamsize>(file.size()));
   }
   auto mapped = MappedFile::open(path.string());
   ASSERT_TRUE(mapped.ok()) << mapped.status().to_string();
