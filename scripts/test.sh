@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs every test: unit tests (ctest), real-model acceptance tests (pytest),
-# the importer fuzzer for a bounded time, and the unit tests again under ASan/UBSan (clang).
+# both fuzzers (importer, engine reader) for a bounded time, and the unit tests again under
+# ASan/UBSan (clang).
 # Environment: KILN_FUZZ_SECONDS (default 60), KILN_SKIP_SANITIZE=1 to skip the sanitizer pass.
 set -euo pipefail
 cd "$(dirname "$0")/.."

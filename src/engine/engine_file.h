@@ -1,4 +1,4 @@
-// Reading and writing .engine files (layout: docs/engine-format.md).
+// Reading and writing .engine files (full spec: docs/engine-format.md).
 //
 // The writer serializes EngineData and the model graph (subgraphs, attributes of every type,
 // value types with symbolic dims) and puts every tensor's bytes (initializers at any depth,
@@ -6,6 +6,28 @@
 // or offset before bounds-checking it against the file: a truncated, corrupted or forged file
 // gives ENGINE_CORRUPT (K95xx), an engine from another format version or for a target this
 // machine does not match gives ENGINE_INCOMPATIBLE (K90xx) naming both fingerprints.
+//
+// Layout (format version 1; all numbers little-endian; str = u32 length + bytes):
+//
+//   offset size  field
+//        0    8  magic "KILNENG\0"              ┐ bytes 0..31 keep their place in every
+//        8    4  u32 format version (1)         │ format version, so any kiln can name an
+//       12    4  u32 header size (80)           │ engine's version and detect truncation
+//       16    8  u64 file size                  │
+//       24    8  u64 checksum                   ┘
+//       32   48  section table: metadata, graph, weights — u64 offset + u64 size each
+//       80       metadata section: kiln version, build options (JSON), built_on and target
+//                fingerprints, layers, profile plans
+//                graph section: the ir::Model — model fields, then the main graph recursively
+//                (value table with types, inputs, initializers, nodes with attributes, outputs);
+//                value references are (scope levels up, index in that graph's value table)
+//                weights section at a 64-byte-aligned file offset: each numeric tensor's bytes
+//                at a 64-byte-aligned offset inside it (so from the file start too); string
+//                tensors are stored inline in the graph section
+//
+// Checksum: XXH3-64 over the whole file with the checksum field (bytes 24..31) read as zeros.
+// Sections follow one another in this order, each inside the file; each must be consumed
+// exactly by its decoder.
 #pragma once
 
 #include <cstddef>
@@ -21,7 +43,10 @@
 namespace kiln::engine {
 
 // Serializes an engine. `model` is the graph the layers belong to (layers.size() must equal
-// model.graph->num_nodes(): INTERNAL otherwise).
+// model.graph->num_nodes(): INTERNAL otherwise). The file always gets kFormatVersion
+// (data.format_version is ignored). Refused: a graph ir::verify rejects (its error), sparse-tensor
+// or type-proto attributes (UNSUPPORTED_NODE K2010: the IR keeps no value for them), tensors
+// without data (INTERNAL), profile ranges whose min/opt/max ranks differ (INTERNAL).
 Result<std::vector<uint8_t>> write_engine(const EngineData& data, const ir::Model& model);
 
 // A read-only view of a whole engine file (an mmap of it, or memory the caller owns). The
@@ -41,7 +66,14 @@ Result<EngineData> read_engine(ByteSpan file, const Fingerprint& host);
 // tensor attributes) are borrowed views into `file` (no copy, read-only); string tensors are
 // owned copies. Each call returns an independent Model, so callers can give a private copy to
 // anything that annotates the graph (e.g. shape inference per execution context).
+// Re-checks magic, size, version and the whole graph structure (safe on arbitrary bytes), but
+// not the checksum: read_engine verifies that once per load. Numeric tensor pointers are
+// 64-byte aligned when file.data is (an mmap is; a std::vector's buffer need not be).
 Result<std::unique_ptr<ir::Model>> read_engine_model(ByteSpan file);
+
+// Recomputes the checksum field of an engine image (no-op below 32 bytes). For tests and the
+// fuzzer, which edit engines and still want the edits to reach the structure checks.
+void restamp_checksum(std::vector<uint8_t>& file);
 
 // The fingerprint of this machine (CPU device, architecture, ISA features via cpuid).
 const Fingerprint& host_fingerprint();

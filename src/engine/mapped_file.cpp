@@ -1,0 +1,60 @@
+// MappedFile: a whole file mapped read-only (so borrowed weights can never be written).
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/errors.h"
+#include "engine/engine_file.h"
+
+namespace kiln::engine {
+namespace {
+
+// Closes the descriptor on every path; the mapping stays valid after close.
+struct Fd {
+  int fd;
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+}  // namespace
+
+Result<std::shared_ptr<const MappedFile>> MappedFile::open(const std::string& path) {
+  Fd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (f.fd < 0) {
+    const int e = errno;
+    if (e == ENOENT || e == ENOTDIR)
+      return err(Code::kFileNotFound, "engine file '", path, "' does not exist");
+    return err(Code::kFileUnreadable, "cannot open engine file '", path, "': ", std::strerror(e));
+  }
+  struct stat st {};
+  if (::fstat(f.fd, &st) != 0)
+    return err(Code::kFileUnreadable, "cannot stat engine file '", path,
+               "': ", std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) return err(Code::kFileUnreadable, "'", path, "' is not a regular file");
+
+  std::shared_ptr<MappedFile> m(new MappedFile());
+  m->size_ = static_cast<size_t>(st.st_size);
+  if (m->size_ == 0) return std::shared_ptr<const MappedFile>(std::move(m));  // mmap refuses 0
+  int flags = MAP_PRIVATE;
+#ifdef MAP_POPULATE
+  // Fault the whole file in now: loading pays the I/O once instead of the first inference.
+  flags |= MAP_POPULATE;
+#endif
+  void* addr = ::mmap(nullptr, m->size_, PROT_READ, flags, f.fd, 0);
+  if (addr == MAP_FAILED)
+    return err(Code::kFileUnreadable, "cannot map engine file '", path, "' (", m->size_,
+               " bytes): ", std::strerror(errno));
+  m->addr_ = addr;
+  return std::shared_ptr<const MappedFile>(std::move(m));
+}
+
+MappedFile::~MappedFile() {
+  if (addr_ != nullptr) ::munmap(addr_, size_);
+}
+
+}  // namespace kiln::engine
