@@ -57,6 +57,10 @@ std::optional<DataType> parse_data_type(std::string_view name);  // "float32", "
 // Bytes for n elements (packed for sub-byte types); nullopt on overflow or for strings.
 std::optional<size_t> data_type_bytes(DataType type, int64_t count);
 
+// Where an engine runs.
+enum class DeviceKind : uint8_t { kCpu = 0, kCuda };
+const char* device_kind_name(DeviceKind device);  // "cpu", "cuda"
+
 // One dimension: a known size, a named symbol ("batch"), or unknown.
 struct Dim {
   int64_t value = -1;  // >= 0 when known

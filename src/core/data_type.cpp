@@ -99,4 +99,8 @@ std::optional<size_t> data_type_bytes(DataType type, int64_t count) {
   return static_cast<size_t>(n * bytes);
 }
 
+const char* device_kind_name(DeviceKind device) {
+  return device == DeviceKind::kCuda ? "cuda" : "cpu";
+}
+
 }  // namespace kiln

@@ -61,6 +61,9 @@ struct ByteSpan {
 // error names the real cause: magic (K9501), size (K9503), format version (K9001), checksum
 // (K9502), structure (K9504), then target (K9002).
 Result<EngineData> read_engine(ByteSpan file, const Fingerprint& host);
+// The same checks except the target: for tools that describe engines built for other machines
+// (kiln inspect), never for running one.
+Result<EngineData> read_engine_any_target(ByteSpan file);
 
 // Decodes the graph of an engine that read_engine accepted. Numeric tensors (initializers,
 // tensor attributes) are borrowed views into `file` (no copy, read-only); string tensors are

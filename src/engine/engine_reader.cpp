@@ -124,7 +124,7 @@ Status check_against_graph(const EngineData& d, const ir::Graph& g) {
 
 }  // namespace
 
-Result<EngineData> read_engine(ByteSpan file, const Fingerprint& host) {
+Result<EngineData> read_engine_any_target(ByteSpan file) {
   KILN_ASSIGN_OR_RETURN(format::Header h, format::parse_header(file));
   const uint64_t actual = format::compute_checksum(file);
   if (actual != h.checksum)
@@ -141,7 +141,11 @@ Result<EngineData> read_engine(ByteSpan file, const Fingerprint& host) {
   // read_engine_model can rebuild, and the metadata can be checked against it.
   KILN_ASSIGN_OR_RETURN(auto model, codec::decode_model(file, h));
   KILN_RETURN_IF_ERROR(check_against_graph(d, *model->graph));
+  return d;
+}
 
+Result<EngineData> read_engine(ByteSpan file, const Fingerprint& host) {
+  KILN_ASSIGN_OR_RETURN(EngineData d, read_engine_any_target(file));
   std::vector<std::string> missing = missing_capabilities(d.target, host);
   if (!missing.empty()) {
     std::string list;

@@ -13,12 +13,15 @@ namespace {
 struct Frame {
   const Frame* parent = nullptr;
   const RunOptions* options = nullptr;
+  const OuterLookup* outer = nullptr;  // beyond the outermost frame (engine executors)
   std::unordered_map<const ir::Value*, Tensor> values;
 
   const Tensor* find(const ir::Value* v) const {
     for (const Frame* f = this; f != nullptr; f = f->parent) {
       auto it = f->values.find(v);
       if (it != f->values.end()) return &it->second;
+      if (f->parent == nullptr && f->outer != nullptr)
+        if (const Tensor* t = (*f->outer)(v)) return t;
     }
     return v->initializer();
   }
@@ -30,7 +33,8 @@ const ops::OpSchema* schema_for(const ir::Node& n) {
 }
 
 Result<std::vector<Tensor>> run_graph(const ir::Graph& g, std::vector<Tensor> inputs,
-                                      const Frame* parent, const RunOptions* options);
+                                      const Frame* parent, const RunOptions* options,
+                                      const OuterLookup* outer = nullptr);
 
 Status run_node(const ir::Node& n, Frame& frame) {
   const ops::OpSchema* schema = schema_for(n);
@@ -73,10 +77,12 @@ Status run_node(const ir::Node& n, Frame& frame) {
 }
 
 Result<std::vector<Tensor>> run_graph(const ir::Graph& g, std::vector<Tensor> inputs,
-                                      const Frame* parent, const RunOptions* options) {
+                                      const Frame* parent, const RunOptions* options,
+                                      const OuterLookup* outer) {
   Frame frame;
   frame.parent = parent;
   frame.options = options;
+  frame.outer = outer;
   const auto& gi = g.inputs();
   if (inputs.size() > gi.size())
     return err(Code::kInternal, "graph '", g.path(), "' takes ", gi.size(), " inputs, got ",
@@ -106,6 +112,12 @@ void missing_in(const ir::Graph& g, std::vector<Status>& problems) {
 }
 
 }  // namespace
+
+Result<std::vector<Tensor>> run_subgraph(const ir::Graph& graph, std::vector<Tensor> inputs,
+                                         const OuterLookup& outer) {
+  static const RunOptions kNoOptions;
+  return run_graph(graph, std::move(inputs), nullptr, &kNoOptions, &outer);
+}
 
 void find_missing_kernels(const ir::Model& model, std::vector<Status>& problems) {
   missing_in(*model.graph, problems);

@@ -35,4 +35,13 @@ struct RunOptions {
 Result<TensorMap> run(const ir::Model& model, const TensorMap& inputs,
                       const RunOptions& options = {});
 
+// Resolves values a subgraph reads from enclosing scopes when the caller is not the
+// interpreter (an engine's executor keeps its own values); nullptr when unknown.
+using OuterLookup = std::function<const Tensor*(const ir::Value*)>;
+
+// Runs one subgraph (If branch, Loop/Scan body) with the given graph inputs; values of
+// enclosing graphs come from `outer`. Returns the graph outputs in order.
+Result<std::vector<Tensor>> run_subgraph(const ir::Graph& graph, std::vector<Tensor> inputs,
+                                         const OuterLookup& outer);
+
 }  // namespace kiln::interp

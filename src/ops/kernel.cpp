@@ -21,7 +21,11 @@ Result<Tensor*> KernelContext::allocate_output(size_t i, DataType dtype,
   if (i >= outputs_.size())
     return err(Code::kInternal, node_.op_type(), " kernel wrote output ", i, " but the node has ",
                outputs_.size());
-  KILN_ASSIGN_OR_RETURN(outputs_[i], Tensor::allocate(dtype, std::move(shape)));
+  if (allocator_ != nullptr) {
+    KILN_ASSIGN_OR_RETURN(outputs_[i], (*allocator_)(i, dtype, std::move(shape)));
+  } else {
+    KILN_ASSIGN_OR_RETURN(outputs_[i], Tensor::allocate(dtype, std::move(shape)));
+  }
   return &outputs_[i];
 }
 

@@ -27,6 +27,12 @@ class OpSchema;
 using SubgraphRunner =
     std::function<Result<std::vector<Tensor>>(const ir::Graph&, std::vector<Tensor>)>;
 
+// Where allocate_output puts output i (an engine's planned arena slot, a caller's buffer). It
+// must return zeroed memory of exactly dtype × shape, as kernels may accumulate into outputs —
+// except memory the kernel is known to overwrite in place (the allocator's owner decides).
+using OutputAllocator =
+    std::function<Result<Tensor>(size_t i, DataType dtype, std::vector<int64_t> shape)>;
+
 class KernelContext : public NodeAttrs {
  public:
   KernelContext(const ir::Node& node, const OpSchema& schema, std::vector<const Tensor*> inputs,
@@ -47,7 +53,11 @@ class KernelContext : public NodeAttrs {
 
   Result<std::vector<Tensor>> run_subgraph(const ir::Graph& g, std::vector<Tensor> inputs) const;
 
+  // Without one, outputs are fresh heap tensors (the interpreter's way).
+  void set_output_allocator(const OutputAllocator* allocator) { allocator_ = allocator; }
+
  private:
+  const OutputAllocator* allocator_ = nullptr;
   std::vector<const Tensor*> inputs_;
   std::vector<Tensor> outputs_;
   SubgraphRunner run_subgraph_;

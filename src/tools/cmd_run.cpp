@@ -1,23 +1,19 @@
-// `kiln run MODEL.onnx --input NAME=FILE.npy … [--output-dir DIR] [--json]`: runs a model
-// through the reference interpreter (engines take over in a later milestone) and writes one
-// DIR/<output>.npy per model output.
-#include <onnx/onnx_pb.h>
-
-#include <cmath>
+// `kiln run MODEL.engine|MODEL.onnx --input NAME=FILE.npy … [--output-dir DIR] [--json]`:
+// runs an engine (built by `kiln build`) or an ONNX model through the reference interpreter
+// (the correctness oracle), and writes one DIR/<output name>.npy per output.
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "core/errors.h"
 #include "core/npy.h"
 #include "interp/interpreter.h"
+#include "kiln/engine.h"
 #include "onnx_import/importer.h"
-#include "onnx_import/tensor_proto.h"
-#include "ops/kernel_util.h"
 #include "ops/shape_inference.h"
 #include "tools/commands.h"
 #include "tools/output.h"
+#include "tools/tensor_files.h"
 
 namespace kiln::tools {
 namespace {
@@ -27,47 +23,76 @@ struct RunArgs {
   std::string model;
   std::vector<std::string> inputs;
   std::string output_dir;
+  int profile = 0;
   bool json = false;
 };
 
-// .npy, or an ONNX TensorProto (.pb) as in the ONNX test data.
-Result<Tensor> read_tensor_file(const std::string& path) {
-  if (fs::path(path).extension() != ".pb") return npy::read_file(path);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return err(Code::kFileNotFound, "tensor file '", path, "' does not exist");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  onnx::TensorProto proto;
-  if (!proto.ParseFromString(ss.str()))
-    return err(Code::kNotOnnx, "'", path, "' is not a serialized onnx.TensorProto");
-  onnx_import::TensorReadOptions opts;
-  opts.base_dir = fs::path(path).parent_path().string();
-  return onnx_import::read_tensor(proto, opts, "'" + path + "'");
-}
+using Outputs = std::vector<std::pair<std::string, Tensor>>;
 
-// Output names may contain '/', ':' … (exporters use paths); keep file names portable.
-std::string file_name_for(const std::string& name) {
-  std::string f;
-  for (char c : name)
-    f +=
-        (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.') ? c : '_';
-  return f.empty() ? "output" : f;
-}
-
-std::string stats(const Tensor& t) {
-  if (t.numel() == 0 || t.dtype() == DataType::kString) return "";
-  double lo = INFINITY, hi = -INFINITY, sum = 0;
-  Status s = ops::dispatch_numeric(t.dtype(), "stats", [&]<typename T>() -> Status {
-    for (int64_t i = 0; i < t.numel(); ++i) {
-      const double v = static_cast<double>(static_cast<ops::compute_t<T>>(t.data_as<T>()[i]));
-      lo = std::min(lo, v);
-      hi = std::max(hi, v);
-      sum += v;
+Result<Outputs> run_onnx(const RunArgs& args, const interp::TensorMap& inputs) {
+  KILN_ASSIGN_OR_RETURN(auto imported, onnx_import::import_file(args.model, {}));
+  std::vector<Status> problems;
+  for (const Status& p : imported.problems)
+    if (p.severity() == Severity::kError) problems.push_back(p);
+  interp::validate_inputs(*imported.model.graph, inputs, problems);
+  if (problems.empty()) {
+    // Shapes first, with the sizes actually fed: a node that cannot take them is named before
+    // anything runs, and every such node at once.
+    for (ir::Value* v : imported.model.graph->inputs()) {
+      auto it = inputs.find(v->name());
+      if (it != inputs.end()) v->type.shape = Dims::of(it->second.shape());
     }
-    return Status::Ok();
-  });
-  if (!s.ok()) return "";
-  return str("min ", lo, " max ", hi, " mean ", sum / static_cast<double>(t.numel()));
+    ops::infer_shapes(*imported.model.graph, {}, problems);
+    std::erase_if(problems, [](const Status& p) { return p.severity() != Severity::kError; });
+  }
+  if (!problems.empty()) {
+    for (size_t i = 1; i < problems.size(); ++i)
+      std::fprintf(stderr, "%s\n", problems[i].to_string().c_str());
+    return problems.front();
+  }
+  KILN_ASSIGN_OR_RETURN(interp::TensorMap out, interp::run(imported.model, inputs));
+  Outputs result;
+  for (const ir::Value* v : imported.model.graph->outputs())
+    result.emplace_back(v->name(), out.at(v->name()));
+  return result;
+}
+
+Result<Outputs> run_engine(const RunArgs& args, const interp::TensorMap& inputs) {
+  StderrLogger logger(LogSeverity::kWarning);
+  KILN_ASSIGN_OR_RETURN(std::shared_ptr<Engine> engine, Engine::load(args.model, &logger));
+  KILN_ASSIGN_OR_RETURN(std::unique_ptr<ExecutionContext> ctx, engine->create_context());
+  KILN_RETURN_IF_ERROR(ctx->set_profile(args.profile));
+  std::vector<Status> problems;
+  for (const TensorInfo& t : engine->io_tensors())
+    if (t.mode == TensorIOMode::kInput && !inputs.count(t.name))
+      problems.push_back(err(Code::kInputMissing, "engine input '", t.name, "' (",
+                             data_type_name(t.dtype), Dims::of(t.shape).to_string(),
+                             ") was not given")
+                             .with_fix(str("pass --input ", t.name, "=FILE.npy")));
+  for (const auto& [name, tensor] : inputs) {
+    Status s = ctx->set_input(name, tensor);
+    if (!s.ok()) problems.push_back(s);
+  }
+  if (!problems.empty()) {
+    for (size_t i = 1; i < problems.size(); ++i)
+      std::fprintf(stderr, "%s\n", problems[i].to_string().c_str());
+    return problems.front();
+  }
+  KILN_RETURN_IF_ERROR(ctx->execute());
+  Outputs result;
+  for (const TensorInfo& t : engine->io_tensors()) {
+    if (t.mode != TensorIOMode::kOutput) continue;
+    KILN_ASSIGN_OR_RETURN(Tensor out, ctx->output(t.name));
+    result.emplace_back(t.name, std::move(out));
+  }
+  return result;
+}
+
+bool is_engine_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char magic[8] = {};
+  in.read(magic, sizeof magic);
+  return in.gcount() == 8 && std::string(magic, 7) == "KILNENG";
 }
 
 }  // namespace
@@ -75,8 +100,11 @@ std::string stats(const Tensor& t) {
 Runner add_run(CLI::App& app) {
   auto args = std::make_shared<RunArgs>();
   CLI::App* cmd = app.add_subcommand(
-      "run", "Run a model on given inputs with kiln's reference interpreter and save the outputs.");
-  cmd->add_option("model", args->model, "ONNX model file (.onnx)")->required();
+      "run",
+      "Run an engine (from `kiln build`) or an ONNX model (reference interpreter) on given "
+      "inputs and save the outputs.");
+  cmd->add_option("model", args->model, "Engine file (.engine) or ONNX model (.onnx)")
+      ->required();
   cmd->add_option("--input,-i", args->inputs,
                   "NAME=FILE: a model input from a .npy file (or an ONNX TensorProto .pb); "
                   "repeat for every input")
@@ -84,20 +112,10 @@ Runner add_run(CLI::App& app) {
   cmd->add_option("--output-dir,-o", args->output_dir,
                   "Write each output to DIR/<output name>.npy (name characters outside "
                   "[A-Za-z0-9._-] become '_')");
+  cmd->add_option("--profile", args->profile, "Optimization profile of the engine to run under")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--json", args->json, "Print {outputs:[{name, dtype, shape, file}]} as JSON");
   return [args] {
-    onnx_import::ImportOptions io;
-    auto imported = onnx_import::import_file(args->model, io);
-    if (!imported.ok()) return fail(imported.status());
-    int errors = 0;
-    for (const Status& p : imported->problems)
-      if (p.severity() == Severity::kError) {
-        if (errors++ == 0)
-          std::fprintf(stderr, "kiln run: the model has errors (see `kiln check`):\n");
-        std::fprintf(stderr, "%s\n", p.to_string().c_str());
-      }
-    if (errors) return kExitError;
-
     interp::TensorMap inputs;
     for (const std::string& spec : args->inputs) {
       const size_t eq = spec.find('=');
@@ -107,27 +125,8 @@ Runner add_run(CLI::App& app) {
       if (!t.ok()) return fail(t.status());
       inputs[spec.substr(0, eq)] = std::move(t).value();
     }
-    std::vector<Status> problems;
-    interp::validate_inputs(*imported->model.graph, inputs, problems);
-    if (!problems.empty()) {
-      for (size_t i = 1; i < problems.size(); ++i)
-        std::fprintf(stderr, "%s\n", problems[i].to_string().c_str());
-      return fail(problems.front());
-    }
-    // Shapes first, with the sizes actually fed: a node that cannot take them is named before
-    // anything runs, and every such node at once.
-    for (ir::Value* v : imported->model.graph->inputs()) {
-      auto it = inputs.find(v->name());
-      if (it != inputs.end()) v->type.shape = Dims::of(it->second.shape());
-    }
-    ops::infer_shapes(*imported->model.graph, {}, problems);
-    std::erase_if(problems, [](const Status& p) { return p.severity() != Severity::kError; });
-    if (!problems.empty()) {
-      for (size_t i = 1; i < problems.size(); ++i)
-        std::fprintf(stderr, "%s\n", problems[i].to_string().c_str());
-      return fail(problems.front());
-    }
-    auto outputs = interp::run(imported->model, inputs);
+    Result<Outputs> outputs =
+        is_engine_file(args->model) ? run_engine(*args, inputs) : run_onnx(*args, inputs);
     if (!outputs.ok()) return fail(outputs.status());
 
     nlohmann::json list = nlohmann::json::array();
@@ -135,21 +134,20 @@ Runner add_run(CLI::App& app) {
       std::error_code ec;
       fs::create_directories(args->output_dir, ec);
     }
-    for (const ir::Value* v : imported->model.graph->outputs()) {
-      const Tensor& t = outputs->at(v->name());
+    for (const auto& [name, t] : *outputs) {
       std::string file;
       if (!args->output_dir.empty()) {
-        file = (fs::path(args->output_dir) / (file_name_for(v->name()) + ".npy")).string();
+        file = (fs::path(args->output_dir) / (file_name_for(name) + ".npy")).string();
         Status w = npy::write_file(file, t);
         if (!w.ok()) return fail(w);
       }
-      list.push_back({{"name", v->name()},
+      list.push_back({{"name", name},
                       {"dtype", data_type_name(t.dtype())},
                       {"shape", t.shape()},
                       {"file", file}});
       if (!args->json)
-        std::printf("%s: %s%s  %s%s%s\n", v->name().c_str(), data_type_name(t.dtype()),
-                    Dims::of(t.shape()).to_string().c_str(), stats(t).c_str(),
+        std::printf("%s: %s%s  %s%s%s\n", name.c_str(), data_type_name(t.dtype()),
+                    Dims::of(t.shape()).to_string().c_str(), tensor_stats(t).c_str(),
                     file.empty() ? "" : "  -> ", file.c_str());
     }
     if (args->json) std::printf("%s\n", nlohmann::json{{"outputs", list}}.dump(2).c_str());

@@ -16,6 +16,9 @@ Runner add_check(CLI::App& app);
 Runner add_explain(CLI::App& app);
 Runner add_ops(CLI::App& app);
 Runner add_run(CLI::App& app);
+Runner add_build(CLI::App& app);
+Runner add_bench(CLI::App& app);
+Runner add_inspect(CLI::App& app);
 
 // The Markdown catalog written to docs/errors.md.
 std::string errors_markdown();

@@ -1,0 +1,115 @@
+// kiln/builder.h — from an ONNX model to a serialized engine (the slow, offline step).
+//
+//   auto net = kiln::Network::from_onnx_file("model.onnx");
+//   kiln::BuilderConfig config;                      // CPU, fp32, one profile
+//   config.profiles.push_back(kiln::OptimizationProfile()
+//       .set("x", {1, 3, 224, 224}, {8, 3, 224, 224}, {16, 3, 224, 224}));
+//   auto plan = kiln::Builder().build_serialized(*net, config);   // engine file bytes
+//
+// Everything is validated before building, and every problem is reported: a dynamic input
+// without a range in some profile, min <= opt <= max violated, a profile naming no input, an
+// op without a kernel. The first problem is returned; all of them go to the ErrorRecorder.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kiln/logger.h"
+#include "kiln/types.h"
+#include "kiln/status.h"
+
+namespace kiln {
+
+namespace ir {
+struct Model;
+}
+
+// A parsed, checked ONNX model ready to build.
+class Network {
+ public:
+  // Imports, verifies and checks op support; every problem goes to `recorder` (if given), the
+  // first error is returned.
+  static Result<std::unique_ptr<Network>> from_onnx_file(const std::string& path,
+                                                         ErrorRecorder* recorder = nullptr);
+  static Result<std::unique_ptr<Network>> from_onnx_bytes(std::string_view bytes,
+                                                          ErrorRecorder* recorder = nullptr);
+  ~Network();
+
+  struct Input {
+    std::string name;
+    DataType dtype;
+    std::vector<int64_t> shape;          // -1 for a dynamic dim
+    std::vector<std::string> dim_names;  // symbol per dim ("" when static or unnamed)
+  };
+  std::vector<Input> inputs() const;
+  std::vector<std::string> outputs() const;
+  size_t num_nodes() const;
+
+  const ir::Model& model() const { return *model_; }
+
+ private:
+  explicit Network(std::unique_ptr<ir::Model> model);
+  std::unique_ptr<ir::Model> model_;
+};
+
+// min/opt/max shape per input. Inputs without dynamic dims need no entry.
+struct ShapeRangeSpec {
+  std::vector<int64_t> min, opt, max;
+};
+
+class OptimizationProfile {
+ public:
+  OptimizationProfile& set(std::string input, std::vector<int64_t> min, std::vector<int64_t> opt,
+                           std::vector<int64_t> max);
+  // min = opt = max.
+  OptimizationProfile& set(std::string input, std::vector<int64_t> shape);
+  const std::map<std::string, ShapeRangeSpec>& shapes() const { return shapes_; }
+
+ private:
+  std::map<std::string, ShapeRangeSpec> shapes_;
+};
+
+struct PrecisionFlags {
+  bool fp16 = false;
+  bool bf16 = false;
+  bool int8 = false;
+};
+
+// Reports build progress: a phase name and the fraction of it done (0..1). Called on the
+// building thread.
+using BuildProgress = std::function<void(std::string_view phase, double fraction)>;
+
+// Every build option, typed; recorded in the engine (kiln inspect shows them).
+struct BuilderConfig {
+  DeviceKind device = DeviceKind::kCpu;
+  PrecisionFlags precision;
+  // Scratch memory a layer's kernel may use, in bytes; 0 = no limit. Tactics needing more are
+  // not considered.
+  uint64_t workspace_bytes = 0;
+  // Several profiles let one engine serve very different shapes with memory sized per range.
+  // Empty: one profile, allowed only when every input is static.
+  std::vector<OptimizationProfile> profiles;
+  // File of measured tactic timings reused across builds ("" = none). Read when present,
+  // written back after the build.
+  std::string timing_cache_path;
+  // 0 = run the graph as imported; 1..3 = more optimization (see docs/api.md).
+  int optimization_level = 2;
+  // Per-build diagnostics.
+  Logger* logger = nullptr;
+  ErrorRecorder* error_recorder = nullptr;
+  BuildProgress progress;
+};
+
+class Builder {
+ public:
+  // The bytes of an engine file (write them to disk, or Engine::deserialize them).
+  Result<std::vector<uint8_t>> build_serialized(const Network& network,
+                                                const BuilderConfig& config);
+};
+
+}  // namespace kiln

@@ -1,0 +1,91 @@
+// The backend interface: what a device (CPU now, CUDA next) offers the builder and the runtime.
+//
+//   Device   — memory (arena buffers), streams, its fingerprint and its tactics.
+//   Tactic   — one kernel implementation for some layers: supports(), the ISA features it needs,
+//              its workspace, whether it may write its output over an input, and prepare(),
+//              which binds it to one layer (packing weights once, at load) into a Kernel.
+//   Kernel   — a prepared layer; run() is const and thread-safe so every execution context of
+//              an engine shares one Kernel per layer (weights are never copied per context).
+//
+// The builder asks each tactic of the target device whether it supports a layer, and picks
+// one (timing several when there is a choice); the engine records the tactic's name, and the
+// runtime finds it again by name on the loading machine's device.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/engine_data.h"
+#include "ir/graph.h"
+#include "kiln/builder.h"
+#include "kiln/status.h"
+#include "ops/kernel.h"
+#include "ops/op_schema.h"
+
+namespace kiln::backends {
+
+class Kernel {
+ public:
+  virtual ~Kernel() = default;
+  // Computes the layer: reads ctx inputs, allocates outputs through ctx (the executor's planned
+  // memory). Called concurrently from many contexts.
+  virtual Status run(ops::KernelContext& ctx) const = 0;
+};
+
+class Tactic {
+ public:
+  virtual ~Tactic() = default;
+  virtual std::string_view name() const = 0;  // stable: recorded in engines
+  virtual bool supports(const ir::Node& node, const ops::OpSchema& schema) const = 0;
+  // ISA features (fingerprint names) the tactic's code needs on the running machine.
+  virtual std::vector<std::string> required_features() const { return {}; }
+  virtual uint64_t workspace_bytes(const ir::Node& node) const { return 0; }
+  // Whether the kernel may write output 0 over input `input` (same dtype and byte size; the
+  // planner checks sizes and lifetimes).
+  virtual bool allows_inplace(const ir::Node& node, const ops::OpSchema& schema,
+                              size_t input) const {
+    return false;
+  }
+  virtual Result<std::unique_ptr<Kernel>> prepare(const ir::Node& node,
+                                                  const ops::OpSchema& schema,
+                                                  const std::vector<uint8_t>& params) const = 0;
+};
+
+// Device memory: one contiguous, kArenaAlignment-aligned block.
+class Buffer {
+ public:
+  virtual ~Buffer() = default;
+  virtual void* data() = 0;
+  virtual uint64_t size() const = 0;
+};
+
+// A queue of work run in order, off the caller's thread.
+class Queue {
+ public:
+  virtual ~Queue() = default;
+  virtual void submit(std::function<Status()> work) = 0;
+  // Waits for everything submitted; returns (and clears) the first error.
+  virtual Status wait() = 0;
+};
+
+class Device {
+ public:
+  virtual ~Device() = default;
+  virtual DeviceKind kind() const = 0;
+  virtual const engine::Fingerprint& fingerprint() const = 0;
+  virtual Result<std::unique_ptr<Buffer>> allocate(uint64_t bytes) = 0;
+  virtual std::unique_ptr<Queue> create_queue() = 0;
+  // In preference order (the builder takes the first that supports a layer unless timing
+  // says otherwise).
+  virtual const std::vector<const Tactic*>& tactics() const = 0;
+  const Tactic* find_tactic(std::string_view name) const;
+};
+
+// The device of that kind in this process (DeviceUnavailable when not compiled in/present).
+Result<Device*> device_for(DeviceKind kind);
+
+}  // namespace kiln::backends

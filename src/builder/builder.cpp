@@ -1,0 +1,251 @@
+// Builder: validates the configuration and profiles (every problem at once), picks a tactic
+// per layer on the target device, plans activation memory per profile at its max shapes, and
+// writes the engine.
+#include <nlohmann/json.hpp>
+#include <unordered_map>
+
+#include "backends/backend.h"
+#include "builder/memory_planner.h"
+#include "builder/profiles.h"
+#include "builder/timing_cache.h"
+#include "core/errors.h"
+#include "engine/engine_file.h"
+#include "kiln/kiln.h"
+#include "ops/shape_inference.h"
+
+namespace kiln {
+namespace {
+
+using builder::InputRanges;
+
+std::string precision_of(const ir::Node& n) {
+  const ir::Value* out = n.output(0);
+  if (out == nullptr) return "none";
+  switch (out->type.dtype) {
+    case DataType::kFloat32: return "fp32";
+    case DataType::kFloat16: return "fp16";
+    case DataType::kBFloat16: return "bf16";
+    case DataType::kFloat64: return "fp64";
+    case DataType::kInt8: return "int8";
+    case DataType::kUInt8: return "uint8";
+    case DataType::kUndefined: return "unknown";
+    default: return data_type_name(out->type.dtype);
+  }
+}
+
+nlohmann::json options_json(const BuilderConfig& c) {
+  nlohmann::json profiles = nlohmann::json::array();
+  for (const OptimizationProfile& p : c.profiles) {
+    nlohmann::json inputs = nlohmann::json::object();
+    for (const auto& [name, r] : p.shapes())
+      inputs[name] = {{"min", r.min}, {"opt", r.opt}, {"max", r.max}};
+    profiles.push_back(inputs);
+  }
+  return {{"device", device_kind_name(c.device)},
+          {"precision", {{"fp16", c.precision.fp16}, {"bf16", c.precision.bf16},
+                         {"int8", c.precision.int8}}},
+          {"workspace_bytes", c.workspace_bytes},
+          {"optimization_level", c.optimization_level},
+          {"timing_cache", c.timing_cache_path},
+          {"profiles", profiles}};
+}
+
+std::optional<uint64_t> planned_bytes(const ir::Value& v) {
+  const ir::ValueType& t = v.type;
+  if (t.kind != ir::ValueKind::kTensor || !t.known() || t.dtype == DataType::kString ||
+      !t.shape.rank_known())
+    return std::nullopt;
+  int64_t n = 1;
+  for (size_t i = 0; i < t.shape.rank(); ++i) {
+    if (!t.shape[i].is_static()) return std::nullopt;
+    if (__builtin_mul_overflow(n, t.shape[i].value, &n)) return std::nullopt;
+  }
+  const std::optional<size_t> b = data_type_bytes(t.dtype, n);
+  if (!b) return std::nullopt;
+  return static_cast<uint64_t>(*b);
+}
+
+class Build {
+ public:
+  Build(const Network& net, const BuilderConfig& cfg) : net_(net), cfg_(cfg) {}
+
+  Result<std::vector<uint8_t>> run() {
+    validate();
+    if (!problems_.empty()) return fail();
+    phase("select tactics", 0);
+    select_tactics();
+    if (!problems_.empty()) return fail();
+    // The planner works on private copies of the graph (shape inference annotates values),
+    // decoded from a first serialization without plans.
+    KILN_ASSIGN_OR_RETURN(draft_, engine::write_engine(data_, net_.model()));
+    for (size_t p = 0; p < ranges_.ranges.size(); ++p) {
+      phase("plan memory", static_cast<double>(p) / static_cast<double>(ranges_.ranges.size()));
+      plan_profile(p);
+    }
+    if (!problems_.empty()) return fail();
+    phase("plan memory", 1);
+    data_.build_options = options_json(cfg_).dump();
+    phase("serialize", 0);
+    KILN_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, engine::write_engine(data_, net_.model()));
+    phase("serialize", 1);
+    if (!cfg_.timing_cache_path.empty()) {
+      Status s = cache_.save(cfg_.timing_cache_path);
+      if (!s.ok()) return report(s);
+    }
+    log(LogSeverity::kInfo, str("built engine: ", data_.layers.size(), " layers, ",
+                                data_.profiles.size(), " profile(s), ", bytes.size(), " bytes"));
+    return bytes;
+  }
+
+ private:
+  void phase(std::string_view name, double fraction) {
+    if (cfg_.progress) cfg_.progress(name, fraction);
+  }
+  void log(LogSeverity s, const std::string& m) {
+    if (cfg_.logger) cfg_.logger->log(s, m);
+  }
+  Status report(Status s) {
+    if (cfg_.error_recorder) cfg_.error_recorder->report(s);
+    log(LogSeverity::kError, s.to_string());
+    return s;
+  }
+  Status fail() {
+    for (size_t i = 1; i < problems_.size(); ++i) report(problems_[i]);
+    return report(problems_.front());
+  }
+
+  void validate() {
+    if (cfg_.optimization_level < 0 || cfg_.optimization_level > 3)
+      problems_.push_back(err(Code::kInvalidOption, "optimization level ",
+                              cfg_.optimization_level, " is outside 0..3"));
+    Result<backends::Device*> d = backends::device_for(cfg_.device);
+    if (!d.ok())
+      problems_.push_back(d.status());
+    else
+      device_ = *d;
+    if (cfg_.precision.fp16 || cfg_.precision.bf16 || cfg_.precision.int8)
+      log(LogSeverity::kWarning,
+          "reduced precision (fp16/bf16/int8) is allowed but this build's CPU tactics compute "
+          "in the model's own types: layers stay fp32");
+    if (!cfg_.timing_cache_path.empty()) {
+      Status s = cache_.load(cfg_.timing_cache_path);
+      if (!s.ok()) problems_.push_back(s);
+    }
+    ranges_ = builder::resolve_profiles(*net_.model().graph, cfg_.profiles, problems_);
+  }
+
+  void select_tactics() {
+    const std::vector<ir::Node*> nodes = net_.model().graph->nodes();
+    std::vector<std::string> features;
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      const ir::Node& n = *nodes[i];
+      const ops::OpSchema* schema = ops::OpRegistry::builtin().find(
+          n.domain(), n.op_type(), ops::effective_opset(n.domain(), n.opset()));
+      const backends::Tactic* chosen = nullptr;
+      if (schema != nullptr)
+        for (const backends::Tactic* t : device_->tactics()) {
+          if (!t->supports(n, *schema)) continue;
+          if (cfg_.workspace_bytes > 0 && t->workspace_bytes(n) > cfg_.workspace_bytes) continue;
+          chosen = t;  // first in preference order; timing joins when a layer has a choice
+          break;
+        }
+      if (chosen == nullptr) {
+        problems_.push_back(err(Code::kNoKernel, "no ", device_kind_name(cfg_.device),
+                                " tactic implements ", n.op_type(), " at opset ", n.opset(),
+                                cfg_.workspace_bytes > 0 ? " within the workspace limit" : "")
+                                .with_node(n.ref()));
+        continue;
+      }
+      tactics_.push_back(chosen);
+      schemas_.push_back(schema);
+      for (const std::string& f : chosen->required_features()) features.push_back(f);
+      engine::Layer layer;
+      layer.tactic = std::string(chosen->name());
+      layer.precision = precision_of(n);
+      layer.fused_from = {n.name().empty() ? str(n.op_type(), "_", i) : n.name()};
+      data_.layers.push_back(std::move(layer));
+      phase("select tactics", static_cast<double>(i + 1) / static_cast<double>(nodes.size()));
+    }
+    std::sort(features.begin(), features.end());
+    features.erase(std::unique(features.begin(), features.end()), features.end());
+    data_.kiln_version = kiln::version();
+    data_.built_on = engine::host_fingerprint();
+    data_.target.device = device_kind_name(cfg_.device);
+    data_.target.arch = data_.built_on.arch;
+    data_.target.features = features;
+  }
+
+  // Shapes at the profile's max (what the arena is sized for) and min (so a range that breaks
+  // some node at its small end is refused now, not at run time).
+  void plan_profile(size_t p) {
+    const engine::ByteSpan span{draft_.data(), draft_.size()};
+    std::unique_ptr<ir::Model> at_max;
+    for (int end = 0; end < 2; ++end) {
+      Result<std::unique_ptr<ir::Model>> copy = engine::read_engine_model(span);
+      if (!copy.ok()) {
+        problems_.push_back(copy.status());
+        return;
+      }
+      ir::Graph& g = *(*copy)->graph;
+      for (size_t k = 0; k < ranges_.inputs.size(); ++k) {
+        const engine::ShapeRange& r = ranges_.ranges[p][k];
+        if (ir::Value* v = g.find(ranges_.inputs[k]->name()))
+          v->type.shape = Dims::of(end == 0 ? r.max : r.min);
+      }
+      std::vector<Status> found;
+      ops::infer_shapes(g, {}, found);
+      for (const Status& s : found) {
+        if (s.severity() != Severity::kError) continue;
+        Status wrapped(s.code(), str("at the ", end == 0 ? "max" : "min", " shapes of profile ",
+                                     p, ": ", s.message()));
+        if (s.node() != nullptr) wrapped.with_node(*s.node());
+        wrapped.with_fix("change the profile's range so every node accepts its shapes (kiln check "
+                         "--shapes shows how sizes propagate), or fix the model");
+        problems_.push_back(std::move(wrapped));
+      }
+      if (end == 0) at_max = std::move(copy).value();
+    }
+    const ir::Graph& g = *at_max->graph;
+    std::unordered_map<const ir::Node*, size_t> index;
+    const std::vector<ir::Node*> nodes = g.nodes();
+    for (size_t i = 0; i < nodes.size(); ++i) index[nodes[i]] = i;
+    builder::GraphMemoryPlan plan = builder::plan_graph_memory(
+        g, [](const ir::Value& v) { return planned_bytes(v); },
+        [&](const ir::Node& n, size_t input) {
+          const size_t i = index.at(&n);
+          return tactics_[i]->allows_inplace(n, *schemas_[i], input);
+        },
+        engine::kArenaAlignment);
+    engine::ProfilePlan out;
+    for (size_t k = 0; k < ranges_.inputs.size(); ++k)
+      out.inputs.emplace_back(ranges_.inputs[k]->name(), ranges_.ranges[p][k]);
+    out.arena_bytes = plan.arena_bytes;
+    out.naive_bytes = plan.naive_bytes;
+    out.lower_bound_bytes = plan.lower_bound_bytes;
+    for (const auto& s : plan.slots)
+      out.slots.push_back({s.value->name(), s.offset, s.bytes,
+                           s.inplace_of ? s.inplace_of->name() : std::string(), false});
+    for (const ir::Value* v : plan.dynamic) out.slots.push_back({v->name(), 0, 0, "", true});
+    data_.profiles.push_back(std::move(out));
+  }
+
+  const Network& net_;
+  const BuilderConfig& cfg_;
+  std::vector<Status> problems_;
+  backends::Device* device_ = nullptr;
+  InputRanges ranges_;
+  builder::TimingCache cache_;
+  engine::EngineData data_;
+  std::vector<const backends::Tactic*> tactics_;
+  std::vector<const ops::OpSchema*> schemas_;
+  std::vector<uint8_t> draft_;
+};
+
+}  // namespace
+
+Result<std::vector<uint8_t>> Builder::build_serialized(const Network& network,
+                                                       const BuilderConfig& config) {
+  return Build(network, config).run();
+}
+
+}  // namespace kiln

@@ -1,0 +1,38 @@
+// Running a Program: the per-context state and the layer loop.
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "runtime/program.h"
+
+namespace kiln::runtime {
+
+struct Binding {
+  void* data = nullptr;
+  size_t bytes = 0;
+  const Tensor* tensor = nullptr;  // set_input's tensor (strings are read through it)
+};
+
+// Everything one execution context owns. Reused across runs so a run allocates nothing but
+// the activations whose size was unknown at build time.
+struct RunState {
+  explicit RunState(const Program& p);
+  Status use_profile(int profile);
+
+  const Program& program;
+  std::unique_ptr<backends::Buffer> arena;
+  std::vector<std::optional<std::vector<int64_t>>> input_shapes;  // per Program::inputs
+  std::vector<Binding> bindings;                                   // per Program::io
+  std::vector<Tensor> kept_inputs;                                 // per Program::inputs
+  std::vector<Tensor> results;                                     // per Program::outputs
+  std::vector<std::vector<int64_t>> last_run_shapes;               // input shapes of that run
+
+  // Scratch of one run.
+  std::vector<Tensor> values;
+  std::vector<const Tensor*> ptrs;
+};
+
+Status run_program(const Program& p, int profile, RunState& state);
+
+}  // namespace kiln::runtime

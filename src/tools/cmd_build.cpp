@@ -1,0 +1,156 @@
+// `kiln build MODEL.onnx -o MODEL.engine [options]`: builds and serializes an engine
+// (trtexec --onnx … --saveEngine habits: --shapes / --min-shapes / --opt-shapes / --max-shapes).
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+
+#include "core/errors.h"
+#include "engine/engine_file.h"
+#include "kiln/builder.h"
+#include "tools/commands.h"
+#include "tools/output.h"
+#include "tools/progress.h"
+#include "tools/shape_spec.h"
+
+namespace kiln::tools {
+namespace {
+
+struct BuildArgs {
+  std::string model, output, device = "cpu", timing_cache;
+  bool fp16 = false, bf16 = false, int8 = false, json = false, no_progress = false,
+       verbose = false;
+  std::vector<std::string> shapes, min_shapes, opt_shapes, max_shapes, profiles;
+  double workspace_mib = 0;
+  int opt_level = 2;
+};
+
+Status write_file(const std::string& path, const std::vector<uint8_t>& bytes) {
+  // Write next to the target and rename: a failed or interrupted build never leaves a
+  // half-written engine under the final name.
+  const std::string tmp = path + ".partial";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) return err(Code::kFileWriteFailed, "cannot create '", tmp, "'");
+    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    if (!out.flush()) {
+      std::remove(tmp.c_str());
+      return err(Code::kFileWriteFailed, "writing '", tmp, "' failed (disk full?)");
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    return err(Code::kFileWriteFailed, "cannot rename '", tmp, "' to '", path, "'");
+  }
+  return Status::Ok();
+}
+
+int run_build(const BuildArgs& a) {
+  const auto t0 = std::chrono::steady_clock::now();
+  BuilderConfig config;
+  if (a.device == "cuda")
+    config.device = DeviceKind::kCuda;
+  else if (a.device != "cpu")
+    return fail(err(Code::kInvalidOption, "--device '", a.device, "' is not cpu or cuda"));
+  config.precision = {a.fp16, a.bf16, a.int8};
+  if (a.workspace_mib < 0)
+    return fail(err(Code::kInvalidOption, "--workspace ", a.workspace_mib, " MiB is negative"));
+  config.workspace_bytes = static_cast<uint64_t>(a.workspace_mib * 1024.0 * 1024.0);
+  config.timing_cache_path = a.timing_cache;
+  config.optimization_level = a.opt_level;
+  auto profiles =
+      profiles_from_options(a.shapes, a.min_shapes, a.opt_shapes, a.max_shapes, a.profiles);
+  if (!profiles.ok()) return fail(profiles.status());
+  config.profiles = std::move(profiles).value();
+  StderrLogger logger(a.verbose ? LogSeverity::kVerbose : LogSeverity::kWarning);
+  config.logger = &logger;
+  ErrorRecorder recorder;
+  config.error_recorder = &recorder;
+  ProgressBar bar(!a.no_progress && !a.json);
+  config.progress = [&bar](std::string_view phase, double f) { bar.update(phase, f); };
+
+  bar.update("parse", 0);
+  auto network = Network::from_onnx_file(a.model, &recorder);
+  auto print_all = [&](const Status& first) {
+    bar.finish();
+    for (const Status& s : recorder.errors())
+      if (s.to_string() != first.to_string()) std::fprintf(stderr, "%s\n", s.to_string().c_str());
+    return fail(first);
+  };
+  if (!network.ok()) return print_all(network.status());
+  const auto t1 = std::chrono::steady_clock::now();
+  recorder.clear();
+  config.logger = nullptr;  // the recorder holds the errors; print each once, below
+  auto bytes = Builder().build_serialized(**network, config);
+  if (!bytes.ok()) return print_all(bytes.status());
+  bar.update("write", 0);
+  Status w = write_file(a.output, *bytes);
+  bar.finish();
+  if (!w.ok()) return fail(w);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double build_secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+
+  // Report from the engine just written (the same reader users get).
+  auto data = engine::read_engine({bytes->data(), bytes->size()}, engine::host_fingerprint());
+  if (!data.ok()) return fail(data.status());
+  nlohmann::json profs = nlohmann::json::array();
+  for (const engine::ProfilePlan& p : data->profiles)
+    profs.push_back({{"arena_bytes", p.arena_bytes},
+                     {"naive_bytes", p.naive_bytes},
+                     {"lower_bound_bytes", p.lower_bound_bytes}});
+  if (a.json) {
+    std::printf("%s\n", nlohmann::json{{"engine", a.output},
+                                       {"bytes", bytes->size()},
+                                       {"layers", data->layers.size()},
+                                       {"profiles", profs},
+                                       {"target", data->target.to_string()},
+                                       {"build_seconds", build_secs},
+                                       {"total_seconds", secs}}
+                            .dump(2)
+                            .c_str());
+    return kExitOk;
+  }
+  std::printf("built %s: %zu layers, %zu profile(s), %.1f MB, %.2f s (build %.2f s)\n",
+              a.output.c_str(), data->layers.size(), data->profiles.size(),
+              static_cast<double>(bytes->size()) / 1e6, secs, build_secs);
+  for (size_t i = 0; i < data->profiles.size(); ++i) {
+    const engine::ProfilePlan& p = data->profiles[i];
+    std::printf("  profile %zu: activation arena %.2f MB (liveness lower bound %.2f MB, "
+                "without reuse %.2f MB)\n",
+                i, static_cast<double>(p.arena_bytes) / 1e6,
+                static_cast<double>(p.lower_bound_bytes) / 1e6,
+                static_cast<double>(p.naive_bytes) / 1e6);
+  }
+  std::printf("  target: %s\n", data->target.to_string().c_str());
+  return kExitOk;
+}
+
+}  // namespace
+
+Runner add_build(CLI::App& app) {
+  auto a = std::make_shared<BuildArgs>();
+  CLI::App* cmd = app.add_subcommand("build", "Build an engine from an ONNX model (slow, once) "
+                                               "for `kiln run` / `kiln bench` (fast, often).");
+  cmd->add_option("model", a->model, "ONNX model file (.onnx)")->required();
+  cmd->add_option("--output,-o", a->output, "Engine file to write")->required();
+  cmd->add_option("--device", a->device, "cpu (default) or cuda");
+  cmd->add_flag("--fp16", a->fp16, "Allow FP16 layers");
+  cmd->add_flag("--bf16", a->bf16, "Allow BF16 layers");
+  cmd->add_flag("--int8", a->int8, "Allow INT8 layers");
+  cmd->add_option("--shapes", a->shapes, "NAME:AxBxC[,…] fixed input shapes (min = opt = max)");
+  cmd->add_option("--min-shapes", a->min_shapes, "NAME:AxBxC[,…] smallest shapes of profile 0");
+  cmd->add_option("--opt-shapes", a->opt_shapes,
+                  "NAME:AxBxC[,…] shapes profile 0 is tuned for (default: max)");
+  cmd->add_option("--max-shapes", a->max_shapes,
+                  "NAME:AxBxC[,…] largest shapes of profile 0 (sizes its memory)");
+  cmd->add_option("--profile", a->profiles,
+                  "NAME:MIN:OPT:MAX[,…] one more optimization profile (repeatable)");
+  cmd->add_option("--workspace", a->workspace_mib, "Scratch memory limit per layer, MiB (0 = none)");
+  cmd->add_option("--timing-cache", a->timing_cache, "Tactic timing cache file (read + updated)");
+  cmd->add_option("--opt-level", a->opt_level, "Optimization level 0-3 (default 2)");
+  cmd->add_flag("--json", a->json, "Print a JSON summary");
+  cmd->add_flag("--no-progress", a->no_progress, "No progress bar");
+  cmd->add_flag("--verbose,-v", a->verbose, "Log every build step");
+  return [a] { return run_build(*a); };
+}
+
+}  // namespace kiln::tools

@@ -1,0 +1,184 @@
+// `kiln inspect MODEL.engine [--json] [--layers]`: what an engine holds — build options,
+// target, I/O tensors, profiles with memory plans, and every layer with the ONNX nodes it came
+// from, its precision and tactic. Works on engines built for other machines too (it says
+// whether this one can run it).
+#include <cstdio>
+
+#include "core/errors.h"
+#include "engine/engine_file.h"
+#include "tools/commands.h"
+#include "tools/output.h"
+
+namespace kiln::tools {
+namespace {
+
+struct InspectArgs {
+  std::string engine;
+  bool json = false;
+  bool all_layers = false;
+};
+
+nlohmann::json shape_json(const ir::ValueType& t) {
+  if (!t.shape.rank_known()) return nullptr;
+  nlohmann::json dims = nlohmann::json::array();
+  for (size_t i = 0; i < t.shape.rank(); ++i) {
+    const Dim& d = t.shape[i];
+    if (d.is_static())
+      dims.push_back(d.value);
+    else
+      dims.push_back(d.is_symbolic() ? nlohmann::json(d.symbol) : nlohmann::json(nullptr));
+  }
+  return dims;
+}
+
+std::string mb(uint64_t bytes) { return str(static_cast<double>(bytes) / 1e6, " MB"); }
+
+int run_inspect(const InspectArgs& a) {
+  auto file = engine::MappedFile::open(a.engine);
+  if (!file.ok()) return fail(file.status());
+  const engine::ByteSpan span = (*file)->bytes();
+  auto data = engine::read_engine_any_target(span);
+  if (!data.ok()) return fail(data.status());
+  auto model = engine::read_engine_model(span);
+  if (!model.ok()) return fail(model.status());
+  const ir::Graph& g = *(*model)->graph;
+  const std::vector<std::string> missing =
+      engine::missing_capabilities(data->target, engine::host_fingerprint());
+
+  nlohmann::json j;
+  j["engine"] = a.engine;
+  j["bytes"] = span.size;
+  j["format_version"] = data->format_version;
+  j["kiln_version"] = data->kiln_version;
+  j["built_on"] = data->built_on.to_string();
+  j["target"] = data->target.to_string();
+  j["runs_here"] = missing.empty();
+  j["missing_here"] = missing;
+  nlohmann::json options = nlohmann::json::parse(data->build_options, nullptr, false);
+  j["build_options"] = options.is_discarded() ? nlohmann::json(data->build_options) : options;
+  nlohmann::json io = nlohmann::json::array();
+  for (const ir::Value* v : g.inputs())
+    if (!v->is_initializer())
+      io.push_back({{"name", v->name()}, {"mode", "input"},
+                    {"dtype", data_type_name(v->type.dtype)}, {"shape", shape_json(v->type)}});
+  for (const ir::Value* v : g.outputs())
+    io.push_back({{"name", v->name()}, {"mode", "output"},
+                  {"dtype", data_type_name(v->type.dtype)}, {"shape", shape_json(v->type)}});
+  j["io"] = io;
+  uint64_t weight_bytes = 0;
+  for (const ir::Value* v : g.initializers()) weight_bytes += v->initializer()->nbytes();
+  j["weight_bytes"] = weight_bytes;
+
+  nlohmann::json profiles = nlohmann::json::array();
+  for (const engine::ProfilePlan& p : data->profiles) {
+    nlohmann::json inputs = nlohmann::json::object();
+    for (const auto& [name, r] : p.inputs)
+      inputs[name] = {{"min", r.min}, {"opt", r.opt}, {"max", r.max}};
+    size_t dynamic = 0, inplace = 0;
+    for (const engine::TensorSlot& s : p.slots) {
+      dynamic += s.dynamic;
+      inplace += !s.inplace_of.empty();
+    }
+    profiles.push_back({{"inputs", inputs},
+                        {"memory",
+                         {{"arena_bytes", p.arena_bytes},
+                          {"naive_bytes", p.naive_bytes},
+                          {"lower_bound_bytes", p.lower_bound_bytes},
+                          {"planned_tensors", p.slots.size() - dynamic},
+                          {"in_place_tensors", inplace},
+                          {"dynamic_tensors", dynamic}}}});
+  }
+  j["profiles"] = profiles;
+  if (!profiles.empty()) j["memory"] = profiles[0]["memory"];
+
+  nlohmann::json layers = nlohmann::json::array();
+  const std::vector<ir::Node*> nodes = g.nodes();
+  std::map<std::string, int> tactic_count;
+  for (size_t i = 0; i < nodes.size() && i < data->layers.size(); ++i) {
+    const ir::Node& n = *nodes[i];
+    const engine::Layer& l = data->layers[i];
+    nlohmann::json ins = nlohmann::json::array(), outs = nlohmann::json::array();
+    for (const ir::Value* v : n.inputs()) ins.push_back(v ? v->name() : "");
+    for (const ir::Value* v : n.outputs()) outs.push_back(v ? v->name() : "");
+    nlohmann::json out_shapes = nlohmann::json::array();
+    for (const ir::Value* v : n.outputs()) out_shapes.push_back(v ? shape_json(v->type) : nullptr);
+    layers.push_back({{"index", i},
+                      {"name", n.name()},
+                      {"type", n.op_type()},
+                      {"domain", n.domain()},
+                      {"precision", l.precision},
+                      {"tactic", l.tactic},
+                      {"fused_from", l.fused_from},
+                      {"onnx_node_index", n.index()},
+                      {"inputs", ins},
+                      {"outputs", outs},
+                      {"output_shapes", out_shapes}});
+    ++tactic_count[l.tactic];
+  }
+  j["layers"] = layers;
+
+  if (a.json) {
+    std::printf("%s\n", j.dump(2).c_str());
+    return kExitOk;
+  }
+  std::printf("engine %s (%s, format %u, kiln %s)\n", a.engine.c_str(), mb(span.size).c_str(),
+              data->format_version, data->kiln_version.c_str());
+  std::printf("  target:   %s\n  built on: %s\n  this machine: %s\n",
+              data->target.to_string().c_str(), data->built_on.to_string().c_str(),
+              missing.empty() ? "can run it"
+                              : str("cannot run it (missing ", missing.size(), ")").c_str());
+  std::printf("  build options: %s\n", data->build_options.c_str());
+  std::printf("  weights: %s in %zu tensors\n", mb(weight_bytes).c_str(), g.initializers().size());
+  for (const auto& t : io)
+    std::printf("  %-6s %s: %s%s\n", t["mode"].get<std::string>().c_str(),
+                t["name"].get<std::string>().c_str(), t["dtype"].get<std::string>().c_str(),
+                t["shape"].dump().c_str());
+  for (size_t i = 0; i < data->profiles.size(); ++i) {
+    const engine::ProfilePlan& p = data->profiles[i];
+    std::printf("  profile %zu:", i);
+    for (const auto& [name, r] : p.inputs)
+      std::printf(" %s %s..%s", name.c_str(), Dims::of(r.min).to_string().c_str(),
+                  Dims::of(r.max).to_string().c_str());
+    std::printf("\n    memory: arena %s, liveness lower bound %s (arena/bound %.3f), without "
+                "reuse %s\n",
+                mb(p.arena_bytes).c_str(), mb(p.lower_bound_bytes).c_str(),
+                p.lower_bound_bytes ? static_cast<double>(p.arena_bytes) /
+                                          static_cast<double>(p.lower_bound_bytes)
+                                    : 1.0,
+                mb(p.naive_bytes).c_str());
+  }
+  std::printf("  layers: %zu (", layers.size());
+  bool first = true;
+  for (const auto& [t, c] : tactic_count) {
+    std::printf("%s%s %d", first ? "" : ", ", t.c_str(), c);
+    first = false;
+  }
+  std::printf(")\n");
+  const size_t shown = a.all_layers ? layers.size() : std::min<size_t>(layers.size(), 20);
+  for (size_t i = 0; i < shown; ++i) {
+    const auto& l = layers[i];
+    std::printf("  %4zu %-28s %-18s %-6s %-14s <- %s\n", i,
+                l["name"].get<std::string>().substr(0, 28).c_str(),
+                l["type"].get<std::string>().c_str(), l["precision"].get<std::string>().c_str(),
+                l["tactic"].get<std::string>().c_str(), l["fused_from"].dump().c_str());
+  }
+  if (shown < layers.size())
+    std::printf("  … %zu more (--layers shows all, --json gives everything)\n",
+                layers.size() - shown);
+  return kExitOk;
+}
+
+}  // namespace
+
+Runner add_inspect(CLI::App& app) {
+  auto a = std::make_shared<InspectArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "inspect", "Show an engine's layers (fused-from nodes, precision, tactic), profiles, "
+                 "memory plan, target and build options.");
+  cmd->add_option("engine", a->engine, "Engine file (.engine)")->required();
+  cmd->add_flag("--json", a->json, "Print everything as JSON");
+  cmd->add_flag("--layers", a->all_layers, "List every layer (default: the first 20)");
+  return [a] { return run_inspect(*a); };
+}
+
+}  // namespace kiln::tools

@@ -1,0 +1,12 @@
+# cmake -DIN=docs/api.md -DOUT=example.cpp -P extract_example.cmake
+file(READ ${IN} text)
+string(FIND "${text}" "```cpp\n" start)
+if(start EQUAL -1)
+  message(FATAL_ERROR "${IN} has no ```cpp block")
+endif()
+math(EXPR start "${start} + 7")
+string(SUBSTRING "${text}" ${start} -1 rest)
+string(FIND "${rest}" "```" end)
+string(SUBSTRING "${rest}" 0 ${end} code)
+file(WRITE ${OUT}.tmp "// Extracted from docs/api.md — edit it there.\n${code}")
+execute_process(COMMAND ${CMAKE_COMMAND} -E copy_if_different ${OUT}.tmp ${OUT})
