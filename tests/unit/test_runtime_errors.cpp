@@ -1,5 +1,6 @@
 // Coded errors of the build/run split: profiles at build time, shapes and buffers at run time.
 #include "core/errors.h"
+#include "engine/engine_file.h"
 #include "unit/runtime_test_models.h"
 
 namespace kiln::test {
@@ -154,6 +155,76 @@ TEST(RuntimeBuilder, BadOptionsAndDevicesAreInvalidConfig) {
             static_cast<int>(Code::kDeviceUnavailable));
   // A static model needs no profile at all.
   EXPECT_TRUE(Builder().build_serialized(*net, BuilderConfig{}).ok());
+}
+
+}  // namespace
+}  // namespace kiln::test
+
+namespace kiln::test {
+namespace {
+
+std::vector<uint8_t> cnn_engine_bytes() {
+  auto net = network_of(cnn_model());
+  BuilderConfig c;
+  c.profiles.push_back(OptimizationProfile().set("x", {1, 3, 8, 8}, {1, 3, 8, 8}, {2, 3, 8, 8}));
+  return net ? build_or_die(*net, c) : std::vector<uint8_t>{};
+}
+
+uint64_t u64_at(const std::vector<uint8_t>& b, size_t off) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | b[off + static_cast<size_t>(i)];
+  return v;
+}
+
+TEST(RuntimeEngineFile, TruncatedFlippedVersionAndForgedEnginesGiveTheirCodes) {
+  const std::vector<uint8_t> good = cnn_engine_bytes();
+  ASSERT_GT(good.size(), 200u);
+  ASSERT_TRUE(Engine::deserialize(good).ok());
+
+  for (size_t cut : {size_t{0}, size_t{7}, size_t{40}, good.size() / 2, good.size() - 1}) {
+    std::vector<uint8_t> t(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(cut));
+    auto e = Engine::deserialize(t);
+    ASSERT_FALSE(e.ok()) << cut;
+    EXPECT_EQ(e.status().category(), Category::kEngineCorrupt) << cut << ": " << e.status().to_string();
+  }
+
+  // Weights section: offset and size at bytes 64 and 72 of the header (docs/engine-format.md).
+  const uint64_t w_off = u64_at(good, 64), w_size = u64_at(good, 72);
+  ASSERT_GT(w_size, 16u);
+  std::vector<uint8_t> flipped = good;
+  flipped[w_off + w_size / 2] ^= 0x10;
+  EXPECT_EQ(Engine::deserialize(flipped).status().code(),
+            static_cast<int>(Code::kEngineChecksumMismatch));
+
+  std::vector<uint8_t> version = good;
+  version[8] = 99;  // u32 format version at byte 8
+  engine::restamp_checksum(version);
+  auto v = Engine::deserialize(version);
+  EXPECT_EQ(v.status().code(), static_cast<int>(Code::kEngineVersionMismatch));
+  EXPECT_NE(v.status().message().find("99"), std::string::npos) << v.status().message();
+
+  // An engine written for a machine with a feature this one lacks (a real writer, not a patch).
+  auto data = engine::read_engine_any_target({good.data(), good.size()});
+  auto model = engine::read_engine_model({good.data(), good.size()});
+  ASSERT_TRUE(data.ok() && model.ok());
+  data->target.features.push_back("avx1024_never");
+  auto forged = engine::write_engine(*data, **model);
+  ASSERT_TRUE(forged.ok()) << forged.status().to_string();
+  auto f = Engine::deserialize(*forged);
+  EXPECT_EQ(f.status().code(), static_cast<int>(Code::kEngineTargetMismatch));
+  EXPECT_EQ(f.status().category(), Category::kEngineIncompatible);
+  EXPECT_NE(f.status().message().find("avx1024_never"), std::string::npos);
+  EXPECT_NE(f.status().message().find(engine::host_fingerprint().to_string()), std::string::npos)
+      << f.status().message();
+  EXPECT_NE(f.status().message().find("Rebuild the engine on this machine"), std::string::npos);
+}
+
+TEST(RuntimeEngineFile, MissingFileIsIoErrorAndOnnxFileIsNotAnEngine) {
+  EXPECT_EQ(Engine::load("/nonexistent/model.engine").status().code(),
+            static_cast<int>(Code::kFileNotFound));
+  const std::string onnx = relu_model().bytes();
+  auto e = Engine::deserialize(std::vector<uint8_t>(onnx.begin(), onnx.end()));
+  EXPECT_EQ(e.status().code(), static_cast<int>(Code::kEngineBadMagic));
 }
 
 }  // namespace
