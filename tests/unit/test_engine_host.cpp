@@ -162,8 +162,7 @@ TEST_F(MappedFileTest, DirectoryIsUnreadable) {
 TEST_F(MappedFileTest, FifoIsRefusedWithoutWaitingForAWriter) {
   const fs::path p = dir_ / "pipe.engine";
   ASSERT_EQ(::mkfifo(p.c_str(), 0600), 0);
-  EXPECT_EQ(MappedFile::open(p.string()).status().code(),
-            static_cast<int>(Code::kFileUnreadable));
+  EXPECT_EQ(MappedFile::open(p.string()).status().code(), static_cast<int>(Code::kFileUnreadable));
 }
 
 TEST_F(MappedFileTest, UnreadableFileIsUnreadable) {
