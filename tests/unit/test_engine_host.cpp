@@ -159,6 +159,12 @@ TEST_F(MappedFileTest, DirectoryIsUnreadable) {
   EXPECT_EQ(r.status().code(), static_cast<int>(Code::kFileUnreadable));
 }
 
+TEST_F(MappedFileTest, FifoIsRefusedWithoutWaitingForAWriter) {
+  const fs::path p = dir_ / "pipe.engine";
+  ASSERT_EQ(::mkfifo(p.c_str(), 0600), 0);
+  EXPECT_EQ(MappedFile::open(p.string()).status().code(), static_cast<int>(Code::kFileUnreadable));
+}
+
 TEST_F(MappedFileTest, UnreadableFileIsUnreadable) {
   if (geteuid() == 0) GTEST_SKIP() << "root reads files regardless of permissions";
   const fs::path p = dir_ / "secret.engine";

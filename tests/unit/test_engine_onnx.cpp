@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <map>
 
+#include "core/errors.h"
 #include "engine_test_util.h"
 #include "ir/printer.h"
 #include "model_builder.h"
@@ -66,6 +67,12 @@ TEST(EngineOnnx, ImportedIfModelReadingAnOuterValue) {
       .attr_g("else_branch", else_g.proto());
   g.output("y", onnx::TensorProto::FLOAT, {"batch", 3});
   const std::string bytes = mb.bytes();
+  // An ONNX file handed to the engine reader is named as such.
+  const ByteSpan onnx_file{reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()};
+  auto not_engine = read_engine(onnx_file, host_fingerprint());
+  EXPECT_EQ(not_engine.status().code(), static_cast<int>(Code::kEngineBadMagic));
+  EXPECT_NE(not_engine.status().message().find("ONNX model"), std::string::npos)
+      << not_engine.status().message();
   auto imported = onnx_import::import_bytes(bytes.data(), bytes.size());
   ASSERT_TRUE(imported.ok()) << imported.status().to_string();
   ASSERT_TRUE(imported->problems.empty()) << imported->problems[0].to_string();
