@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "engine/engine_file.h"
+#include "kiln/engine.h"
 
 namespace {
 
@@ -69,5 +70,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   read(copy.data(), copy.size());
   kiln::engine::restamp_checksum(copy);
   read(copy.data(), copy.size());
+  // What the runtime adds on top of the reader: binding layers to tactics, resolving the memory
+  // plans, creating a context (its arena), answering metadata queries.
+  auto engine = kiln::Engine::deserialize(copy);
+  if (engine.ok() && (*engine)->arena_bytes(0) < (uint64_t{1} << 28)) {
+    auto ctx = (*engine)->create_context();
+    uint64_t n = ctx.ok() ? 1 : ctx.status().message().size();
+    for (const kiln::TensorInfo& t : (*engine)->io_tensors()) {
+      n += t.shape.size();
+      auto r = (*engine)->profile_shape(0, t.name);
+      if (r.ok()) n += r->max.size();
+      if (ctx.ok()) n += (*ctx)->tensor_shape(t.name).ok();
+    }
+    g_sink = g_sink + n;
+  }
   return 0;
 }
