@@ -97,12 +97,28 @@ struct BuilderConfig {
   // File of measured tactic timings reused across builds ("" = none). Read when present,
   // written back after the build.
   std::string timing_cache_path;
-  // 0 = run the graph as imported; 1..3 = more optimization (see docs/api.md).
+  // 0 = run the graph as imported; 1 = simplifications that never change arithmetic;
+  // 2 = fusions (Conv+BN+activation, attention, …); 3 = layout/precision-aware rewrites.
   int optimization_level = 2;
+  // Optimizer passes to leave out, by name (`kiln build --disable-pass NAME`): the way around a
+  // pass that fails on a model (its INTERNAL_ERROR names it).
+  std::vector<std::string> disabled_passes;
+  // When set, the IR is written here before the optimizer and after every pass that changed it
+  // (000_input.txt, 001_<pass>.txt, …).
+  std::string dump_ir_dir;
   // Per-build diagnostics.
   Logger* logger = nullptr;
   ErrorRecorder* error_recorder = nullptr;
   BuildProgress progress;
+};
+
+// What the last build did.
+struct BuildSummary {
+  size_t nodes = 0;   // ONNX nodes of the main graph
+  size_t layers = 0;  // engine layers after optimization
+  // pass → (rewrite → count), e.g. conv_activation_fusion → {Conv+Relu: 49}
+  std::map<std::string, std::map<std::string, int64_t>> passes;
+  std::string text;  // "169 nodes → 72 layers (conv_bn_fold 53, …)"
 };
 
 class Builder {
@@ -110,6 +126,10 @@ class Builder {
   // The bytes of an engine file (write them to disk, or Engine::deserialize them).
   Result<std::vector<uint8_t>> build_serialized(const Network& network,
                                                 const BuilderConfig& config);
+  const BuildSummary& last_summary() const { return summary_; }
+
+ private:
+  BuildSummary summary_;
 };
 
 }  // namespace kiln

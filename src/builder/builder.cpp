@@ -12,6 +12,7 @@
 #include "engine/engine_file.h"
 #include "kiln/kiln.h"
 #include "ops/shape_inference.h"
+#include "passes/pass_manager.h"
 
 namespace kiln {
 namespace {
@@ -67,17 +68,21 @@ std::optional<uint64_t> planned_bytes(const ir::Value& v) {
 
 class Build {
  public:
-  Build(const Network& net, const BuilderConfig& cfg) : net_(net), cfg_(cfg) {}
+  Build(const Network& net, const BuilderConfig& cfg, BuildSummary& summary)
+      : net_(net), cfg_(cfg), summary_(summary) {}
 
   Result<std::vector<uint8_t>> run() {
     validate();
     if (!problems_.empty()) return fail();
+    phase("optimize", 0);
+    Status o = optimize();
+    if (!o.ok()) return report(o);
     phase("select tactics", 0);
     select_tactics();
     if (!problems_.empty()) return fail();
     // The planner works on private copies of the graph (shape inference annotates values),
     // decoded from a first serialization without plans.
-    KILN_ASSIGN_OR_RETURN(draft_, engine::write_engine(data_, net_.model()));
+    KILN_ASSIGN_OR_RETURN(draft_, engine::write_engine(data_, model()));
     for (size_t p = 0; p < ranges_.ranges.size(); ++p) {
       phase("plan memory", static_cast<double>(p) / static_cast<double>(ranges_.ranges.size()));
       plan_profile(p);
@@ -86,7 +91,7 @@ class Build {
     phase("plan memory", 1);
     data_.build_options = options_json(cfg_).dump();
     phase("serialize", 0);
-    KILN_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, engine::write_engine(data_, net_.model()));
+    KILN_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, engine::write_engine(data_, model()));
     phase("serialize", 1);
     if (!cfg_.timing_cache_path.empty()) {
       Status s = cache_.save(cfg_.timing_cache_path);
@@ -98,6 +103,40 @@ class Build {
   }
 
  private:
+  const ir::Model& model() const { return *optimized_; }
+
+  // The optimizer works on a private copy of the network's model (a Network can be built many
+  // times with different options); the copy's weights are views into copy_bytes_.
+  Status optimize() {
+    engine::EngineData shell;
+    shell.layers.resize(net_.model().graph->num_nodes());
+    KILN_ASSIGN_OR_RETURN(copy_bytes_, engine::write_engine(shell, net_.model()));
+    KILN_ASSIGN_OR_RETURN(optimized_,
+                          engine::read_engine_model({copy_bytes_.data(), copy_bytes_.size()}));
+    passes::OptimizeOptions o;
+    o.level = cfg_.optimization_level;
+    o.disabled = cfg_.disabled_passes;
+    o.dump_dir = cfg_.dump_ir_dir;
+    o.logger = cfg_.logger;
+    KILN_ASSIGN_OR_RETURN(passes::OptimizeReport r, passes::optimize(*optimized_, o));
+    // Values new nodes produce get their types from the same inference the planner uses.
+    std::vector<Status> found;
+    ops::infer_shapes(*optimized_->graph, {}, found);
+    for (const Status& s : found)
+      if (s.severity() == Severity::kError)
+        return err(Code::kInternal, "after optimization the graph does not type-check: ",
+                   s.message())
+            .with_fix("rebuild with --opt-level 0 or --disable-pass for the pass that made the "
+                      "node (--dump-ir DIR shows each pass's result), and report the model");
+    summary_.nodes = r.nodes_before;
+    summary_.layers = r.nodes_after;
+    summary_.passes = r.counts;
+    summary_.text = r.summary();
+    log(LogSeverity::kInfo, "optimizer: " + summary_.text);
+    phase("optimize", 1);
+    return Status::Ok();
+  }
+
   void phase(std::string_view name, double fraction) {
     if (cfg_.progress) cfg_.progress(name, fraction);
   }
@@ -132,10 +171,14 @@ class Build {
       if (!s.ok()) problems_.push_back(s);
     }
     ranges_ = builder::resolve_profiles(*net_.model().graph, cfg_.profiles, problems_);
+    for (const std::string& name : cfg_.disabled_passes)
+      if (passes::find_pass(name) == nullptr)
+        problems_.push_back(err(Code::kInvalidOption, "--disable-pass '", name,
+                                "' names no optimizer pass (`kiln passes` lists them)"));
   }
 
   void select_tactics() {
-    const std::vector<ir::Node*> nodes = net_.model().graph->nodes();
+    const std::vector<ir::Node*> nodes = model().graph->nodes();
     std::vector<std::string> features;
     for (size_t i = 0; i < nodes.size(); ++i) {
       const ir::Node& n = *nodes[i];
@@ -162,7 +205,7 @@ class Build {
       engine::Layer layer;
       layer.tactic = std::string(chosen->name());
       layer.precision = precision_of(n);
-      layer.fused_from = {n.name().empty() ? str(n.op_type(), "_", i) : n.name()};
+      layer.fused_from = n.origins();
       data_.layers.push_back(std::move(layer));
       phase("select tactics", static_cast<double>(i + 1) / static_cast<double>(nodes.size()));
     }
@@ -231,6 +274,9 @@ class Build {
 
   const Network& net_;
   const BuilderConfig& cfg_;
+  BuildSummary& summary_;
+  std::vector<uint8_t> copy_bytes_;
+  std::unique_ptr<ir::Model> optimized_;
   std::vector<Status> problems_;
   backends::Device* device_ = nullptr;
   InputRanges ranges_;
@@ -245,7 +291,8 @@ class Build {
 
 Result<std::vector<uint8_t>> Builder::build_serialized(const Network& network,
                                                        const BuilderConfig& config) {
-  return Build(network, config).run();
+  summary_ = {};
+  return Build(network, config, summary_).run();
 }
 
 }  // namespace kiln

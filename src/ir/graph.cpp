@@ -184,6 +184,30 @@ void Graph::replace_input(Node* node, size_t slot, Value* v) {
   if (v) v->consumers_.push_back(node);
 }
 
+bool Graph::replace_all_uses(Value* from, Value* to) {
+  if (from == to) return true;
+  // The flag is set for outputs of any graph, subgraphs included (a branch may return an outer
+  // value directly): none of them may be redirected.
+  if (from->is_output_) return false;
+  const std::vector<Node*> readers = from->consumers_;
+  for (Node* n : readers)
+    for (size_t i = 0; i < n->inputs_.size(); ++i)
+      if (n->inputs_[i] == from) n->graph_->replace_input(n, i, to);
+  return true;
+}
+
+std::string Graph::unique_name(std::string_view base) const {
+  std::string name(base);
+  for (int i = 1; lookup(name) != nullptr; ++i) name = std::string(base) + "_" + std::to_string(i);
+  return name;
+}
+
+std::vector<std::string> Node::origins() const {
+  if (!origins_.empty()) return origins_;
+  if (!name_.empty()) return {name_};
+  return {op_type_ + "#" + std::to_string(index_)};
+}
+
 void Graph::remove_node(Node* node) {
   for (size_t i = 0; i < node->inputs_.size(); ++i) replace_input(node, i, nullptr);
   for (Value* out : node->outputs_)

@@ -68,6 +68,8 @@ class Node {
   const std::string& op_type() const { return op_type_; }
   const std::string& domain() const { return domain_; }  // "" = ai.onnx
   int64_t opset() const { return opset_; }  // version of domain() the model imports
+  // Graphs from the text form carry no opsets; tools stamp the model's (0 = unknown).
+  void set_opset(int64_t opset) { opset_ = opset; }
   int64_t index() const { return index_; }  // position in the source ONNX graph
   Graph* graph() const { return graph_; }
 
@@ -83,6 +85,12 @@ class Node {
   // Graph-valued attributes (If branches, Loop/Scan bodies).
   std::vector<Graph*> subgraphs() const;
 
+  // The ONNX nodes this node computes (names, or "Op#index" when unnamed): itself when
+  // imported; the union of what a pass replaced when it came from a rewrite (kiln inspect's
+  // "fused_from").
+  std::vector<std::string> origins() const;
+  void set_origins(std::vector<std::string> origins) { origins_ = std::move(origins); }
+
   NodeRef ref() const;  // for Status::with_node
   // Values this node needs before it can run: its inputs, plus enclosing-scope values its
   // subgraphs read or return (an If must follow the producer of anything its branches capture).
@@ -96,6 +104,7 @@ class Node {
   Graph* graph_ = nullptr;
   std::vector<Value*> inputs_, outputs_;
   std::vector<Attribute> attrs_;
+  std::vector<std::string> origins_;
 };
 
 class Graph {
@@ -129,6 +138,12 @@ class Graph {
                  std::vector<Value*> inputs, std::vector<Value*> outputs,
                  std::vector<Attribute> attrs = {}, int64_t opset = 0, int64_t index = -1);
   void remove_node(Node* node);  // node must have no consumed outputs left
+  // Points every reader of `from` (nodes here and in nested subgraphs) at `to`. Graph outputs
+  // keep their value (an output's name is part of the model's interface): returns false and
+  // changes nothing when `from` is an output of any graph (subgraphs may return outer values).
+  bool replace_all_uses(Value* from, Value* to);
+  // A fresh value name in this graph: `base`, else `base_1`, `base_2`, …
+  std::string unique_name(std::string_view base) const;
   void replace_input(Node* node, size_t slot, Value* v);
 
   const std::vector<Value*>& inputs() const { return inputs_; }

@@ -37,6 +37,11 @@ inline constexpr int64_t kMaxOpset = 21;
 inline constexpr std::string_view kTrainingDomain = "ai.onnx.preview.training";
 inline constexpr int64_t kTrainingOpset = 1;
 
+// kiln's own operators: what the graph optimizer fuses nodes into (FusedConv, Attention, …).
+// Models never import this domain; passes create its nodes at version kKilnOpset.
+inline constexpr std::string_view kKilnDomain = "kiln";
+inline constexpr int64_t kKilnOpset = 1;
+
 // The newest version of `domain` whose revisions kiln registers: the last revision of an op
 // applies up to it. kMaxOpset for ai.onnx.
 int64_t max_opset(std::string_view domain);

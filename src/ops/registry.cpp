@@ -23,7 +23,9 @@ std::string_view canonical_domain(std::string_view d) {
 
 int64_t max_opset(std::string_view domain) {
   domain = canonical_domain(domain);
-  return domain == kTrainingDomain ? kTrainingOpset : kMaxOpset;
+  if (domain == kTrainingDomain) return kTrainingOpset;
+  if (domain == kKilnDomain) return kKilnOpset;
+  return kMaxOpset;
 }
 
 int64_t effective_opset(std::string_view domain, int64_t opset) {

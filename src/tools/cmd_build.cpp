@@ -19,7 +19,8 @@ struct BuildArgs {
   std::string model, output, device = "cpu", timing_cache;
   bool fp16 = false, bf16 = false, int8 = false, json = false, no_progress = false,
        verbose = false;
-  std::vector<std::string> shapes, min_shapes, opt_shapes, max_shapes, profiles;
+  std::vector<std::string> shapes, min_shapes, opt_shapes, max_shapes, profiles, disabled_passes;
+  std::string dump_ir;
   double workspace_mib = 0;
   int opt_level = 2;
 };
@@ -57,6 +58,8 @@ int run_build(const BuildArgs& a) {
   config.workspace_bytes = static_cast<uint64_t>(a.workspace_mib * 1024.0 * 1024.0);
   config.timing_cache_path = a.timing_cache;
   config.optimization_level = a.opt_level;
+  config.disabled_passes = a.disabled_passes;
+  config.dump_ir_dir = a.dump_ir;
   auto profiles =
       profiles_from_options(a.shapes, a.min_shapes, a.opt_shapes, a.max_shapes, a.profiles);
   if (!profiles.ok()) return fail(profiles.status());
@@ -79,8 +82,10 @@ int run_build(const BuildArgs& a) {
   if (!network.ok()) return print_all(network.status());
   const auto t1 = std::chrono::steady_clock::now();
   recorder.clear();
-  config.logger = nullptr;  // the recorder holds the errors; print each once, below
-  auto bytes = Builder().build_serialized(**network, config);
+  // The recorder holds the errors; print each once, below (verbose runs keep the log).
+  if (!a.verbose) config.logger = nullptr;
+  Builder builder;
+  auto bytes = builder.build_serialized(**network, config);
   if (!bytes.ok()) return print_all(bytes.status());
   bar.update("write", 0);
   Status w = write_file(a.output, *bytes);
@@ -101,6 +106,8 @@ int run_build(const BuildArgs& a) {
     std::printf("%s\n", nlohmann::json{{"engine", a.output},
                                        {"bytes", bytes->size()},
                                        {"layers", data->layers.size()},
+                                       {"onnx_nodes", builder.last_summary().nodes},
+                                       {"passes", builder.last_summary().passes},
                                        {"profiles", profs},
                                        {"target", data->target.to_string()},
                                        {"build_seconds", build_secs},
@@ -112,6 +119,7 @@ int run_build(const BuildArgs& a) {
   std::printf("built %s: %zu layers, %zu profile(s), %.1f MB, %.2f s (build %.2f s)\n",
               a.output.c_str(), data->layers.size(), data->profiles.size(),
               static_cast<double>(bytes->size()) / 1e6, secs, build_secs);
+  std::printf("  optimizer (level %d): %s\n", a.opt_level, builder.last_summary().text.c_str());
   for (size_t i = 0; i < data->profiles.size(); ++i) {
     const engine::ProfilePlan& p = data->profiles[i];
     std::printf("  profile %zu: activation arena %.2f MB (liveness lower bound %.2f MB, "
@@ -147,6 +155,10 @@ Runner add_build(CLI::App& app) {
   cmd->add_option("--workspace", a->workspace_mib, "Scratch memory limit per layer, MiB (0 = none)");
   cmd->add_option("--timing-cache", a->timing_cache, "Tactic timing cache file (read + updated)");
   cmd->add_option("--opt-level", a->opt_level, "Optimization level 0-3 (default 2)");
+  cmd->add_option("--disable-pass", a->disabled_passes,
+                  "Leave an optimizer pass out (repeatable); `kiln passes` lists them");
+  cmd->add_option("--dump-ir", a->dump_ir,
+                  "Write the IR before optimization and after every pass that changed it to DIR");
   cmd->add_flag("--json", a->json, "Print a JSON summary");
   cmd->add_flag("--no-progress", a->no_progress, "No progress bar");
   cmd->add_flag("--verbose,-v", a->verbose, "Log every build step");

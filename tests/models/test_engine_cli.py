@@ -128,12 +128,13 @@ def test_inspect_lists_layers_with_tactic_precision_and_source_nodes(kiln, engin
     assert j["build_options"]["profiles"][0]["input"]["max"] == [3, 3, 224, 224]
     layers = j["layers"]
     check = kiln.cached("check", "--json", str(model_path("resnet50.onnx"))).json()
-    assert len(layers) == check["summary"]["nodes"]
-    convs = [l for l in layers if l["type"] == "Conv"]
-    assert len(convs) == 53
+    # The optimizer may fuse nodes into fewer layers; every layer names where it came from.
+    assert 0 < len(layers) <= check["summary"]["nodes"]
     for l in layers:
         assert l["tactic"] and l["precision"] and l["fused_from"], l
-    assert convs[0]["precision"] == "fp32"
+    sources = {name for l in layers for name in l["fused_from"]}
+    assert "/conv1/Conv" in sources
+    assert layers[0]["precision"] == "fp32"
 
 
 def test_bench_reports_latency_percentiles_throughput_and_load(kiln, engines):

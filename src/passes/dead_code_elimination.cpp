@@ -1,0 +1,26 @@
+// Removes nodes none of whose outputs is read by a node (here or in a subgraph) or returned as
+// a graph output — what exporters leave behind and what other passes orphan.
+#include "passes/rewrite.h"
+
+namespace kiln::passes {
+namespace {
+
+class DeadCodeElimination final : public Pass {
+ public:
+  std::string_view name() const override { return "dead_code_elimination"; }
+  Status run(ir::Graph& graph, PassContext& ctx, bool* changed) override {
+    Editor edit(graph, ctx);
+    const int64_t n = edit.remove_unused();
+    if (n > 0) {
+      ctx.count("removed", n);
+      *changed = true;
+    }
+    return Status::Ok();
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Pass> make_dead_code_elimination() { return std::make_unique<DeadCodeElimination>(); }
+
+}  // namespace kiln::passes
