@@ -1,0 +1,40 @@
+// What kiln's fused ops (domain "kiln": FusedConv, FusedConvTranspose, FusedGemm, FusedMatMul)
+// share: the activation attributes, running the ONNX op's own reference kernel for the product
+// (so a fused op computes exactly what its unfused nodes would) and the epilogue
+// y = act(alpha * y + addend) applied to that product in place.
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+#include "ops/activation_functions.h"
+#include "ops/op_schema.h"
+
+namespace kiln::ops::fused {
+
+// Adds `activation` (string, default "": none) and `activation_params` (floats) to a schema,
+// with a node check naming a wrong activation or parameter count.
+void add_activation_attrs(OpSchema& schema);
+
+// The node's activation and its parameters; InvalidArgument for an unknown name or a wrong
+// number of parameters.
+Result<ActivationSpec> read_activation(const NodeAttrs& attrs);
+
+// Runs the reference kernel of ai.onnx `op_type` (the revision in effect at `opset`) over the
+// fused node: attributes are read by name from the fused node, which carries the base op's
+// attributes unchanged; the output is allocated through `ctx`, so it lands where the caller
+// (interpreter or engine) wants the fused op's output.
+Status run_base_kernel(KernelContext& ctx, std::string_view op_type, int64_t opset,
+                       std::vector<const Tensor*> inputs);
+
+// y = act(alpha * y + addend) over ctx's output 0, in the compute type. `addend` (nullable)
+// broadcasts to y one way (its shape must not enlarge y's); `what` names it in errors.
+Status apply_epilogue(KernelContext& ctx, const Tensor* addend, std::string_view what,
+                      double alpha, const ActivationSpec& activation);
+
+// Shape inference: checks that `addend` (input i, if present) broadcasts to output 0's inferred
+// shape without changing it.
+Status check_addend_shape(const InferContext& ctx, size_t input, const Dims& y,
+                          std::string_view what);
+
+}  // namespace kiln::ops::fused
