@@ -29,6 +29,8 @@ ir::Node* Editor::replace(const std::vector<ir::Node*>& old_nodes, ir::Node* roo
   ir::Node* fused = g_.add_node(std::move(op_type), domain, name, std::move(inputs), outputs,
                                 std::move(attrs), opset_for(domain, opset), index);
   fused->set_origins(std::move(origins));
+  // A removed node's memory may be reused for this one: it is live, whatever removed_ says.
+  removed_.erase(fused);
   if (domain == ops::kKilnDomain) ctx_.model().opsets[std::string(ops::kKilnDomain)] = ops::kKilnOpset;
   return fused;
 }
@@ -49,6 +51,7 @@ ir::Node* Editor::add_node(std::string op_type, std::string domain, std::vector<
   ir::Node* n = g_.add_node(std::move(op_type), domain, std::move(name), std::move(inputs),
                             std::move(outputs), std::move(attrs), opset_for(domain, opset));
   n->set_origins(std::move(origins));
+  removed_.erase(n);
   if (domain == ops::kKilnDomain) ctx_.model().opsets[std::string(ops::kKilnDomain)] = ops::kKilnOpset;
   return n;
 }
