@@ -21,21 +21,21 @@ namespace kiln::ops {
 enum class Activation : uint8_t {
   kNone,
   kRelu,
-  kClip,         // params: min, max
+  kClip,  // params: min, max
   kSigmoid,
   kHardSigmoid,  // params: alpha, beta
   kHardSwish,
-  kLeakyRelu,    // params: alpha
-  kSilu,         // x * sigmoid(x)
+  kLeakyRelu,  // params: alpha
+  kSilu,       // x * sigmoid(x)
   kTanh,
-  kGelu,         // erf form
-  kGeluTanh,     // tanh approximation
+  kGelu,      // erf form
+  kGeluTanh,  // tanh approximation
 };
 
 // Attribute spellings in enum order; "" is no activation.
 inline constexpr std::array<std::string_view, 11> kActivationNames = {
-    "", "Relu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish", "LeakyRelu", "Silu", "Tanh", "Gelu",
-    "GeluTanh"};
+    "",          "Relu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish",
+    "LeakyRelu", "Silu", "Tanh", "Gelu",    "GeluTanh"};
 
 inline std::optional<Activation> activation_from_name(std::string_view name) {
   for (size_t i = 0; i < kActivationNames.size(); ++i)

@@ -25,9 +25,7 @@ constexpr int64_t kBaseOpset = 11;
 
 OpSchema conv_like(const char* name, bool transposed) {
   OpSchema s(name, 1, std::string(kKilnDomain));
-  s.input("X", "T")
-      .input("W", "T")
-      .input("B", "T", Arity::kOptional);
+  s.input("X", "T").input("W", "T").input("B", "T", Arity::kOptional);
   if (!transposed) s.input("Z", "T", Arity::kOptional);
   s.output("Y", "T")
       .types("T", {D::kFloat16, D::kFloat32, D::kFloat64})

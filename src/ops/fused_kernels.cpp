@@ -23,15 +23,15 @@ Result<ActivationSpec> read_activation(const NodeAttrs& attrs) {
   const std::optional<Activation> kind = activation_from_name(name);
   if (!kind) {
     std::string known;
-    for (std::string_view n : kActivationNames) known += str(known.empty() ? "" : ", ", "\"", n, "\"");
+    for (std::string_view n : kActivationNames)
+      known += str(known.empty() ? "" : ", ", "\"", n, "\"");
     return err(Code::kAttributeValueUnsupported, attrs.node().op_type(), " activation \"", name,
                "\" is not one kiln implements (", known, ")");
   }
   const std::vector<float> params = attrs.attr_floats("activation_params");
   if (params.size() != activation_param_count(*kind))
-    return err(Code::kInvalidArgument, attrs.node().op_type(), " activation \"", name,
-               "\" takes ", activation_param_count(*kind), " activation_params, got ",
-               params.size());
+    return err(Code::kInvalidArgument, attrs.node().op_type(), " activation \"", name, "\" takes ",
+               activation_param_count(*kind), " activation_params, got ", params.size());
   ActivationSpec spec;
   spec.kind = *kind;
   if (!params.empty()) spec.p0 = params[0];
@@ -56,14 +56,13 @@ Status run_base_kernel(KernelContext& ctx, std::string_view op_type, int64_t ops
   return base->reference_kernel()(inner);
 }
 
-Status apply_epilogue(KernelContext& ctx, const Tensor* addend, std::string_view what,
-                      double alpha, const ActivationSpec& activation) {
+Status apply_epilogue(KernelContext& ctx, const Tensor* addend, std::string_view what, double alpha,
+                      const ActivationSpec& activation) {
   Tensor& y = ctx.outputs()[0];
   if (addend != nullptr) {
     if (addend->dtype() != y.dtype())
       return err(Code::kInvalidArgument, ctx.node().op_type(), " ", what, " is ",
-                 data_type_name(addend->dtype()), " but the result is ",
-                 data_type_name(y.dtype()));
+                 data_type_name(addend->dtype()), " but the result is ", data_type_name(y.dtype()));
     Result<std::vector<int64_t>> both = broadcast_shapes({addend->shape(), y.shape()}, what);
     if (!both.ok() || *both != y.shape())
       return err(Code::kIncompatibleShapes, ctx.node().op_type(), " ", what, " of shape ",
@@ -103,8 +102,8 @@ Status check_addend_shape(const InferContext& ctx, size_t input, const Dims& y,
   for (size_t i = 0; !grows && i < y.rank(); ++i)
     grows = y[i].is_static() && both[i].is_static() && y[i].value != both[i].value;
   if (grows)
-    return err(Code::kIncompatibleShapes, label, " ", z.to_string(),
-               " would enlarge the result ", y.to_string(), " when broadcast");
+    return err(Code::kIncompatibleShapes, label, " ", z.to_string(), " would enlarge the result ",
+               y.to_string(), " when broadcast");
   return Status::Ok();
 }
 

@@ -29,8 +29,8 @@ Status run_base_kernel(KernelContext& ctx, std::string_view op_type, int64_t ops
 
 // y = act(alpha * y + addend) over ctx's output 0, in the compute type. `addend` (nullable)
 // broadcasts to y one way (its shape must not enlarge y's); `what` names it in errors.
-Status apply_epilogue(KernelContext& ctx, const Tensor* addend, std::string_view what,
-                      double alpha, const ActivationSpec& activation);
+Status apply_epilogue(KernelContext& ctx, const Tensor* addend, std::string_view what, double alpha,
+                      const ActivationSpec& activation);
 
 // Shape inference: checks that `addend` (input i, if present) broadcasts to output 0's inferred
 // shape without changing it.

@@ -73,8 +73,8 @@ Status fused_matmul_infer(InferContext& ctx) {
   if (a_vec) ad.insert(ad.begin(), Dim::fixed(1));
   if (b_vec) bd.push_back(Dim::fixed(1));
   if (!unify_dim(ad.back(), bd[bd.size() - 2]))
-    return err(Code::kIncompatibleShapes, "FusedMatMul inner dimensions differ: A' ",
-               a.to_string(), " and B' ", b.to_string());
+    return err(Code::kIncompatibleShapes, "FusedMatMul inner dimensions differ: A' ", a.to_string(),
+               " and B' ", b.to_string());
   KILN_ASSIGN_OR_RETURN(Dims batch,
                         broadcast_dims({Dims(std::vector<Dim>(ad.begin(), ad.end() - 2)),
                                         Dims(std::vector<Dim>(bd.begin(), bd.end() - 2))},
@@ -142,9 +142,8 @@ void register_fused_matmul(OpRegistry& registry) {
       .attr_int_enum("transA", 0, {0, 1})
       .attr_int_enum("transB", 0, {0, 1});
   fused::add_activation_attrs(gemm);
-  registry.add(std::move(gemm.fusion(FusionKind::kOpaque)
-                             .kernel(fused_gemm_kernel)
-                             .infer(fused_gemm_infer)));
+  registry.add(std::move(
+      gemm.fusion(FusionKind::kOpaque).kernel(fused_gemm_kernel).infer(fused_gemm_infer)));
 
   OpSchema mm("FusedMatMul", 1, std::string(kKilnDomain));
   mm.input("A", "T")
@@ -156,9 +155,8 @@ void register_fused_matmul(OpRegistry& registry) {
       .attr_int_enum("transA", 0, {0, 1})
       .attr_int_enum("transB", 0, {0, 1});
   fused::add_activation_attrs(mm);
-  registry.add(std::move(mm.fusion(FusionKind::kOpaque)
-                             .kernel(fused_matmul_kernel)
-                             .infer(fused_matmul_infer)));
+  registry.add(std::move(
+      mm.fusion(FusionKind::kOpaque).kernel(fused_matmul_kernel).infer(fused_matmul_infer)));
 }
 
 }  // namespace kiln::ops

@@ -64,7 +64,8 @@ ir::Value* x_times_relu6(ir::Value* v) {
 // x * Clip(x + 3, 0, 6) / 6 in the orderings exporters write, or x * HardSigmoid(x) with
 // alpha 1/6 and beta 1/2 → HardSwish(x).
 bool canonicalize_hard_swish(ir::Node& n, Editor& edit, PassContext& ctx, std::string* why) {
-  if (!n.domain().empty() || n.inputs().size() != 2 || (n.op_type() != "Div" && n.op_type() != "Mul"))
+  if (!n.domain().empty() || n.inputs().size() != 2 ||
+      (n.op_type() != "Div" && n.op_type() != "Mul"))
     return false;
   ir::Value* x = nullptr;
   if (n.op_type() == "Div") {
@@ -74,7 +75,7 @@ bool canonicalize_hard_swish(ir::Node& n, Editor& edit, PassContext& ctx, std::s
       ir::Value* a = n.input(i);
       ir::Value* b = n.input(1 - i);
       if (is_scalar(b, 1.0 / 6.0, 1e-6)) x = x_times_relu6(a);  // (x * relu6(x + 3)) * (1/6)
-      if (x == nullptr) {                                        // x * (relu6(x + 3) / 6)
+      if (x == nullptr) {                                       // x * (relu6(x + 3) / 6)
         ir::Node* div = producer_of(b, "Div");
         if (div != nullptr && single_consumer(b) && is_scalar(div->input(1), 6.0) &&
             relu6_of_x_plus_3(div->input(0)) == a)
@@ -210,7 +211,8 @@ bool fuse_residual(ir::Node& add, Editor& edit, PassContext&, std::string* why) 
     ir::Node* conv = producer_of(y, "Conv");
     if (conv == nullptr) {
       conv = producer_of(y, "FusedConv", ops::kKilnDomain);
-      if (conv != nullptr && (conv->input(3) != nullptr || !has_no_activation(*conv))) conv = nullptr;
+      if (conv != nullptr && (conv->input(3) != nullptr || !has_no_activation(*conv)))
+        conv = nullptr;
     }
     if (conv == nullptr) continue;
     if (!single_consumer(y)) {
@@ -230,8 +232,9 @@ bool fuse_residual(ir::Node& add, Editor& edit, PassContext&, std::string* why) 
       continue;
     }
     std::vector<ir::Value*> inputs = {conv->input(0), conv->input(1), conv->input(2), z};
-    std::vector<ir::Attribute> attrs =
-        conv->domain().empty() ? copy_attrs(*conv) : copy_attrs(*conv, {"activation", "activation_params"});
+    std::vector<ir::Attribute> attrs = conv->domain().empty()
+                                           ? copy_attrs(*conv)
+                                           : copy_attrs(*conv, {"activation", "activation_params"});
     edit.replace({conv, &add}, &add, "FusedConv", std::string(ops::kKilnDomain), inputs,
                  std::move(attrs));
     return true;
@@ -243,25 +246,24 @@ bool fuse_residual(ir::Node& add, Editor& edit, PassContext&, std::string* why) 
 
 std::unique_ptr<Pass> make_conv_activation_fusion() {
   return std::make_unique<RewritePass>(
-      "conv_activation_fusion",
-      std::vector<Rewrite>{
-          {"HardSwish (decomposed)", 4,
-           [](ir::Node& n, Editor& e, PassContext& c, std::string* why) {
-             return canonicalize_hard_swish(n, e, c, why);
-           }},
-          {"Conv+activation", 3,
-           [](ir::Node& n, Editor& e, PassContext&, std::string* why) {
-             return fuse_activation(n, e, true, why);
-           }},
-          {"Gemm/MatMul+activation", 2,
-           [](ir::Node& n, Editor& e, PassContext&, std::string* why) {
-             return fuse_activation(n, e, false, why);
-           }},
-          {"Conv+residual Add", 1,
-           [](ir::Node& n, Editor& e, PassContext& c, std::string* why) {
-             return fuse_residual(n, e, c, why);
-           }},
-      });
+      "conv_activation_fusion", std::vector<Rewrite>{
+                                    {"HardSwish (decomposed)", 4,
+                                     [](ir::Node& n, Editor& e, PassContext& c, std::string* why) {
+                                       return canonicalize_hard_swish(n, e, c, why);
+                                     }},
+                                    {"Conv+activation", 3,
+                                     [](ir::Node& n, Editor& e, PassContext&, std::string* why) {
+                                       return fuse_activation(n, e, true, why);
+                                     }},
+                                    {"Gemm/MatMul+activation", 2,
+                                     [](ir::Node& n, Editor& e, PassContext&, std::string* why) {
+                                       return fuse_activation(n, e, false, why);
+                                     }},
+                                    {"Conv+residual Add", 1,
+                                     [](ir::Node& n, Editor& e, PassContext& c, std::string* why) {
+                                       return fuse_residual(n, e, c, why);
+                                     }},
+                                });
 }
 
 }  // namespace kiln::passes

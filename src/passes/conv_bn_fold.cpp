@@ -35,7 +35,8 @@ struct ConvInfo {
 // The conv producing `v`, if folding into it is possible: v read once, constant W (and b).
 std::optional<ConvInfo> conv_producer(ir::Value* v, std::string* why) {
   ir::Node* n = v != nullptr ? v->producer() : nullptr;
-  if (n == nullptr || !n->domain().empty() || (n->op_type() != "Conv" && n->op_type() != "ConvTranspose"))
+  if (n == nullptr || !n->domain().empty() ||
+      (n->op_type() != "Conv" && n->op_type() != "ConvTranspose"))
     return std::nullopt;
   if (!single_consumer(v)) {
     *why = n->op_type() + " output is read elsewhere too";
@@ -118,7 +119,8 @@ bool fold(ir::Node& root, const ConvInfo& info, const ChannelAffine& a, Editor& 
     }
     new_w = float_tensor(wt->dtype(), ws, v);
     if (!new_w) {
-      *why = "the folded weight does not stay finite in " + std::string(data_type_name(wt->dtype()));
+      *why =
+          "the folded weight does not stay finite in " + std::string(data_type_name(wt->dtype()));
       return false;
     }
   }
@@ -152,8 +154,8 @@ bool fold_batch_norm(ir::Node& bn, Editor& edit, PassContext&, std::string* why)
       return false;
     }
   }
-  if (attr_int(bn, "training_mode", 0) != 0 || (bn.opset() < 7 && attr_int(bn, "is_test", 0) == 0) ||
-      attr_int(bn, "spatial", 1) != 1) {
+  if (attr_int(bn, "training_mode", 0) != 0 ||
+      (bn.opset() < 7 && attr_int(bn, "is_test", 0) == 0) || attr_int(bn, "spatial", 1) != 1) {
     *why = "not in inference mode with per-channel statistics";
     return false;
   }
@@ -224,17 +226,16 @@ bool fold_elementwise(ir::Node& n, Editor& edit, PassContext&, std::string* why)
 
 std::unique_ptr<Pass> make_conv_bn_fold() {
   return std::make_unique<RewritePass>(
-      "conv_bn_fold",
-      std::vector<Rewrite>{
-          {"Conv+BatchNormalization", 2,
-           [](ir::Node& n, Editor& e, PassContext& c, std::string* why) {
-             return fold_batch_norm(n, e, c, why);
-           }},
-          {"Conv+per-channel Mul/Div/Add/Sub", 1,
-           [](ir::Node& n, Editor& e, PassContext& c, std::string* why) {
-             return fold_elementwise(n, e, c, why);
-           }},
-      });
+      "conv_bn_fold", std::vector<Rewrite>{
+                          {"Conv+BatchNormalization", 2,
+                           [](ir::Node& n, Editor& e, PassContext& c, std::string* why) {
+                             return fold_batch_norm(n, e, c, why);
+                           }},
+                          {"Conv+per-channel Mul/Div/Add/Sub", 1,
+                           [](ir::Node& n, Editor& e, PassContext& c, std::string* why) {
+                             return fold_elementwise(n, e, c, why);
+                           }},
+                      });
 }
 
 }  // namespace kiln::passes

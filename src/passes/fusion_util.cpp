@@ -10,7 +10,8 @@ namespace kiln::passes {
 
 std::optional<std::vector<double>> float_constant(const ir::Value* v) {
   const Tensor* t = constant_value(v);
-  if (t == nullptr || !data_type_info(t->dtype()).is_float || t->data() == nullptr) return std::nullopt;
+  if (t == nullptr || !data_type_info(t->dtype()).is_float || t->data() == nullptr)
+    return std::nullopt;
   std::vector<double> out(static_cast<size_t>(t->numel()));
   Status s = ops::dispatch_float(t->dtype(), "constant", [&]<typename T>() -> Status {
     const T* p = t->data_as<T>();
@@ -193,7 +194,8 @@ bool activation_reads_all_of(const ActivationMatch& m, const ir::Value* x) {
 
 std::vector<ir::Attribute> activation_attrs(const ops::ActivationSpec& spec) {
   std::vector<ir::Attribute> out;
-  out.push_back(ir::Attribute::make_string("activation", std::string(ops::activation_name(spec.kind))));
+  out.push_back(
+      ir::Attribute::make_string("activation", std::string(ops::activation_name(spec.kind))));
   const size_t n = ops::activation_param_count(spec.kind);
   if (n > 0) {
     std::vector<float> params = {static_cast<float>(spec.p0), static_cast<float>(spec.p1)};
@@ -242,8 +244,8 @@ std::optional<LinearMatch> match_linear(ir::Node& add, std::string* why) {
     const Dim& n = ps[ps.rank() - 1];
     int64_t count = 1;
     for (int64_t d : *bs) count *= d;
-    const bool last_only = bs->empty() || count == 1 ||
-                           (n.is_static() && bs->back() == n.value && count == n.value);
+    const bool last_only =
+        bs->empty() || count == 1 || (n.is_static() && bs->back() == n.value && count == n.value);
     if (!last_only) {
       reason = "the addend does not vary along the last dim only";
       continue;

@@ -37,10 +37,10 @@ bool fuse_linear(ir::Node& add, Editor& edit, PassContext& ctx, std::string* why
 std::unique_ptr<Pass> make_matmul_add_fusion() {
   return std::make_unique<RewritePass>(
       "matmul_add_fusion",
-      std::vector<Rewrite>{{"MatMul+Add", 1,
-                            [](ir::Node& n, Editor& e, PassContext& c, std::string* why) {
-                              return fuse_linear(n, e, c, why);
-                            }}});
+      std::vector<Rewrite>{
+          {"MatMul+Add", 1, [](ir::Node& n, Editor& e, PassContext& c, std::string* why) {
+             return fuse_linear(n, e, c, why);
+           }}});
 }
 
 }  // namespace kiln::passes

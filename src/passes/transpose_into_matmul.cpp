@@ -137,17 +137,16 @@ bool absorb_transposes(ir::Node& n, Editor& edit, PassContext&, std::string* why
 
 std::unique_ptr<Pass> make_transpose_into_matmul() {
   return std::make_unique<RewritePass>(
-      "transpose_into_matmul",
-      std::vector<Rewrite>{
-          {"Transpose(constant) folded", 2,
-           [](ir::Node& n, Editor& e, PassContext& c, std::string* why) {
-             return fold_constant_transpose(n, e, c, why);
-           }},
-          {"Transpose into MatMul/Gemm", 1,
-           [](ir::Node& n, Editor& e, PassContext& c, std::string* why) {
-             return absorb_transposes(n, e, c, why);
-           }},
-      });
+      "transpose_into_matmul", std::vector<Rewrite>{
+                                   {"Transpose(constant) folded", 2,
+                                    [](ir::Node& n, Editor& e, PassContext& c, std::string* why) {
+                                      return fold_constant_transpose(n, e, c, why);
+                                    }},
+                                   {"Transpose into MatMul/Gemm", 1,
+                                    [](ir::Node& n, Editor& e, PassContext& c, std::string* why) {
+                                      return absorb_transposes(n, e, c, why);
+                                    }},
+                               });
 }
 
 }  // namespace kiln::passes

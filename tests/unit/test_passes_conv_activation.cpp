@@ -17,7 +17,8 @@ graph main (%x: float32[1,3,7,7]) -> (%y: float32[1,4,7,7]) {
   init %b: float32[4]
 )" + extra_inits +
          R"(  %c = Conv(%x, %w, %b) {pads=[1,1,1,1]} #0 "conv"
-)" + act + "}\n";
+)" + act +
+         "}\n";
 }
 
 std::string fused_conv(const std::string& attrs, const std::string& name, int index,
@@ -33,12 +34,12 @@ graph main (%x: float32[1,3,7,7]) -> (%y: float32[1,4,7,7]) {
 
 struct ActCase {
   const char* label;
-  std::string act;          // lines computing %y from %c
-  std::string inits;        // initializers the activation reads
-  std::string attrs;        // expected activation attributes
-  std::string kept_inits;   // initializers left after the rewrite (unread ones stay)
-  int index;                // the root's #index
-  const char* root;         // the root's name
+  std::string act;         // lines computing %y from %c
+  std::string inits;       // initializers the activation reads
+  std::string attrs;       // expected activation attributes
+  std::string kept_inits;  // initializers left after the rewrite (unread ones stay)
+  int index;               // the root's #index
+  const char* root;        // the root's name
   int64_t opset = 17;
   std::function<void(ir::Graph&)> init = {};
 };
@@ -54,7 +55,8 @@ std::vector<ActCase> act_cases() {
   };
   return {
       {"Relu", "  %y = Relu(%c) #1 \"act\"\n", "", "activation=\"Relu\"", "", 1, "act"},
-      {"Clip", "  %y = Clip(%c, %lo, %hi) #1 \"act\"\n", "  init %lo: float32[]\n  init %hi: float32[]\n",
+      {"Clip", "  %y = Clip(%c, %lo, %hi) #1 \"act\"\n",
+       "  init %lo: float32[]\n  init %hi: float32[]\n",
        "activation=\"Clip\", activation_params=[0.0,6.0]",
        "  init %lo: float32[]\n  init %hi: float32[]\n", 1, "act", 17, bounds},
       {"Clip6", "  %y = Clip(%c) {min=-1.5, max=0.5} #1 \"act\"\n", "",
@@ -63,7 +65,8 @@ std::vector<ActCase> act_cases() {
       {"Tanh", "  %y = Tanh(%c) #1 \"act\"\n", "", "activation=\"Tanh\"", "", 1, "act"},
       {"HardSigmoid", "  %y = HardSigmoid(%c) {alpha=0.25, beta=0.375} #1 \"act\"\n", "",
        "activation=\"HardSigmoid\", activation_params=[0.25,0.375]", "", 1, "act"},
-      {"HardSwish", "  %y = HardSwish(%c) #1 \"act\"\n", "", "activation=\"HardSwish\"", "", 1, "act"},
+      {"HardSwish", "  %y = HardSwish(%c) #1 \"act\"\n", "", "activation=\"HardSwish\"", "", 1,
+       "act"},
       {"LeakyRelu", "  %y = LeakyRelu(%c) {alpha=0.125} #1 \"act\"\n", "",
        "activation=\"LeakyRelu\", activation_params=[0.125]", "", 1, "act"},
       {"LeakyReluDefault", "  %y = LeakyRelu(%c) #1 \"act\"\n", "",
@@ -72,16 +75,19 @@ std::vector<ActCase> act_cases() {
        "activation=\"Silu\"", "", 2, "act"},
       // Paddle's swish: Sigmoid(x * 1.0) * x.
       {"SiluPaddle",
-       "  %t = Mul(%c, %one) #1 \"scale\"\n  %s = Sigmoid(%t) #2 \"sig\"\n  %y = Mul(%s, %c) #3 \"act\"\n",
-       "  init %one: float32[1]\n", "activation=\"Silu\"", "  init %one: float32[1]\n", 3, "act", 17,
-       [](ir::Graph& g) { set_init<float>(g, "one", DataType::kFloat32, {1}, {1.0f}); }},
+       "  %t = Mul(%c, %one) #1 \"scale\"\n  %s = Sigmoid(%t) #2 \"sig\"\n  %y = Mul(%s, %c) #3 "
+       "\"act\"\n",
+       "  init %one: float32[1]\n", "activation=\"Silu\"", "  init %one: float32[1]\n", 3, "act",
+       17, [](ir::Graph& g) { set_init<float>(g, "one", DataType::kFloat32, {1}, {1.0f}); }},
       {"Gelu", "  %y = Gelu(%c) #1 \"act\"\n", "", "activation=\"Gelu\"", "", 1, "act", 17, gelu20},
       {"GeluTanh", "  %y = Gelu(%c) {approximate=\"tanh\"} #1 \"act\"\n", "",
        "activation=\"GeluTanh\"", "", 1, "act", 17, gelu20},
   };
 }
 
-void PrintTo(const ActCase& c, std::ostream* os) { *os << c.label; }
+void PrintTo(const ActCase& c, std::ostream* os) {
+  *os << c.label;
+}
 
 class ConvActivation : public ::testing::TestWithParam<ActCase> {};
 
@@ -91,7 +97,8 @@ TEST_P(ConvActivation, FusesIntoFusedConvWithTheSameResult) {
   auto make = [&] { return model_from_text(text, c.opset, 7, c.init); };
   auto m = make();
   ASSERT_TRUE(m);
-  EXPECT_EQ(optimized_text(*m, kAct), canonical(fused_conv(c.attrs, c.root, c.index, c.kept_inits)));
+  EXPECT_EQ(optimized_text(*m, kAct),
+            canonical(fused_conv(c.attrs, c.root, c.index, c.kept_inits)));
   expect_same_outputs(make, kAct);
 }
 

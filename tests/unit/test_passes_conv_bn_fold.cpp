@@ -251,8 +251,9 @@ graph main (%x: float32[1,2,4,4]) -> (%y: float32[1,2,4,4]) {
   %y = Div(%c, %k) #1 "div"
 }
 )";
-  m = model_from_text(by_zero, 17, 7,
-                      [](ir::Graph& g) { set_init<float>(g, "k", DataType::kFloat32, {}, {0.0f}); });
+  m = model_from_text(by_zero, 17, 7, [](ir::Graph& g) {
+    set_init<float>(g, "k", DataType::kFloat32, {}, {0.0f});
+  });
   EXPECT_EQ(optimized_text(*m, kFold), canonical(by_zero));
 }
 

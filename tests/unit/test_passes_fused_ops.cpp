@@ -48,7 +48,8 @@ graph main (%a: float32[4,5], %b: float32[5,6], %bias: float32[3,1,6]) -> (%y: ?
   std::vector<Status> problems;
   ops::infer_shapes(**g, {}, problems);
   ASSERT_FALSE(problems.empty());
-  EXPECT_EQ(problems[0].code(), static_cast<int>(Code::kIncompatibleShapes)) << problems[0].to_string();
+  EXPECT_EQ(problems[0].code(), static_cast<int>(Code::kIncompatibleShapes))
+      << problems[0].to_string();
   EXPECT_NE(problems[0].message().find("Bias"), std::string::npos) << problems[0].message();
 }
 

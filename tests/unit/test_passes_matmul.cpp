@@ -118,7 +118,8 @@ graph main (%a: int32[5,2], %b: int32[5,3]) -> (%y: int32[2,3]) {
   EXPECT_EQ(optimized_text(*m, kTranspose), canonical(ints));
 }
 
-// ---- matmul_add_fusion ---------------------------------------------------------------------------
+// ---- matmul_add_fusion
+// ---------------------------------------------------------------------------
 
 TEST(PassMatMulAdd, BatchedLinearBecomesFusedMatMul) {
   constexpr const char* text = R"(
