@@ -8,7 +8,7 @@
 //   act(kiln.Fused*(…) without one)   → the same node with the activation
 //   Add(Conv(x, W, b), z)             → kiln.FusedConv(x, W, b, z)  (residual; z of y's shape)
 //
-// act is one of match_activation's (fusion_util.h): Relu, Clip, Sigmoid, HardSigmoid,
+// act is one of match_activation's (conv_matmul_util.h): Relu, Clip, Sigmoid, HardSigmoid,
 // HardSwish, LeakyRelu, Tanh, Gelu (ai.onnx-20, as gelu_fusion writes it) and SiLU
 // (x * Sigmoid(x)). Exporters without a HardSwish op write x * Clip(x + 3, 0, 6) / 6 (Paddle,
 // older PyTorch) or x * HardSigmoid(x) (alpha 1/6): those become one ai.onnx HardSwish first
@@ -22,7 +22,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "passes/fusion_util.h"
+#include "passes/conv_matmul_util.h"
 
 namespace kiln::passes {
 namespace {

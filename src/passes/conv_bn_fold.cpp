@@ -15,7 +15,7 @@
 // finite in the weight type (float16 overflow) is skipped.
 #include <cmath>
 
-#include "passes/fusion_util.h"
+#include "passes/conv_matmul_util.h"
 
 namespace kiln::passes {
 namespace {

@@ -1,10 +1,10 @@
 // The linear layer: Add(MatMul(A, W), bias) with W and bias constant and bias varying along the
-// last dim only (match_linear in fusion_util.h) →
+// last dim only (match_linear in conv_matmul_util.h) →
 //   ai.onnx Gemm(A, W, bias)           when A and W are 2-D (what every backend runs best), or
 //   kiln.FusedMatMul(A, W, bias)       otherwise (batched A: [B, S, K] x [K, N] + [N]).
 // A FusedMatMul without bias (from transpose_into_matmul) takes the bias the same way; its
 // transA / transB / alpha carry over to Gemm. Float types only (FusedMatMul's).
-#include "passes/fusion_util.h"
+#include "passes/conv_matmul_util.h"
 
 namespace kiln::passes {
 namespace {

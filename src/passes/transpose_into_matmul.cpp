@@ -13,7 +13,7 @@
 #include <numeric>
 
 #include "ops/kernel_util.h"
-#include "passes/fusion_util.h"
+#include "passes/conv_matmul_util.h"
 
 namespace kiln::passes {
 namespace {

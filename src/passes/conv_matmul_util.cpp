@@ -1,4 +1,4 @@
-#include "passes/fusion_util.h"
+#include "passes/conv_matmul_util.h"
 
 #include <algorithm>
 #include <cmath>
