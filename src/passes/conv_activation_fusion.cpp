@@ -6,6 +6,7 @@
 //   act(MatMul(a, b))                 → kiln.FusedMatMul(a, b)             {activation}
 //   act(Add(MatMul(a, W), bias))      → kiln.FusedMatMul(a, W, bias)       {activation}
 //   act(kiln.Fused*(…) without one)   → the same node with the activation
+//   act(Reshape(product))             → Reshape(product with the activation)
 //   Add(Conv(x, W, b), z)             → kiln.FusedConv(x, W, b, z)  (residual; z of y's shape)
 //
 // act is one of match_activation's (conv_matmul_util.h): Relu, Clip, Sigmoid, HardSigmoid,
@@ -169,24 +170,63 @@ std::optional<Product> product_of(ir::Value* x, bool conv_family, std::string* w
   return r;
 }
 
+std::vector<const ir::Value*> constant_inputs(const std::vector<ir::Node*>& nodes) {
+  std::vector<const ir::Value*> out;
+  for (const ir::Node* p : nodes)
+    for (const ir::Value* in : p->inputs())
+      if (is_constant(in)) out.push_back(in);
+  return out;
+}
+
+std::vector<ir::Attribute> with_activation(std::vector<ir::Attribute> attrs,
+                                           const ops::ActivationSpec& spec) {
+  for (ir::Attribute& a : activation_attrs(spec)) attrs.push_back(std::move(a));
+  return attrs;
+}
+
+// A node that only re-labels its input's elements (an activation commutes with it).
+bool is_reshape(const ir::Node* n) {
+  if (n == nullptr || !n->domain().empty()) return false;
+  const std::string& op = n->op_type();
+  return op == "Reshape" || op == "Flatten" || op == "Squeeze" || op == "Unsqueeze";
+}
+
+// act(Reshape(product)) → Reshape(product with act): exporters put a Reshape between a Gemm
+// and its activation (GPT-2's MLP: Gemm → Reshape → Gelu). The reshape is rebuilt to produce
+// what the activation did, so graph outputs keep their names.
+bool fuse_through_reshape(const ActivationMatch& act, Editor& edit, bool conv_family,
+                          std::string* why) {
+  ir::Value* x = act.input;
+  ir::Node* r = x->producer();
+  if (!is_reshape(r) || r->output(0) != x || !activation_reads_all_of(act, x)) return false;
+  ir::Value* y = r->input(0);
+  if (y == nullptr || !single_consumer(y)) return false;
+  std::optional<Product> prod = product_of(y, conv_family, why);
+  if (!prod) return false;
+  const std::vector<const ir::Value*> constants = constant_inputs(act.nodes);
+  edit.replace(prod->nodes, y->producer(), prod->op, std::string(ops::kKilnDomain), prod->inputs,
+               with_activation(std::move(prod->attrs), act.spec));
+  std::vector<ir::Node*> old = act.nodes;
+  old.push_back(r);
+  edit.replace(old, act.root, r->op_type(), "", r->inputs(), copy_attrs(*r), r->opset());
+  for (const ir::Value* c : constants) drop_unread_constant(edit, c);
+  return true;
+}
+
 bool fuse_activation(ir::Node& n, Editor& edit, bool conv_family, std::string* why) {
   std::optional<ActivationMatch> act = match_activation(n, why);
   if (!act) return false;
   std::optional<Product> prod = product_of(act->input, conv_family, why);
-  if (!prod) return false;
+  if (!prod) return fuse_through_reshape(*act, edit, conv_family, why);
   if (!activation_reads_all_of(*act, act->input)) {
     *why = "the product is read elsewhere too";
     return false;
   }
   std::vector<ir::Node*> old = prod->nodes;
   old.insert(old.end(), act->nodes.begin(), act->nodes.end());
-  std::vector<ir::Attribute> attrs = std::move(prod->attrs);
-  for (ir::Attribute& a : activation_attrs(act->spec)) attrs.push_back(std::move(a));
-  std::vector<const ir::Value*> constants;
-  for (ir::Node* p : act->nodes)
-    for (const ir::Value* in : p->inputs())
-      if (is_constant(in)) constants.push_back(in);
-  edit.replace(old, &n, prod->op, std::string(ops::kKilnDomain), prod->inputs, std::move(attrs));
+  const std::vector<const ir::Value*> constants = constant_inputs(act->nodes);
+  edit.replace(old, &n, prod->op, std::string(ops::kKilnDomain), prod->inputs,
+               with_activation(std::move(prod->attrs), act->spec));
   for (const ir::Value* c : constants) drop_unread_constant(edit, c);
   return true;
 }

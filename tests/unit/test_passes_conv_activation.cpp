@@ -207,6 +207,56 @@ graph main (%x: float32[1,2,3,3], %a: float32[3,5], %m: float32[2,3,5]) -> (%y: 
   expect_same_outputs(make, kAct);
 }
 
+// GPT-2's MLP puts a Reshape between the Gemm and the Gelu: the activation moves into the
+// product (it is elementwise, so it commutes with the reshape) and the reshape is rebuilt to
+// produce the Gelu's output.
+TEST(PassConvActivation, FusesThroughAReshape) {
+  constexpr const char* text = R"(
+graph main (%a: float32[6,4]) -> (%y: float32[2,3,5]) {
+  init %w: float32[4,5]
+  init %c: float32[5]
+  init %shape: int64[3]
+  %p = Gemm(%a, %w, %c) #0 "gemm"
+  %r = Reshape(%p, %shape) #1 "reshape"
+  %y = Gelu(%r) {approximate="tanh"} #2 "gelu"
+}
+)";
+  auto make = [&] {
+    return model_from_text(text, 17, 7, [](ir::Graph& g) {
+      set_init<int64_t>(g, "shape", DataType::kInt64, {3}, {2, 3, 5});
+      for (ir::Node* n : g.nodes())
+        if (n->op_type() == "Gelu") n->set_opset(20);
+    });
+  };
+  auto m = make();
+  EXPECT_EQ(optimized_text(*m, kAct), canonical(R"(
+graph main (%a: float32[6,4]) -> (%y: float32[2,3,5]) {
+  init %w: float32[4,5]
+  init %c: float32[5]
+  init %shape: int64[3]
+  %p = kiln::FusedGemm(%a, %w, %c) {activation="GeluTanh"} #0 "gemm"
+  %y = Reshape(%p, %shape) #2 "gelu"
+}
+)"));
+  expect_same_outputs(make, kAct);
+
+  // The reshaped product also read by another node: nothing moves.
+  constexpr const char* shared = R"(
+graph main (%a: float32[6,4]) -> (%y: float32[2,3,5], %z: float32[2,3,5]) {
+  init %w: float32[4,5]
+  init %shape: int64[3]
+  %p = Gemm(%a, %w) #0 "gemm"
+  %r = Reshape(%p, %shape) #1 "reshape"
+  %y = Relu(%r) #2 "relu"
+  %z = Neg(%r) #3 "neg"
+}
+)";
+  m = model_from_text(shared, 17, 7, [](ir::Graph& g) {
+    set_init<int64_t>(g, "shape", DataType::kInt64, {3}, {2, 3, 5});
+  });
+  EXPECT_EQ(optimized_text(*m, kAct), canonical(shared));
+}
+
 // Paddle writes HardSwish as x * Clip(x + 3, 0, 6) / 6; PyTorch (before opset 14) as
 // x * HardSigmoid(x) with alpha 1/6. Both become one HardSwish, which then joins the conv.
 TEST(PassConvActivation, RecognisesDecomposedHardSwish) {
