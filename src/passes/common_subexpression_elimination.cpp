@@ -17,7 +17,9 @@
 namespace kiln::passes {
 namespace {
 
-bool same_bits(float a, float b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+bool same_bits(float a, float b) {
+  return std::memcmp(&a, &b, sizeof a) == 0;
+}
 
 bool same_floats(const std::vector<float>& a, const std::vector<float>& b) {
   if (a.size() != b.size()) return false;
@@ -40,19 +42,27 @@ bool same_tensor(const Tensor& a, const Tensor& b) {
 bool same_attr(const ir::Attribute& a, const ir::Attribute& b) {
   if (a.name != b.name || a.type != b.type) return false;
   switch (a.type) {
-    case ir::AttrType::kFloat: return same_bits(a.f, b.f);
-    case ir::AttrType::kInt: return a.i == b.i;
-    case ir::AttrType::kString: return a.s == b.s;
-    case ir::AttrType::kTensor: return same_tensor(a.t, b.t);
-    case ir::AttrType::kFloats: return same_floats(a.floats, b.floats);
-    case ir::AttrType::kInts: return a.ints == b.ints;
-    case ir::AttrType::kStrings: return a.strings == b.strings;
+    case ir::AttrType::kFloat:
+      return same_bits(a.f, b.f);
+    case ir::AttrType::kInt:
+      return a.i == b.i;
+    case ir::AttrType::kString:
+      return a.s == b.s;
+    case ir::AttrType::kTensor:
+      return same_tensor(a.t, b.t);
+    case ir::AttrType::kFloats:
+      return same_floats(a.floats, b.floats);
+    case ir::AttrType::kInts:
+      return a.ints == b.ints;
+    case ir::AttrType::kStrings:
+      return a.strings == b.strings;
     case ir::AttrType::kTensors:
       if (a.tensors.size() != b.tensors.size()) return false;
       for (size_t i = 0; i < a.tensors.size(); ++i)
         if (!same_tensor(a.tensors[i], b.tensors[i])) return false;
       return true;
-    default: return false;  // graphs, sparse tensors, type protos: not compared
+    default:
+      return false;  // graphs, sparse tensors, type protos: not compared
   }
 }
 

@@ -125,8 +125,9 @@ class ConstantFolding final : public Pass {
       }
       if (t.empty()) return explain(*n, ctx, "its kernel left an output unset");
       if (t.numel() > kMaxFoldElements)
-        return explain(*n, ctx, str("output '", v->name(), "' has ", t.numel(),
-                                    " elements (folding stops at ", kMaxFoldElements, ")"));
+        return explain(*n, ctx,
+                       str("output '", v->name(), "' has ", t.numel(),
+                           " elements (folding stops at ", kMaxFoldElements, ")"));
       if (t.dtype() == DataType::kString) return explain(*n, ctx, "string outputs stay");
       if (v->type.known() && v->type.dtype != t.dtype())
         return explain(*n, ctx, "its kernel's output type differs from the value's");
@@ -141,7 +142,7 @@ class ConstantFolding final : public Pass {
   // Shape arithmetic whose every element is a known integer although the tensor measured is
   // not a constant (its dims are static).
   static bool fold_known_shape(ir::Node* n, ShapeTracker& shapes, Editor& edit, PassContext& ctx) {
-    static const char* const kOps[] = {"Shape",     "Size",   "Gather", "Slice", "Squeeze",
+    static const char* const kOps[] = {"Shape",     "Size",   "Gather", "Slice",   "Squeeze",
                                        "Unsqueeze", "Concat", "Cast",   "Identity"};
     if (!n->domain().empty() ||
         std::find(std::begin(kOps), std::end(kOps), n->op_type()) == std::end(kOps))
@@ -209,6 +210,8 @@ class ConstantFolding final : public Pass {
 
 }  // namespace
 
-std::unique_ptr<Pass> make_constant_folding() { return std::make_unique<ConstantFolding>(); }
+std::unique_ptr<Pass> make_constant_folding() {
+  return std::make_unique<ConstantFolding>();
+}
 
 }  // namespace kiln::passes

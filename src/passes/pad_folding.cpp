@@ -87,7 +87,8 @@ bool fold(ir::Node& consumer, Editor& edit, PassContext& ctx, std::string* why) 
     return no_because(why, "auto_pad " + auto_pad->s + " pads by the input size");
   if (op == "AveragePool") {
     if (attr_int(consumer, "count_include_pad", 0) != 1)
-      return no_because(why, "AveragePool excludes padding from its divisor (count_include_pad = 0)");
+      return no_because(why,
+                        "AveragePool excludes padding from its divisor (count_include_pad = 0)");
     if (attr_int(consumer, "ceil_mode", 0) != 0)
       return no_because(why, "AveragePool with ceil_mode = 1 (windows may pass the padding)");
   }
@@ -96,10 +97,24 @@ bool fold(ir::Node& consumer, Editor& edit, PassContext& ctx, std::string* why) 
   const size_t spatial = p->begin.size() - 2;
   std::vector<int64_t> pads = attr_ints(consumer, "pads", std::vector<int64_t>(2 * spatial, 0));
   if (auto_pad != nullptr && auto_pad->s == "VALID") pads.assign(2 * spatial, 0);
-  if (pads.size() != 2 * spatial) return no_because(why, "the consumer's pads do not match the rank");
+  if (pads.size() != 2 * spatial)
+    return no_because(why, "the consumer's pads do not match the rank");
   for (size_t k = 0; k < spatial; ++k) {
     pads[k] += p->begin[k + 2];
     pads[spatial + k] += p->end[k + 2];
+  }
+  if (op == "AveragePool") {
+    // Pool padding must stay inside one window (ONNX Runtime and kiln's kernel refuse more).
+    const std::vector<int64_t> kernel = attr_ints(consumer, "kernel_shape");
+    const std::vector<int64_t> dilations =
+        attr_ints(consumer, "dilations", std::vector<int64_t>(spatial, 1));
+    if (kernel.size() != spatial || dilations.size() != spatial)
+      return no_because(why, "AveragePool kernel_shape/dilations do not match the rank");
+    for (size_t k = 0; k < spatial; ++k) {
+      const int64_t extent = (kernel[k] - 1) * dilations[k] + 1;
+      if (pads[k] >= extent || pads[spatial + k] >= extent)
+        return no_because(why, "the pool's padding would reach a whole window");
+    }
   }
   std::vector<ir::Attribute> attrs = copy_attrs(consumer, {"pads", "auto_pad"});
   attrs.push_back(ir::Attribute::make_ints("pads", pads));

@@ -51,7 +51,8 @@ std::optional<ChainDims> through(const ir::Node& n, const ChainDims& in, const P
     for (size_t k = 0; k < target->size(); ++k) {
       const int64_t t = (*target)[k];
       if (t == 0 && !allowzero) {
-        if (static_cast<int64_t>(k) >= rank) return none_because(why, "target copies a missing dim");
+        if (static_cast<int64_t>(k) >= rank)
+          return none_because(why, "target copies a missing dim");
         out.push_back(in[k]);
       } else if (t >= 0) {
         out.push_back({t, -1});
@@ -119,15 +120,16 @@ bool collapse(ir::Node& second, Editor& edit, PassContext& ctx, std::string* why
   ir::Node* first = mid != nullptr ? mid->producer() : nullptr;
   if (first == nullptr || !is_shape_op(*first) || first->output(0) != mid) return false;
   if (!single_consumer(mid)) return no_because(why, "the value between them has other readers");
-  if (ctx.opset() < 5) return no_because(why, "the model's opset has no Reshape with a shape input");
+  if (ctx.opset() < 5)
+    return no_because(why, "the model's opset has no Reshape with a shape input");
   ir::Value* x = first->input(0);
   if (x == nullptr || !x->type.shape.rank_known())
     return no_because(why, "the rank of the chain's input is unknown");
   ChainDims dims;
   for (size_t k = 0; k < x->type.shape.rank(); ++k) {
     const Dim& d = x->type.shape[k];
-    dims.push_back({d.is_static() ? std::optional<int64_t>(d.value) : std::nullopt,
-                    static_cast<int64_t>(k)});
+    dims.push_back(
+        {d.is_static() ? std::optional<int64_t>(d.value) : std::nullopt, static_cast<int64_t>(k)});
   }
   std::optional<ChainDims> m = through(*first, dims, ctx, why);
   if (!m) return false;
@@ -163,8 +165,8 @@ bool collapse(ir::Node& second, Editor& edit, PassContext& ctx, std::string* why
     return no_because(why, "a -1 next to copied dims (a copied 0 would leave -1 unsolvable)");
   Tensor t = Tensor::allocate(DataType::kInt64, {static_cast<int64_t>(target.size())}).value();
   std::copy(target.begin(), target.end(), t.data_as<int64_t>());
-  ir::Value* shape = edit.new_constant(second.name().empty() ? "shape" : second.name() + "_shape",
-                                       std::move(t));
+  ir::Value* shape =
+      edit.new_constant(second.name().empty() ? "shape" : second.name() + "_shape", std::move(t));
   edit.replace({first, &second}, &second, "Reshape", "", {x, shape}, {});
   return true;
 }
@@ -174,10 +176,10 @@ bool collapse(ir::Node& second, Editor& edit, PassContext& ctx, std::string* why
 std::unique_ptr<Pass> make_reshape_chain_collapse() {
   return std::make_unique<RewritePass>(
       "reshape_chain_collapse",
-      std::vector<Rewrite>{{"reshape chain", 1,
-                            [](ir::Node& n, Editor& e, PassContext& c, std::string* why) {
-                              return collapse(n, e, c, why);
-                            }}});
+      std::vector<Rewrite>{
+          {"reshape chain", 1, [](ir::Node& n, Editor& e, PassContext& c, std::string* why) {
+             return collapse(n, e, c, why);
+           }}});
 }
 
 }  // namespace kiln::passes

@@ -12,7 +12,9 @@ namespace {
 constexpr int64_t kMaxElements = 64;
 constexpr int kMaxDepth = 64;
 
-bool is_integer(DataType t) { return t == DataType::kInt64 || t == DataType::kInt32; }
+bool is_integer(DataType t) {
+  return t == DataType::kInt64 || t == DataType::kInt32;
+}
 
 // Slice of a length-n list along its only axis (ONNX clamping rules, as the Slice kernel).
 std::optional<std::vector<int64_t>> slice_indices(int64_t n, int64_t b, int64_t e, int64_t s) {

@@ -34,8 +34,9 @@ struct ShapeContents {
 };
 
 // Evaluates values through Shape, Size (static), Gather, Slice, Squeeze, Unsqueeze, Concat,
-// Cast and Identity on rank-0/1 integer tensors, starting from integer constants and Shape of values whose rank
-// is known. Results are memoized per tracker (one pass run: the graph may change between runs).
+// Cast and Identity on rank-0/1 integer tensors, starting from integer constants and Shape of
+// values whose rank is known. Results are memoized per tracker (one pass run: the graph may change
+// between runs).
 class ShapeTracker {
  public:
   explicit ShapeTracker(const PassContext& ctx) : ctx_(ctx) {}

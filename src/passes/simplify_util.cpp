@@ -18,7 +18,8 @@ const ops::OpSchema* schema_of(const ir::Node& n, const PassContext& ctx) {
 
 std::optional<std::vector<int64_t>> constant_ints(const ir::Value* v) {
   const Tensor* t = constant_value(v);
-  if (t == nullptr || t->rank() > 1 || (t->data() == nullptr && t->numel() > 0)) return std::nullopt;
+  if (t == nullptr || t->rank() > 1 || (t->data() == nullptr && t->numel() > 0))
+    return std::nullopt;
   std::vector<int64_t> out;
   out.reserve(static_cast<size_t>(t->numel()));
   if (t->dtype() == DataType::kInt64) {

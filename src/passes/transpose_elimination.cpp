@@ -59,7 +59,8 @@ bool eliminate(ir::Node& n, Editor& edit, PassContext&, std::string* why) {
   ir::Value* mid = n.input(0);
   ir::Node* inner = mid != nullptr ? mid->producer() : nullptr;
   if (!is_transpose(inner) || inner->output(0) != mid) return false;
-  if (!single_consumer(mid)) return no_because(why, "the inner Transpose's result has other readers");
+  if (!single_consumer(mid))
+    return no_because(why, "the inner Transpose's result has other readers");
   std::optional<std::vector<int64_t>> p1 = perm_of(*inner);
   if (!p1 || p1->size() != p2->size()) return no_because(why, "the inner perm is unknown");
   std::vector<int64_t> perm(p2->size());
@@ -82,9 +83,8 @@ bool eliminate(ir::Node& n, Editor& edit, PassContext&, std::string* why) {
 }  // namespace
 
 std::unique_ptr<Pass> make_transpose_elimination() {
-  return std::make_unique<RewritePass>(
-      "transpose_elimination",
-      std::vector<Rewrite>{{"transpose", 1, eliminate}});
+  return std::make_unique<RewritePass>("transpose_elimination",
+                                       std::vector<Rewrite>{{"transpose", 1, eliminate}});
 }
 
 }  // namespace kiln::passes

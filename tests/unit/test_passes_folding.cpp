@@ -67,7 +67,8 @@ graph main (%x: float32[4,3]) -> (%y: float32[4,2], %z: float32[4,2]) {
 )"));
   const Tensor& t = *m->graph->find("t")->initializer();
   for (int i = 0; i < 2; ++i)
-    for (int j = 0; j < 3; ++j) EXPECT_EQ(t.data_as<float>()[j * 2 + i], w.data_as<float>()[i * 3 + j]);
+    for (int j = 0; j < 3; ++j)
+      EXPECT_EQ(t.data_as<float>()[j * 2 + i], w.data_as<float>()[i * 3 + j]);
   const Tensor& bk = *m->graph->find("bk")->initializer();
   EXPECT_EQ(bk.data_as<float>()[0], b.data_as<float>()[0] * 0.5f);
   EXPECT_EQ(bk.data_as<float>()[1], b.data_as<float>()[1] * 2.0f);
@@ -115,7 +116,8 @@ graph main (%x: float32[2,2]) -> (%out: float32[2], %y: float32[2,2], %h: float3
   %h = Add(%x, %hs) #6 "add2"
 }
 )";
-  auto m = model_from_text(text, 17, 7, with_ints({{"big_shape", {1025, 1024}}, {"hshape", {2, 2}}}));
+  auto m =
+      model_from_text(text, 17, 7, with_ints({{"big_shape", {1025, 1024}}, {"hshape", {2, 2}}}));
   ASSERT_TRUE(m);
   run_passes(*m, kFold);
   EXPECT_EQ(count_ops(*m, "Neg"), 1);              // its output is a graph output
@@ -199,8 +201,7 @@ graph main (%x: float32[B,S,8]) -> (%y: float32[B,S,2,4]) {
 
 std::unique_ptr<ir::Model> bert_reshape(const char* text = kBertReshape) {
   return model_from_text(
-      text, 17, 7,
-      with_ints({{"i0", {0}}, {"i1", {1}}, {"ax", {0}}, {"c2", {2}}, {"c4", {4}}}));
+      text, 17, 7, with_ints({{"i0", {0}}, {"i1", {1}}, {"ax", {0}}, {"c2", {2}}, {"c4", {4}}}));
 }
 
 TEST(PassConstantFolding, ReshapeTargetFromOwnInputShapeBecomesConstantWithCopies) {
