@@ -5,7 +5,10 @@
 // same position (tracked through the chain, so symbolic batch/sequence dims survive); at most
 // one -1 for a dim known only through the element count, and only when every other target
 // entry is a positive size (a copied dim could be 0 and leave -1 unsolvable). When the result
-// is the first input itself (Unsqueeze then Squeeze of the same axis), both nodes go.
+// keeps the first input's dims in order and only inserts or only drops 1s, it is one Unsqueeze
+// or Squeeze instead (BERT's attention mask: Unsqueeze(1) → Unsqueeze(2)); when it is the first
+// input itself (Unsqueeze then Squeeze of the same axis), both nodes go.
+#include <algorithm>
 #include <optional>
 #include <string>
 
@@ -114,6 +117,44 @@ std::optional<ChainDims> through(const ir::Node& n, const ChainDims& in, const P
   return out;
 }
 
+// The chain keeps the source dims in order and only adds or only drops size-1 dims: one
+// Unsqueeze or Squeeze says exactly that, with no -1 to solve (symbolic dims stay symbolic).
+struct AxesForm {
+  std::string op;
+  std::vector<int64_t> axes;
+};
+
+std::optional<AxesForm> axes_form(const ChainDims& z, const ChainDims& src) {
+  std::vector<int64_t> kept, others;
+  for (size_t k = 0; k < z.size(); ++k) {
+    if (z[k].from >= 0)
+      kept.push_back(z[k].from);
+    else
+      others.push_back(static_cast<int64_t>(k));
+  }
+  if (!std::is_sorted(kept.begin(), kept.end()) ||
+      std::adjacent_find(kept.begin(), kept.end()) != kept.end())
+    return std::nullopt;
+  if (z.size() > src.size() && kept.size() == src.size()) {
+    for (int64_t k : others)
+      if (z[static_cast<size_t>(k)].size != 1) return std::nullopt;
+    return AxesForm{"Unsqueeze", others};
+  }
+  if (z.size() < src.size() && others.empty()) {
+    std::vector<int64_t> dropped;
+    for (size_t j = 0, next = 0; j < src.size(); ++j) {
+      if (next < kept.size() && kept[next] == static_cast<int64_t>(j)) {
+        ++next;
+        continue;
+      }
+      if (src[j].size != 1) return std::nullopt;
+      dropped.push_back(static_cast<int64_t>(j));
+    }
+    return AxesForm{"Squeeze", dropped};
+  }
+  return std::nullopt;
+}
+
 bool collapse(ir::Node& second, Editor& edit, PassContext& ctx, std::string* why) {
   if (!is_shape_op(second)) return false;
   ir::Value* mid = second.input(0);
@@ -144,6 +185,25 @@ bool collapse(ir::Node& second, Editor& edit, PassContext& ctx, std::string* why
     edit.remove(&second);
     edit.remove(first);
     return true;
+  }
+  const bool all_static =
+      std::all_of(z->begin(), z->end(), [](const ChainDim& d) { return d.size.has_value(); });
+  if (!all_static) {
+    if (std::optional<AxesForm> f = axes_form(*z, dims)) {
+      std::vector<ir::Value*> inputs = {x};
+      std::vector<ir::Attribute> attrs;
+      if (ctx.opset() >= 13) {
+        Tensor t =
+            Tensor::allocate(DataType::kInt64, {static_cast<int64_t>(f->axes.size())}).value();
+        std::copy(f->axes.begin(), f->axes.end(), t.data_as<int64_t>());
+        inputs.push_back(edit.new_constant(second.name().empty() ? "axes" : second.name() + "_axes",
+                                           std::move(t)));
+      } else {
+        attrs.push_back(ir::Attribute::make_ints("axes", f->axes));
+      }
+      edit.replace({first, &second}, &second, f->op, "", std::move(inputs), std::move(attrs));
+      return true;
+    }
   }
   std::vector<int64_t> target;
   int64_t unknown = 0, copies = 0;

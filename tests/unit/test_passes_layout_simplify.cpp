@@ -103,6 +103,47 @@ graph main (%x: float32[B,S,8]) -> (%y: float32[?,8]) {
   expect_same_outputs(make, kReshape, {{"x", {3, 5, 8}}});
 }
 
+TEST(PassReshapeChain, SymbolicUnsqueezePairsBecomeOneUnsqueeze) {
+  // BERT's attention mask: [B,S] → Unsqueeze(1) → Unsqueeze(2) → [B,1,1,S]. As a Reshape this
+  // would need [0,1,1,-1]; one Unsqueeze with axes [1,2] needs nothing solved.
+  constexpr const char* text = R"(
+graph main (%m: int64[B,S]) -> (%y: int64[B,1,1,S]) {
+  init %a1: int64[1]
+  init %a2: int64[1]
+  %u1 = Unsqueeze(%m, %a1) #0 "unsqueeze1"
+  %y = Unsqueeze(%u1, %a2) #1 "unsqueeze2"
+}
+)";
+  auto make = [&] { return model_from_text(text, 17, 7, with_ints({{"a1", {1}}, {"a2", {2}}})); };
+  auto m = make();
+  ASSERT_TRUE(m);
+  EXPECT_EQ(optimized_text(*m, kReshape), canonical(R"(
+graph main (%m: int64[B,S]) -> (%y: int64[B,1,1,S]) {
+  init %unsqueeze2_axes: int64[2]
+  %y = Unsqueeze(%m, %unsqueeze2_axes) #1 "unsqueeze2"
+}
+)"));
+  EXPECT_EQ(const_input(*m, "Unsqueeze", 1), (std::vector<int64_t>{1, 2}));
+  expect_same_outputs(make, kReshape, {{"m", {2, 5}}});
+
+  // Opset 11: axes are attributes; Squeeze pairs work the same way.
+  constexpr const char* old = R"(
+graph main (%x: float32[B,1,S,1]) -> (%y: float32[B,S]) {
+  %q1 = Squeeze(%x) {axes=[3]} #0 "squeeze1"
+  %y = Squeeze(%q1) {axes=[1]} #1 "squeeze2"
+}
+)";
+  auto make_old = [&] { return model_from_text(old, 11); };
+  auto o = make_old();
+  ASSERT_TRUE(o);
+  EXPECT_EQ(optimized_text(*o, kReshape), canonical(R"(
+graph main (%x: float32[B,1,S,1]) -> (%y: float32[B,S]) {
+  %y = Squeeze(%x) {axes=[1,3]} #1 "squeeze2"
+}
+)"));
+  expect_same_outputs(make_old, kReshape, {{"x", {3, 1, 4, 1}}});
+}
+
 TEST(PassReshapeChain, UnsqueezeThenSqueezeOfTheSameAxisVanishes) {
   constexpr const char* text = R"(
 graph main (%x: float32[B,3]) -> (%y: float32[B,3]) {
