@@ -257,6 +257,58 @@ TEST(PassConstantFolding, ReshapeTargetAtAnotherPositionOrWithAllowzeroStays) {
   EXPECT_EQ(count_ops(*z, "Concat"), 1);
 }
 
+TEST(PassConstantFolding, SharedReshapeTargetIsReplacedOnlyWhereProvable) {
+  // The target chain reads Shape(m) and feeds two Reshapes: of m (provable: [0,0,2,4]) and of
+  // r = Relu(m) (same dims, but not provably from this chain): the second keeps the chain.
+  std::string text = kBertReshape;
+  text.replace(text.find("-> (%y: float32[B,S,2,4])"), 25,
+               "-> (%y: float32[B,S,2,4], %z: float32[B,S,2,4])");
+  text.replace(text.find("  %y = Reshape(%m, %t)"), 0,
+               "  %r = Relu(%m) #9 \"relu\"\n  %z = Reshape(%r, %t) #10 \"reshape_other\"\n");
+  auto make = [&] { return bert_reshape(text.c_str()); };
+  auto m = make();
+  ASSERT_TRUE(m);
+  run_passes(*m, kFold);
+  EXPECT_EQ(count_ops(*m, "Concat"), 1);
+  for (const ir::Node* n : m->graph->nodes()) {
+    if (n->name() == "reshape") {
+      EXPECT_EQ(int_contents(*m, n->input(1)->name()), (std::vector<int64_t>{0, 0, 2, 4}));
+    }
+    if (n->name() == "reshape_other") {
+      EXPECT_EQ(n->input(1)->name(), "t");
+    }
+  }
+  expect_same_outputs(make, kFold, {{"x", {2, 3, 8}}});
+}
+
+TEST(PassConstantFolding, FoldsInsideSubgraphsWithOuterConstants) {
+  constexpr const char* text = R"(
+graph main (%c: bool[], %x: float32[2]) -> (%y: float32[2]) {
+  init %a: float32[2]
+  %y = If(%c) {then_branch=
+      graph then_branch () -> (%t: float32[2]) {
+        %k = Constant() {value_floats=[1.0, 2.0]} #0 "k"
+        %e = Exp(%a) #1 "exp_outer_constant"
+        %s = Add(%e, %k) #2 "sum"
+        %t = Mul(%x, %s) #3 "mul"
+      }
+    , else_branch=
+      graph else_branch () -> (%f: float32[2]) {
+        %f = Neg(%x) #0 "neg"
+      }
+    } #0 "if"
+}
+)";
+  auto make = [&] { return model_from_text(text); };
+  auto m = make();
+  ASSERT_TRUE(m);
+  run_passes(*m, kFold);
+  const ir::Graph* then = m->graph->nodes().front()->subgraphs().front();
+  ASSERT_EQ(then->num_nodes(), 1u) << ir::print(*m->graph);
+  EXPECT_EQ(then->nodes().front()->op_type(), "Mul");
+  expect_same_outputs(make, kFold);
+}
+
 TEST(PassConstantFolding, ShapeChainsThroughSliceSqueezeAndCast) {
   // GPT-2's c_attn: Squeeze(Slice(Shape(h), -1:)) is the last dim, static here: 16.
   constexpr const char* text = R"(
@@ -413,10 +465,14 @@ graph main (%x: int64[3]) -> (%y: int64[3]) {
   init %b: int64[3]
   init %c: int64[3]
   init %d: int32[3]
+  init %zi: int64[3]
+  init %zf: float64[3]
   %s1 = Add(%x, %a) #0 "add_a"
   %s2 = Add(%s1, %b) #1 "add_b"
   %y = Add(%s2, %c) #2 "add_c"
   %dd = Cast(%d) {to=7} #3 "cast_d"
+  %ci = Cast(%zi) {to=11} #4 "cast_zi"
+  %sz = Add(%ci, %zf) #5 "add_zeros"
 }
 )";
   auto make = [&] {
@@ -425,6 +481,9 @@ graph main (%x: int64[3]) -> (%y: int64[3]) {
       set_init<int64_t>(g, "b", DataType::kInt64, {3}, {1, 2, 3});
       set_init<int64_t>(g, "c", DataType::kInt64, {3}, {1, 2, 4});
       set_init<int32_t>(g, "d", DataType::kInt32, {3}, {1, 0, 2});  // a's first 12 bytes
+      // Same 24 zero bytes, different dtypes.
+      set_init<int64_t>(g, "zi", DataType::kInt64, {3}, {0, 0, 0});
+      set_init<double>(g, "zf", DataType::kFloat64, {3}, {0, 0, 0});
     });
   };
   auto m = make();
@@ -434,6 +493,8 @@ graph main (%x: int64[3]) -> (%y: int64[3]) {
   EXPECT_EQ(m->graph->nodes()[1]->input(1), m->graph->find("a"));
   EXPECT_NE(m->graph->find("c"), nullptr);
   EXPECT_NE(m->graph->find("d"), nullptr);
+  EXPECT_NE(m->graph->find("zi"), nullptr);
+  EXPECT_NE(m->graph->find("zf"), nullptr);
   EXPECT_EQ(report.counts["common_subexpression_elimination"]["initializer"], 1);
   expect_same_outputs(make, {"common_subexpression_elimination"});
 }
