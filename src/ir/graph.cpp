@@ -141,6 +141,17 @@ void Graph::set_initializer(Value* v, Tensor tensor) {
   v->initializer_ = std::make_unique<Tensor>(std::move(tensor));
 }
 
+bool Graph::remove_unused_initializer(Value* v) {
+  if (v == nullptr || v->graph_ != this || !v->initializer_ || v->is_input_ || v->is_output_ ||
+      v->producer_ != nullptr || !v->consumers_.empty())
+    return false;
+  initializers_.erase(std::find(initializers_.begin(), initializers_.end(), v));
+  by_name_.erase(v->name_);
+  values_.erase(std::find_if(values_.begin(), values_.end(),
+                             [&](const std::unique_ptr<Value>& u) { return u.get() == v; }));
+  return true;
+}
+
 void Graph::add_output(Value* v) {
   v->is_output_ = true;
   outputs_.push_back(v);

@@ -132,6 +132,11 @@ class Graph {
   void add_output(Value* v);
   // Attaches an initializer to an existing value (graph input with a default).
   void set_initializer(Value* v, Tensor tensor);
+  // Deletes an initializer of this graph that nothing reads (no node here or in a subgraph, no
+  // graph's output) and that is not a graph input: what constant folding and merging leave
+  // behind, which would otherwise be written into engines. Returns false and changes nothing
+  // otherwise. The value (and pointers to it) is gone afterwards.
+  bool remove_unused_initializer(Value* v);
 
   // Appends a node; its outputs must be values of this graph without a producer.
   Node* add_node(std::string op_type, std::string domain, std::string name,

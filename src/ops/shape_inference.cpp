@@ -189,7 +189,9 @@ void Driver::node(ir::Node& n) {
   if (schema == nullptr || !schema->is_supported()) return;  // check_op_support reports it
   InferContext ctx(n, *schema, state);
   Status s = Status::Ok();
-  if (!n.subgraphs().empty()) {
+  // Control flow is inferred from its subgraphs; other ops with graph attributes (kiln's fused
+  // nodes) bring their own infer function.
+  if (!n.subgraphs().empty() && !(n.domain() == kKilnDomain && schema->infer_fn())) {
     control_flow(n, *schema, ctx);
   } else {
     s = schema->infer_fn() ? schema->infer_fn()(ctx) : infer_default(ctx);

@@ -62,6 +62,8 @@ ir::Value* x_times_relu6(ir::Value* v) {
   return nullptr;
 }
 
+bool fuse_activation(ir::Node& n, Editor& edit, bool conv_family, std::string* why);
+
 // x * Clip(x + 3, 0, 6) / 6 in the orderings exporters write, or x * HardSigmoid(x) with
 // alpha 1/6 and beta 1/2 → HardSwish(x).
 bool canonicalize_hard_swish(ir::Node& n, Editor& edit, PassContext& ctx, std::string* why) {
@@ -114,8 +116,17 @@ bool canonicalize_hard_swish(ir::Node& n, Editor& edit, PassContext& ctx, std::s
   for (ir::Node* p : nodes)
     for (const ir::Value* in : p->inputs())
       if (is_constant(in)) constants.push_back(in);
-  edit.replace(nodes, &n, "HardSwish", "", {x}, {}, std::max<int64_t>(14, ctx.opset()));
+  ir::Node* hs =
+      edit.replace(nodes, &n, "HardSwish", "", {x}, {}, std::max<int64_t>(14, ctx.opset()));
   for (const ir::Value* c : constants) drop_unread_constant(edit, c);
+  // Into the product at once: by the next round elementwise_fusion may have grouped the
+  // HardSwish with what follows it.
+  std::string ignored;
+  if (fuse_activation(*hs, edit, true, &ignored)) {
+    ctx.count("Conv+activation");
+  } else if (fuse_activation(*hs, edit, false, &ignored)) {
+    ctx.count("Gemm/MatMul+activation");
+  }
   return true;
 }
 

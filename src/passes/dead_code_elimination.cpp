@@ -1,5 +1,6 @@
 // Removes nodes none of whose outputs is read by a node (here or in a subgraph) or returned as
-// a graph output — what exporters leave behind and what other passes orphan.
+// a graph output — what exporters leave behind and what other passes orphan — and initializers
+// nothing reads any more.
 #include "passes/rewrite.h"
 
 namespace kiln::passes {
@@ -15,6 +16,8 @@ class DeadCodeElimination final : public Pass {
       ctx.count("removed", n);
       *changed = true;
     }
+    // Weights orphaned by folding and fusions (not counted: the summary counts nodes).
+    if (edit.remove_unused_initializers() > 0) *changed = true;
     return Status::Ok();
   }
 };

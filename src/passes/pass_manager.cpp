@@ -8,6 +8,7 @@
 #include "core/errors.h"
 #include "ir/printer.h"
 #include "ir/verifier.h"
+#include "ops/op_schema.h"
 
 namespace kiln::passes {
 namespace {
@@ -39,8 +40,12 @@ Status visit(Pass& pass, ir::Graph& g, PassContext& ctx, bool* changed) {
     Status sorted = g.sort_topologically();
     if (!sorted.ok()) return internal(pass.name(), "left a cycle: " + sorted.message());
   }
-  for (ir::Node* n : g.nodes())
+  for (ir::Node* n : g.nodes()) {
+    // Bodies of kiln's own fused nodes are the optimizer's output, not model code: rewriting
+    // them again would regroup a group forever.
+    if (n->domain() == ops::kKilnDomain) continue;
     for (ir::Graph* sub : n->subgraphs()) KILN_RETURN_IF_ERROR(visit(pass, *sub, ctx, changed));
+  }
   return Status::Ok();
 }
 

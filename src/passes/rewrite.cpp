@@ -79,6 +79,13 @@ int64_t Editor::remove_unused() {
   return count;
 }
 
+int64_t Editor::remove_unused_initializers() {
+  int64_t count = 0;
+  const std::vector<ir::Value*> inits = g_.initializers();
+  for (ir::Value* v : inits) count += g_.remove_unused_initializer(v) ? 1 : 0;
+  return count;
+}
+
 RewritePass::RewritePass(std::string_view name, std::vector<Rewrite> rewrites)
     : name_(name), rewrites_(std::move(rewrites)) {
   std::stable_sort(rewrites_.begin(), rewrites_.end(),

@@ -44,6 +44,9 @@ class Editor {
   bool removed(const ir::Node* n) const { return removed_.count(n) != 0; }
   // Removes nodes none of whose outputs is read or is a graph output (repeatedly).
   int64_t remove_unused();
+  // Removes this graph's initializers that nothing reads any more (folded or merged away), so
+  // engines do not carry them; graph inputs with defaults stay.
+  int64_t remove_unused_initializers();
 
  private:
   int64_t opset_for(const std::string& domain, int64_t opset) const;

@@ -5,6 +5,11 @@
 //
 //   conformance_runner [--data DIR]... [--skip FILE] [--filter SUBSTR] [--verbose] [--shape-gaps]
 //                      [--markdown FILE | --check-markdown FILE] [--min-pass-rate R]
+//                      [--opt-level N]
+//
+// --opt-level N runs the graph optimizer's level-N pipeline on every model first (after
+// shape inference, as the builder does), so the whole suite also checks that optimization
+// never changes a result.
 //
 // Exit status 0 when no case outside the skip list gives a wrong answer or an unexpected
 // error, and the pass rate reaches the minimum (from --min-pass-rate or the skip list's
@@ -29,6 +34,7 @@
 #include "ops/kernel_util.h"
 #include "ops/op_schema.h"
 #include "ops/shape_inference.h"
+#include "passes/pass_manager.h"
 
 namespace fs = std::filesystem;
 using namespace kiln;
@@ -36,6 +42,7 @@ using namespace kiln;
 namespace {
 
 const char* kDefaultRoot = "/usr/include/onnx/backend/test/data";
+int g_opt_level = 0;
 const char* kSuites[] = {"node", "simple", "pytorch-converted", "pytorch-operator"};
 
 enum class Outcome { kPass, kSkip, kMismatch, kNoKernel, kError, kUnsupportedData };
@@ -187,6 +194,18 @@ CaseResult run_case(const fs::path& dir) {
     r.outcome = is_support_gap(p) ? Outcome::kNoKernel : Outcome::kError;
     r.detail = p.to_string();
     return r;
+  }
+  if (g_opt_level > 0) {
+    std::vector<Status> problems;
+    ops::infer_shapes(*model.graph, {}, problems);
+    passes::OptimizeOptions o;
+    o.level = g_opt_level;
+    auto report = passes::optimize(model, o);
+    if (!report.ok()) {
+      r.outcome = Outcome::kError;
+      r.detail = "optimizer: " + report.status().to_string();
+      return r;
+    }
   }
   std::vector<const ir::Value*> feeds;
   for (const ir::Value* v : model.graph->inputs())
@@ -397,6 +416,8 @@ int main(int argc, char** argv) {
       verbose = true;
     else if (a == "--shape-gaps")
       shape_gaps = true;
+    else if (a == "--opt-level")
+      g_opt_level = std::stoi(next());
     else {
       std::fprintf(stderr, "%s\n",
                    err(Code::kInvalidArgument, "unknown argument '", a, "'").to_string().c_str());

@@ -293,11 +293,12 @@ graph main (%x: float32[1,3,7,7], %v: float32[2,8]) -> (%y: float32[1,4,7,7], %h
   init %zero: float32[]
   init %six: float32[]
   init %six2: float32[]
-  %h = HardSwish(%v) #6 "hswish2"
   %y = kiln::FusedConv(%x, %w) {pads=[1,1,1,1], activation="HardSwish"} #4 "hardswish"
+  %h = HardSwish(%v) #6 "hswish2"
 }
 )"));
   EXPECT_EQ(report.counts["conv_activation_fusion"]["HardSwish (decomposed)"], 2);
+  EXPECT_EQ(report.counts["conv_activation_fusion"]["Conv+activation"], 1);
   // The standalone HardSwish runs at opset 14 (the model imports 12).
   for (const ir::Node* n : m->graph->nodes()) {
     if (n->op_type() == "HardSwish") {
@@ -305,6 +306,49 @@ graph main (%x: float32[1,3,7,7], %v: float32[2,8]) -> (%y: float32[1,4,7,7], %h
     }
   }
   expect_same_outputs(make, kAct);
+}
+
+// PP-OCR's block through the whole level-2 pipeline: the learnable affine before the HardSwish
+// folds into the conv, the decomposed HardSwish joins it in the same round (before
+// elementwise_fusion could group it with the affine after it), and that affine becomes one
+// FusedElementwise.
+TEST(PassConvActivation, PaddleBlockThroughTheLevel2Pipeline) {
+  constexpr const char* text = R"(
+graph main (%x: float32[1,3,7,7]) -> (%y: float32[1,4,7,7]) {
+  init %w: float32[4,3,3,3]
+  init %b: float32[4]
+  init %k1: float32[1]
+  init %a1: float32[1]
+  init %three: float32[]
+  init %zero: float32[]
+  init %six: float32[]
+  init %k2: float32[1]
+  init %a2: float32[1]
+  %c = Conv(%x, %w, %b) {pads=[1,1,1,1]} #0 "conv"
+  %m1 = Mul(%k1, %c) #1 "lab_mul"
+  %s1 = Add(%m1, %a1) #2 "lab_add"
+  %p3 = Add(%s1, %three) #3 "add3"
+  %r6 = Clip(%p3, %zero, %six) #4 "relu6"
+  %xm = Mul(%s1, %r6) #5 "mul"
+  %h = Div(%xm, %six) #6 "hardswish"
+  %m2 = Mul(%k2, %h) #7 "lab2_mul"
+  %y = Add(%m2, %a2) #8 "lab2_add"
+}
+)";
+  auto make = [&] {
+    return model_from_text(text, 12, 7, [](ir::Graph& g) {
+      set_init<float>(g, "three", DataType::kFloat32, {}, {3.0f});
+      set_init<float>(g, "zero", DataType::kFloat32, {}, {0.0f});
+      set_init<float>(g, "six", DataType::kFloat32, {}, {6.0f});
+    });
+  };
+  const std::vector<std::string> level2 = passes::pipeline_for(2, {});
+  auto m = make();
+  run_passes(*m, level2);
+  EXPECT_EQ(m->graph->num_nodes(), 2u) << ir::print(*m->graph);
+  EXPECT_EQ(count_ops(*m, "FusedConv"), 1) << ir::print(*m->graph);
+  EXPECT_EQ(count_ops(*m, "FusedElementwise"), 1) << ir::print(*m->graph);
+  expect_same_outputs(make, level2);
 }
 
 // ---- does not fire ------------------------------------------------------------------------------
