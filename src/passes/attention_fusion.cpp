@@ -351,7 +351,9 @@ bool match_block(ir::Node& root, Block& b, std::string* why) {
   for (const ir::Value* m : b.masks)
     if (!mask_fits(m, b))
       return fail(why, str("the mask '", m->name(), "' ", m->type.to_string(),
-                           " does not broadcast to [batch, heads, query, key]"));
+                           " is not known to broadcast to [batch, heads, query, key] (Q ",
+                           b.q.src->type.to_string(), ", K ", b.k.src->type.to_string(),
+                           ", scores ", b.scores->type.to_string(), ")"));
   if (b.where != nullptr && !is_causal(*b.where, b, why)) return false;
   return true;
 }
@@ -394,20 +396,35 @@ class AttentionFusion final : public Pass {
  public:
   std::string_view name() const override { return "attention_fusion"; }
   Status run(ir::Graph& graph, PassContext& ctx, bool* changed) override {
-    Editor edit(graph, ctx);
-    const std::vector<ir::Node*> nodes = graph.nodes();
-    for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
-      if (edit.removed(*it)) continue;
-      std::string kind, why;
-      if (try_fuse(**it, edit, &kind, &why)) {
-        ctx.count(kind);
-        *changed = true;
-      } else if (!why.empty()) {
-        ctx.explain(**it, why);
+    // A sweep whose fusions may have made later blocks provable (their inputs' shapes come
+    // from the fused ones) is followed by shape inference and another sweep.
+    for (int sweep = 0; sweep < kMaxSweeps; ++sweep) {
+      Editor edit(graph, ctx);
+      bool fused = false;
+      std::vector<std::string> declined;  // reported once no further sweep follows
+      const std::vector<ir::Node*> nodes = graph.nodes();
+      for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
+        if (edit.removed(*it)) continue;
+        std::string kind, why;
+        if (try_fuse(**it, edit, &kind, &why)) {
+          ctx.count(kind);
+          fused = true;
+        } else if (!why.empty()) {
+          declined.push_back(str((*it)->op_type(), " '", (*it)->name(), "' not rewritten: ", why));
+        }
       }
+      *changed = *changed || fused;
+      if (!fused || declined.empty() || sweep + 1 == kMaxSweeps) {
+        for (const std::string& d : declined) ctx.verbose(d);
+        break;
+      }
+      refresh_types(graph, ctx);
     }
     return Status::Ok();
   }
+
+ private:
+  static constexpr int kMaxSweeps = 64;
 };
 
 }  // namespace

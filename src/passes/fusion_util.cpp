@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/errors.h"
+#include "ops/shape_inference.h"
 #include "passes/patterns.h"
 
 namespace kiln::passes {
@@ -65,6 +66,18 @@ ir::Node* fuse_block(Editor& edit, ir::Node& root, const std::vector<ir::Node*>&
     if (dead.count(n)) old.push_back(n);
   return edit.replace(old, &root, std::move(op_type), std::move(domain), std::move(inputs),
                       std::move(attrs), opset);
+}
+
+void refresh_types(ir::Graph& graph, PassContext& ctx) {
+  // Fused nodes were appended; inference visits nodes in order.
+  if (graph.parent() != nullptr || !graph.sort_topologically().ok()) return;
+  std::vector<ir::ValueType> outputs;
+  for (const ir::Value* v : graph.outputs()) outputs.push_back(v->type);
+  ops::ShapeInferenceOptions options;
+  options.fallback_opset = ctx.opset();
+  std::vector<Status> problems;  // the builder reports them; here only the types matter
+  ops::infer_shapes(graph, options, problems);
+  for (size_t i = 0; i < outputs.size(); ++i) graph.outputs()[i]->type = outputs[i];
 }
 
 ir::Node* producer_of(const ir::Value* v, std::string_view op_type) {

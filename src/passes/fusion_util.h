@@ -32,6 +32,12 @@ ir::Node* fuse_block(Editor& edit, ir::Node& root, const std::vector<ir::Node*>&
 // The node computing `v` (as its first output) when it is an ai.onnx `op_type`, else nullptr.
 ir::Node* producer_of(const ir::Value* v, std::string_view op_type);
 
+// Re-runs shape inference on a main graph after fusions: a fused node's InferFn can restore
+// dims the exporter's own ops lost (GPT-2's causal Slice leaves the rest of the network with
+// unknown sequence lengths until its attention is fused), so blocks further on can be proven.
+// Graph outputs keep their types (a pass never changes the interface); subgraphs are skipped.
+void refresh_types(ir::Graph& graph, PassContext& ctx);
+
 // `v` itself, or — while it is computed by a Cast to the type it already has — the Cast's
 // input (the casts are appended to `skipped`). Exporters sprinkle such casts into attention.
 ir::Value* skip_noop_casts(ir::Value* v, std::vector<ir::Node*>* skipped = nullptr);
