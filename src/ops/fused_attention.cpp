@@ -57,8 +57,7 @@ Result<Sizes> check_sizes(const Tensor& q, const Tensor& k, const Tensor& v, int
                "heads*head_size]), got ", shape_string(q.shape()), ", ", shape_string(k.shape()),
                ", ", shape_string(v.shape()));
   if (heads <= 0)
-    return err(Code::kInvalidArgument, kOp, " attribute num_heads = ", heads,
-               " must be positive");
+    return err(Code::kInvalidArgument, kOp, " attribute num_heads = ", heads, " must be positive");
   Sizes s;
   s.batch = q.shape()[0];
   s.q_len = q.shape()[1];
@@ -88,8 +87,7 @@ void attend(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor* mas
   T* yd = y.data_as<T>();
   const T* md = mask != nullptr ? mask->data_as<T>() : nullptr;
   const std::vector<int64_t> no_mask_shape = {1};
-  const BroadcastIndexer mask_index(mask != nullptr ? mask->shape() : no_mask_shape,
-                                    scores_shape);
+  const BroadcastIndexer mask_index(mask != nullptr ? mask->shape() : no_mask_shape, scores_shape);
   const int64_t hq = s.heads * s.head, hv = s.heads * s.v_head;
   const C scale_c = static_cast<C>(scale);
   std::vector<double> p(static_cast<size_t>(s.k_len));
@@ -154,8 +152,8 @@ Status attention_kernel(KernelContext& ctx) {
                                              : 1.0 / std::sqrt(static_cast<double>(s.head));
   const bool causal = ctx.attr_int("causal", 0) != 0;
   KILN_RETURN_IF_ERROR(checked_output_numel(scores_shape, kOp).status());
-  KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output(0, q->dtype(),
-                                                        {s.batch, s.q_len, s.heads * s.v_head}));
+  KILN_ASSIGN_OR_RETURN(Tensor * y,
+                        ctx.allocate_output(0, q->dtype(), {s.batch, s.q_len, s.heads * s.v_head}));
   return dispatch_float(q->dtype(), kOp, [&]<typename T>() -> Status {
     attend<T>(*q, *k, *v, mask, scores_shape, s, scale, causal, *y);
     return Status::Ok();
@@ -169,12 +167,10 @@ Status attention_infer(InferContext& ctx) {
   const Dims& v = ctx.input_shape(2);
   const int64_t heads = ctx.attr_int("num_heads");
   if (heads <= 0)
-    return err(Code::kInvalidArgument, kOp, " attribute num_heads = ", heads,
-               " must be positive");
+    return err(Code::kInvalidArgument, kOp, " attribute num_heads = ", heads, " must be positive");
   for (const Dims* d : {&q, &k, &v})
     if (d->rank_known() && d->rank() != 3)
-      return err(Code::kInvalidArgument, kOp, " needs Q, K and V of rank 3, got ",
-                 d->to_string());
+      return err(Code::kInvalidArgument, kOp, " needs Q, K and V of rank 3, got ", d->to_string());
   if (!q.rank_known() || !v.rank_known()) {
     ctx.set_output(0, ctx.input_dtype(0), unknown_dims(3));
     return Status::Ok();

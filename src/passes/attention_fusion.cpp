@@ -60,7 +60,8 @@ bool fail(std::string* why, std::string message) {
 std::optional<double> scalar_factor(const ir::Node& n, ir::Value** rest) {
   auto factor_of = [](const ir::Value* v) -> std::optional<double> {
     // A higher-rank "scalar" would broadcast the result to more dims.
-    if (v == nullptr || !v->type.shape.rank_known() || v->type.shape.rank() > 4) return std::nullopt;
+    if (v == nullptr || !v->type.shape.rank_known() || v->type.shape.rank() > 4)
+      return std::nullopt;
     return evaluate_scalar(v);
   };
   if (!n.domain().empty() || n.inputs().size() != 2) return std::nullopt;
@@ -87,7 +88,9 @@ bool copies_dim(const DimExpr& e, const ir::Value* data, size_t axis, bool allow
   return same_size(e.term, data, axis);
 }
 
-bool same_known(const Dim& a, const Dim& b) { return known_dim(a) && a == b; }
+bool same_known(const Dim& a, const Dim& b) {
+  return known_dim(a) && a == b;
+}
 
 // Reshape [B, S, H*D] → [B, S, H, D]: read from the target (constant or shape arithmetic), or
 // else from the inferred output shape.
@@ -271,7 +274,8 @@ bool is_causal(const ir::Node& where, const Block& b, std::string* why) {
   const bool* t = tril->data_as<bool>();
   for (int64_t i = 0; i < rows; ++i)
     for (int64_t j = 0; j < cols; ++j)
-      if (t[i * cols + j] != (j <= i)) return fail(why, "the causal buffer is not lower-triangular");
+      if (t[i * cols + j] != (j <= i))
+        return fail(why, "the causal buffer is not lower-triangular");
   const Side& q = b.q;
   const Side& k = b.k;
   bool rows_ok = false, cols_ok = false;
@@ -287,8 +291,8 @@ bool is_causal(const ir::Node& where, const Block& b, std::string* why) {
       rows_ok = ends_at_key_len && (offset || zero);
       if (!rows_ok) return fail(why, "the causal rows are not [key_len - query_len, key_len)");
     } else if (axis == rank - 1 && !cols_ok) {
-      cols_ok = ends_at_key_len && !bd.start.minus && bd.start.term.is_const &&
-                bd.start.term.value == 0;
+      cols_ok =
+          ends_at_key_len && !bd.start.minus && bd.start.term.is_const && bd.start.term.value == 0;
       if (!cols_ok) return fail(why, "the causal columns are not [0, key_len)");
     } else {
       return fail(why, "the causal Slice cuts other axes");
@@ -332,8 +336,9 @@ bool match_block(ir::Node& root, Block& b, std::string* why) {
   if (!(axis == -1 || (probs.rank_known() && probs.rank() == 4 && axis == 3)))
     return fail(why, "the Softmax is not over the last axis");
   if (!score_chain(softmax->input(0), b, 0))
-    return fail(why, "the scores are not MatMul(Q, K^T) with constant scales, a causal Where and "
-                     "additive masks");
+    return fail(why,
+                "the scores are not MatMul(Q, K^T) with constant scales, a causal Where and "
+                "additive masks");
   const ir::Node* qk = b.scores->producer();
   if (!head_chain(qk->input(0), {0, 2, 1, 3}, b.q, b) ||
       !head_chain(qk->input(1), {0, 2, 3, 1}, b.k, b) ||
@@ -429,6 +434,8 @@ class AttentionFusion final : public Pass {
 
 }  // namespace
 
-std::unique_ptr<Pass> make_attention_fusion() { return std::make_unique<AttentionFusion>(); }
+std::unique_ptr<Pass> make_attention_fusion() {
+  return std::make_unique<AttentionFusion>();
+}
 
 }  // namespace kiln::passes

@@ -119,6 +119,8 @@ bool constant_near(const ir::Value* v, double want) {
   return c && near(*c, want, constant_value(v)->dtype());
 }
 
-bool known_dim(const Dim& d) { return d.is_static() || d.is_symbolic(); }
+bool known_dim(const Dim& d) {
+  return d.is_static() || d.is_symbolic();
+}
 
 }  // namespace kiln::passes

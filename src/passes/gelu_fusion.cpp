@@ -120,8 +120,8 @@ bool try_fuse(ir::Node& root, Editor& edit, std::string* kind, std::string* why)
       }
       nodes.push_back(term->producer());
       if (!fusable_float(x)) {
-        *why = str("element type ", data_type_name(x->type.dtype),
-                   " (fused: float32/16, bfloat16)");
+        *why =
+            str("element type ", data_type_name(x->type.dtype), " (fused: float32/16, bfloat16)");
         return false;
       }
       if (!x->type.shape.rank_known() || root.output(0)->type.shape != x->type.shape) {
@@ -159,6 +159,8 @@ class GeluFusion final : public Pass {
 
 }  // namespace
 
-std::unique_ptr<Pass> make_gelu_fusion() { return std::make_unique<GeluFusion>(); }
+std::unique_ptr<Pass> make_gelu_fusion() {
+  return std::make_unique<GeluFusion>();
+}
 
 }  // namespace kiln::passes

@@ -117,7 +117,7 @@ bool try_fuse(ir::Node& root, Editor& edit, PassContext& ctx, std::string* why) 
     *why = "the result's shape is not x's (or is unknown)";
     return false;
   }
-  std::vector<ir::Node*> matched = {m.node("mean"), m.node("d"),   m.node("square"),
+  std::vector<ir::Node*> matched = {m.node("mean"), m.node("d"),        m.node("square"),
                                     m.node("var"),  m.node("plus_eps"), m.node("std"),
                                     m.node("n"),    m.node("scaled"),   &root};
   if (ir::Node* r = m.node("recip")) matched.push_back(r);
@@ -150,6 +150,8 @@ class LayerNormFusion final : public Pass {
 
 }  // namespace
 
-std::unique_ptr<Pass> make_layer_norm_fusion() { return std::make_unique<LayerNormFusion>(); }
+std::unique_ptr<Pass> make_layer_norm_fusion() {
+  return std::make_unique<LayerNormFusion>();
+}
 
 }  // namespace kiln::passes

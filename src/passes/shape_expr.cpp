@@ -16,7 +16,9 @@ using Terms = std::vector<DimExpr>;
 
 std::optional<Terms> resolve(const ir::Value* v, int depth);
 
-DimExpr plain(DimTerm t) { return DimExpr{t, std::nullopt}; }
+DimExpr plain(DimTerm t) {
+  return DimExpr{t, std::nullopt};
+}
 
 // Integer contents of a constant input (all plain constants), e.g. Slice starts or Gather
 // indices.
@@ -102,7 +104,8 @@ std::optional<Terms> resolve(const ir::Value* v, int depth) {
   if (op == "Identity") return resolve(p->input(0), depth);
   if (op == "Cast") {
     const int64_t to = attr_int(*p, "to", 0);
-    if (to != static_cast<int64_t>(DataType::kInt64) && to != static_cast<int64_t>(DataType::kInt32))
+    if (to != static_cast<int64_t>(DataType::kInt64) &&
+        to != static_cast<int64_t>(DataType::kInt32))
       return std::nullopt;
     return resolve(p->input(0), depth);
   }
@@ -205,8 +208,7 @@ std::optional<double> evaluate(const ir::Value* v, int depth) {
     if (!a) return std::nullopt;
     const DataType to = static_cast<DataType>(attr_int(*p, "to", 0));
     if (to == DataType::kFloat32) return static_cast<double>(static_cast<float>(*a));
-    if (to == DataType::kFloat64 || to == DataType::kFloat16 || to == DataType::kBFloat16)
-      return a;
+    if (to == DataType::kFloat64 || to == DataType::kFloat16 || to == DataType::kBFloat16) return a;
     if (!data_type_info(to).is_float && std::isfinite(*a)) return std::trunc(*a);
     return std::nullopt;
   }
@@ -226,7 +228,9 @@ Dim DimTerm::dim() const {
   return s[static_cast<size_t>(axis)];
 }
 
-std::optional<std::vector<DimExpr>> resolve_ints(const ir::Value* v) { return resolve(v, 0); }
+std::optional<std::vector<DimExpr>> resolve_ints(const ir::Value* v) {
+  return resolve(v, 0);
+}
 
 std::optional<DimExpr> resolve_int(const ir::Value* v) {
   std::optional<Terms> t = resolve(v, 0);
@@ -246,6 +250,8 @@ bool same_size(const DimTerm& t, const ir::Value* v, size_t axis) {
   return s.rank_known() && axis < s.rank() && same_size(t, s[axis]);
 }
 
-std::optional<double> evaluate_scalar(const ir::Value* v) { return evaluate(v, 0); }
+std::optional<double> evaluate_scalar(const ir::Value* v) {
+  return evaluate(v, 0);
+}
 
 }  // namespace kiln::passes

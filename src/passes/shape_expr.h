@@ -16,8 +16,8 @@ namespace kiln::passes {
 
 struct DimTerm {
   bool is_const = true;
-  int64_t value = 0;               // is_const
-  const ir::Value* of = nullptr;   // !is_const: dim `axis` of `of` (axis in [0, rank))
+  int64_t value = 0;              // is_const
+  const ir::Value* of = nullptr;  // !is_const: dim `axis` of `of` (axis in [0, rank))
   int64_t axis = 0;
 
   static DimTerm constant(int64_t v) { return DimTerm{true, v, nullptr, 0}; }

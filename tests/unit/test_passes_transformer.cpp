@@ -223,9 +223,13 @@ graph main (%x: float32[2,6]) -> (%y: float32[2,6]) {
 std::unique_ptr<ir::Model> gelu(const std::string& text) {
   return model_from_text(text, 17, 7, [](ir::Graph& g) {
     const DataType dt = dtype_of(g, "x");
-    const std::pair<const char*, double> constants[] = {
-        {"sqrt2", 1.4142135381698608}, {"inv_sqrt2", 0.7071067811865476}, {"one", 1.0},
-        {"half", 0.5}, {"three", 3.0}, {"c", 0.044714998453855515}, {"k", 0.7978845834732056}};
+    const std::pair<const char*, double> constants[] = {{"sqrt2", 1.4142135381698608},
+                                                        {"inv_sqrt2", 0.7071067811865476},
+                                                        {"one", 1.0},
+                                                        {"half", 0.5},
+                                                        {"three", 3.0},
+                                                        {"c", 0.044714998453855515},
+                                                        {"k", 0.7978845834732056}};
     for (const auto& [name, v] : constants)
       if (g.find(name) != nullptr) set_scalar(g, name, dt, v);
   });
@@ -277,9 +281,8 @@ graph main (%x: float32[2,6]) -> (%y: float32[2,6]) {
 }
 
 TEST(PassGeluFusion, KeepsBlocksWhoseIntermediatesAreReadElsewhere) {
-  const std::string text =
-      with_node(with_output(kGeluErf, "%y: float32[2,6]", "%z: float32[2,6]"),
-                "%z = Neg(%e) #5 \"reads_erf\"");
+  const std::string text = with_node(with_output(kGeluErf, "%y: float32[2,6]", "%z: float32[2,6]"),
+                                     "%z = Neg(%e) #5 \"reads_erf\"");
   auto m = gelu(text);
   ASSERT_TRUE(m);
   EXPECT_EQ(optimized_text(*m, {"gelu_fusion"}), canonical(text));
@@ -306,8 +309,8 @@ TEST(PassGeluFusion, MatchesFloat16ConstantsWithinTheirRounding) {
   for (size_t at = f16.find("float32"); at != std::string::npos; at = f16.find("float32", at))
     f16.replace(at, 7, "float16");
   auto m = model_from_text(f16, 17, 7, [](ir::Graph& g) {
-    for (const auto& [name, v] : {std::pair<const char*, float>{"sqrt2", 1.4142135f},
-                                  {"one", 1.0f}, {"half", 0.5f}}) {
+    for (const auto& [name, v] :
+         {std::pair<const char*, float>{"sqrt2", 1.4142135f}, {"one", 1.0f}, {"half", 0.5f}}) {
       Tensor t = Tensor::allocate(DataType::kFloat16, {}).value();
       t.data_as<ops::Half>()[0] = ops::Half(v);
       g.set_initializer(g.find(name), std::move(t));
@@ -449,6 +452,32 @@ TEST(PassAttentionFusion, KeepsFloat64AndMasksAddedBeforeTheScale) {
   auto m2 = bert_attention(early);
   ASSERT_TRUE(m2);
   EXPECT_EQ(optimized_text(*m2, {"attention_fusion"}), canonical(early));
+}
+
+TEST(PassAttentionFusion, SumsTwoAdditiveMasksIntoOneInput) {
+  // A constant causal bias and the padding mask, added one after the other.
+  std::string text = replaced(kBertAttention, "%sm = Add(%ss, %mask) #14 \"add_mask\"",
+                              "%sb = Add(%ss, %bias) #19 \"add_bias\"\n"
+                              "  %sm = Add(%mask, %sb) #14 \"add_mask\"");
+  text = replaced(text, "init %sqrt_d: float32[]",
+                  "init %sqrt_d: float32[]\n  init %bias: float32[3,3]");
+  auto m = bert_attention(text);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(optimized_text(*m, {"attention_fusion"}),
+            canonical(replaced(replaced(kBertFused, "init %sqrt_d: float32[]",
+                                        "init %sqrt_d: float32[]\n  init %bias: float32[3,3]"),
+                               "%y = kiln::Attention(%q, %k, %v, %mask)",
+                               "%merge/mask = Add(%mask, %bias) \"add_mask\"\n"
+                               "  %y = kiln::Attention(%q, %k, %v, %merge/mask)")));
+  expect_same_outputs([text] { return bert_attention(text); }, {"attention_fusion"});
+}
+
+TEST(PassAttentionFusion, KeepsSoftmaxOverAnotherAxis) {
+  const std::string text =
+      replaced(kBertAttention, "Softmax(%sm) {axis=-1}", "Softmax(%sm) {axis=2}");
+  auto m = bert_attention(text);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(optimized_text(*m, {"attention_fusion"}), canonical(text));
 }
 
 // GPT2Attention (transformers 4.46 eager): fused QKV projection split three ways, Reshape
@@ -597,7 +626,8 @@ TEST(PassAttentionFusion, KeepsCausalMasksItCannotProve) {
   std::string shifted = replaced(kGpt2Attention, "%rows = Slice(%tril, %offu, %klu, %axis2)",
                                  "%end = Add(%klu, %one) #41\n"
                                  "  %rows = Slice(%tril, %one, %end, %axis2)");
-  shifted = replaced(shifted, "  init %merge: int64[3]\n", "  init %merge: int64[3]\n  init %one: int64[1]\n");
+  shifted = replaced(shifted, "  init %merge: int64[3]\n",
+                     "  init %merge: int64[3]\n  init %one: int64[1]\n");
   auto m3 = gpt2_attention(shifted, lowest);
   ASSERT_TRUE(m3);
   run_passes(*m3, {"attention_fusion"});
