@@ -37,11 +37,12 @@ std::string with_node(std::string text, const std::string& node) {
 }
 
 void set_scalar(ir::Graph& g, const std::string& name, DataType dt, double v) {
-  if (dt == DataType::kFloat64) {
-    set_init<double>(g, name, dt, {}, {v});
-  } else {
-    set_init<float>(g, name, dt, {}, {static_cast<float>(v)});
-  }
+  Tensor t = Tensor::allocate(dt, {}).value();
+  (void)ops::dispatch_float(dt, "scalar", [&]<typename T>() -> Status {
+    t.data_as<T>()[0] = static_cast<T>(static_cast<ops::compute_t<T>>(v));
+    return Status::Ok();
+  });
+  g.set_initializer(g.find(name), std::move(t));
 }
 
 DataType dtype_of(const ir::Graph& g, const std::string& name) {
@@ -396,6 +397,19 @@ TEST(PassAttentionFusion, FusesBertSelfAttention) {
   EXPECT_EQ(report.counts["attention_fusion"]["Attention"], 1);
   EXPECT_EQ(m->opsets.at(std::string(ops::kKilnDomain)), ops::kKilnOpset);
   expect_same_outputs([] { return bert_attention(kBertAttention); }, {"attention_fusion"});
+}
+
+TEST(PassAttentionFusion, FusesFloat16AndMatchesItsRounding) {
+  std::string f16 = kBertAttention;
+  for (size_t at = f16.find("float32"); at != std::string::npos; at = f16.find("float32", at))
+    f16.replace(at, 7, "float16");
+  auto m = bert_attention(f16);
+  ASSERT_TRUE(m);
+  run_passes(*m, {"attention_fusion"});
+  EXPECT_EQ(count_ops(*m, "Attention"), 1);
+  // The kernel rounds to float16 wherever the unfused graph does: it agrees as closely as in
+  // float32 (these inputs give identical results).
+  expect_same_outputs([f16] { return bert_attention(f16); }, {"attention_fusion"});
 }
 
 TEST(PassAttentionFusion, FoldsScalesAppliedToQAndKSeparately) {
