@@ -25,7 +25,7 @@
 
 namespace kiln::passes {
 
-class Pattern;
+struct Pattern;
 
 struct Match {
   std::map<std::string, ir::Value*> values;

@@ -171,7 +171,10 @@ inline void expect_same_outputs(const std::function<std::unique_ptr<ir::Model>()
     auto got = interp::run(*after, in);
     ASSERT_TRUE(got.ok()) << got.status().to_string();
     ASSERT_EQ(want->size(), got->size());
-    for (const auto& [name, w] : *want) {
+    for (const auto& entry : *want) {
+      // Not a structured binding: clang before 16 cannot capture those in the lambda below.
+      const std::string& name = entry.first;
+      const Tensor& w = entry.second;
       const Tensor& g = got->at(name);
       ASSERT_EQ(w.dtype(), g.dtype()) << name;
       ASSERT_EQ(w.shape(), g.shape()) << name;
