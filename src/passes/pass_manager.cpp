@@ -120,8 +120,12 @@ Result<OptimizeReport> optimize(ir::Model& model, const OptimizeOptions& options
   int dumps = 0;
   if (!options.dump_dir.empty()) KILN_RETURN_IF_ERROR(dump(options.dump_dir, dumps++, "input", model));
 
-  std::vector<std::unique_ptr<Pass>> passes;
+  std::vector<std::shared_ptr<Pass>> passes;
   for (const std::string& name : report.pipeline) passes.push_back(find_pass(name)->make());
+  for (const auto& p : options.extra) {
+    passes.push_back(p);
+    report.pipeline.emplace_back(p->name());
+  }
   report.reached_fixed_point = passes.empty();
   for (int round = 0; round < options.max_iterations && !passes.empty(); ++round) {
     report.iterations = round + 1;

@@ -1,6 +1,7 @@
 // Runs a pipeline of passes over a model to a fixed point.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,8 @@ struct OptimizeOptions {
   std::string dump_dir;                 // when set: <dir>/NN_<pass>.before.txt / .after.txt
   bool verify_each = true;              // ir::verify after every pass (INTERNAL_ERROR naming it)
   int max_iterations = 8;               // rounds of the whole pipeline to reach a fixed point
+  // Passes run after the pipeline's (plugins; tests of the manager's error handling).
+  std::vector<std::shared_ptr<Pass>> extra;
   Logger* logger = nullptr;
 };
 

@@ -89,6 +89,55 @@ TEST(PassManager, LevelsDisabledPassesAndUnknownNames) {
   EXPECT_EQ(passes::optimize(*m, o).status().code(), static_cast<int>(Code::kInvalidOption));
 }
 
+// Passes that break the graph, change its interface or fail are named, with the way out.
+class BrokenPass final : public passes::Pass {
+ public:
+  enum Mode { kDanglingInput, kNewOutput, kFails };
+  explicit BrokenPass(Mode m) : mode_(m) {}
+  std::string_view name() const override { return "broken_pass"; }
+  Status run(ir::Graph& g, passes::PassContext&, bool* changed) override {
+    if (mode_ == kFails) return err(Code::kInternal, "invariant broken");
+    for (ir::Node* n : g.nodes())
+      if (n->op_type() == "Relu") {
+        if (mode_ == kDanglingInput) {
+          auto* ghost = g.add_value("ghost").value();  // read, never defined
+          g.replace_input(n, 0, ghost);
+        } else {
+          g.add_output(n->output(0));
+        }
+        *changed = true;
+        break;
+      }
+    return Status::Ok();
+  }
+
+ private:
+  Mode mode_;
+};
+
+TEST(PassManager, ABrokenPassIsAnInternalErrorNamingItAndTheWayAround) {
+  for (auto mode : {BrokenPass::kDanglingInput, BrokenPass::kNewOutput, BrokenPass::kFails}) {
+    auto m = model_from_text(kIdentities);
+    passes::OptimizeOptions o;
+    o.level = 0;
+    o.extra.push_back(std::make_shared<BrokenPass>(mode));
+    auto r = passes::optimize(*m, o);
+    ASSERT_FALSE(r.ok()) << mode;
+    EXPECT_EQ(r.status().code(), static_cast<int>(Code::kInternal)) << r.status().to_string();
+    EXPECT_NE(r.status().message().find("'broken_pass'"), std::string::npos) << r.status().message();
+    EXPECT_NE(r.status().fix().find("--disable-pass broken_pass"), std::string::npos);
+  }
+}
+
+TEST(PassDeadCode, ResultsUnchanged) {
+  expect_same_outputs([] { return model_from_text(R"(
+graph main (%x: float32[4]) -> (%y: float32[4]) {
+  %u = Neg(%x) #0 "dead"
+  %y = Relu(%x) #1 "live"
+}
+)"); }, {"dead_code_elimination"});
+}
+
 TEST(PassManager, DumpsIrPerChangingPass) {
   auto m = model_from_text(kIdentities);
   const std::string dir = ::testing::TempDir() + "/kiln_dump_ir";
