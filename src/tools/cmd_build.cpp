@@ -129,6 +129,19 @@ int run_build(const BuildArgs& a) {
                 static_cast<double>(p.naive_bytes) / 1e6);
   }
   std::printf("  target: %s\n", data->target.to_string().c_str());
+  if (a.verbose) {
+    // Every layer with the ONNX nodes it computes (kiln inspect --json has the same, and more).
+    auto model = engine::read_engine_model({bytes->data(), bytes->size()});
+    if (!model.ok()) return fail(model.status());
+    const std::vector<ir::Node*> nodes = (*model)->graph->nodes();
+    for (size_t i = 0; i < nodes.size() && i < data->layers.size(); ++i) {
+      std::string from;
+      for (const std::string& o : data->layers[i].fused_from) from += (from.empty() ? "" : ", ") + o;
+      const ir::Node& n = *nodes[i];
+      const std::string op = n.domain().empty() ? n.op_type() : n.domain() + "::" + n.op_type();
+      std::printf("  layer %zu %s '%s' <- %s\n", i, op.c_str(), n.name().c_str(), from.c_str());
+    }
+  }
   return kExitOk;
 }
 
