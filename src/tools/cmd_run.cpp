@@ -3,7 +3,6 @@
 // (the correctness oracle), and writes one DIR/<output name>.npy per output.
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 
 #include "core/errors.h"
 #include "core/npy.h"
@@ -86,13 +85,6 @@ Result<Outputs> run_engine(const RunArgs& args, const interp::TensorMap& inputs)
     result.emplace_back(t.name, std::move(out));
   }
   return result;
-}
-
-bool is_engine_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  char magic[8] = {};
-  in.read(magic, sizeof magic);
-  return in.gcount() == 8 && std::string(magic, 7) == "KILNENG";
 }
 
 }  // namespace

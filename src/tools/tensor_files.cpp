@@ -57,6 +57,13 @@ std::string tensor_stats(const Tensor& t) {
   return str("min ", lo, " max ", hi, " mean ", sum / static_cast<double>(t.numel()));
 }
 
+bool is_engine_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char magic[8] = {};
+  in.read(magic, sizeof magic);
+  return in.gcount() == 8 && std::string(magic, 7) == "KILNENG";
+}
+
 Result<Tensor> synthetic_tensor(DataType dtype, const std::vector<int64_t>& shape, uint64_t seed) {
   const std::optional<int64_t> n = checked_numel(shape);
   if (!n) return err(Code::kInvalidArgument, "shape ", Dims::of(shape).to_string(), " is too large");

@@ -12,6 +12,8 @@
 namespace kiln::tools {
 
 Result<Tensor> read_tensor_file(const std::string& path);
+// Whether the file starts with the engine magic (else it is treated as an ONNX model).
+bool is_engine_file(const std::string& path);
 // Output names may contain '/', ':' … (exporters use paths); keep file names portable.
 std::string file_name_for(const std::string& name);
 // "min … max … mean …" ("" for strings and empty tensors).

@@ -65,6 +65,21 @@ inline void set_init(ir::Graph& g, const std::string& name, DataType dt, std::ve
   g.set_initializer(v, std::move(t));
 }
 
+using Ints = std::vector<std::pair<std::string, std::vector<int64_t>>>;
+
+// An init callback for model_from_text giving the named initializers int64 contents (their
+// declared shape): shapes, perms, axes.
+inline std::function<void(ir::Graph&)> with_ints(Ints ints) {
+  return [ints](ir::Graph& g) {
+    for (const auto& [name, values] : ints) {
+      ir::Value* v = g.find(name);
+      ASSERT_NE(v, nullptr) << name;
+      ASSERT_NE(v->initializer(), nullptr) << name;
+      set_init<int64_t>(g, name, DataType::kInt64, v->initializer()->shape(), values);
+    }
+  };
+}
+
 // Parses a graph, wraps it as a model importing ai.onnx `opset`, fills float initializers
 // (seeded) and infers shapes (passes rely on inferred types, as in the builder).
 inline std::unique_ptr<ir::Model> model_from_text(std::string_view text, int64_t opset = 17,

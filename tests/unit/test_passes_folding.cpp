@@ -8,20 +8,6 @@
 namespace kiln::test {
 namespace {
 
-using Ints = std::vector<std::pair<std::string, std::vector<int64_t>>>;
-
-// Gives the named initializers int64 contents (their declared shape).
-std::function<void(ir::Graph&)> with_ints(Ints ints) {
-  return [ints](ir::Graph& g) {
-    for (const auto& [name, values] : ints) {
-      ir::Value* v = g.find(name);
-      ASSERT_NE(v, nullptr) << name;
-      ASSERT_NE(v->initializer(), nullptr) << name;
-      set_init<int64_t>(g, name, DataType::kInt64, v->initializer()->shape(), values);
-    }
-  };
-}
-
 std::vector<int64_t> int_contents(const ir::Model& m, const std::string& name) {
   const ir::Value* v = m.graph->find(name);
   EXPECT_NE(v, nullptr) << name;

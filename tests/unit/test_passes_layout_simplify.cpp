@@ -7,19 +7,6 @@
 namespace kiln::test {
 namespace {
 
-using Ints = std::vector<std::pair<std::string, std::vector<int64_t>>>;
-
-std::function<void(ir::Graph&)> with_ints(Ints ints) {
-  return [ints](ir::Graph& g) {
-    for (const auto& [name, values] : ints) {
-      ir::Value* v = g.find(name);
-      ASSERT_NE(v, nullptr) << name;
-      ASSERT_NE(v->initializer(), nullptr) << name;
-      set_init<int64_t>(g, name, DataType::kInt64, v->initializer()->shape(), values);
-    }
-  };
-}
-
 // The int64 contents of the constant input `slot` of the only node of type `op`.
 std::vector<int64_t> const_input(const ir::Model& m, std::string_view op, size_t slot) {
   for (const ir::Node* n : m.graph->nodes()) {
