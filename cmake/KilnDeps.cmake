@@ -13,3 +13,8 @@ add_library(kiln_onnx_deps INTERFACE)
 target_compile_definitions(kiln_onnx_deps INTERFACE ONNX_ML=1 ONNX_NAMESPACE=onnx)
 target_include_directories(kiln_onnx_deps SYSTEM INTERFACE ${ONNX_INCLUDE_DIR} ${Protobuf_INCLUDE_DIRS})
 target_link_libraries(kiln_onnx_deps INTERFACE ${ONNX_LIB} ${ONNX_PROTO_LIB} ${Protobuf_LIBRARIES})
+
+# CPU backend: oneDNN (libdnnl-dev, built on OpenMP) for convolution/matmul/pooling primitives,
+# and OpenMP as the one intra-op thread pool that oneDNN and kiln's own kernels share.
+find_package(dnnl CONFIG REQUIRED)
+find_package(OpenMP REQUIRED)

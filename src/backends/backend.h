@@ -79,6 +79,9 @@ class Device {
   virtual const engine::Fingerprint& fingerprint() const = 0;
   virtual Result<std::unique_ptr<Buffer>> allocate(uint64_t bytes) = 0;
   virtual std::unique_ptr<Queue> create_queue() = 0;
+  // Intra-op parallelism of the layers the calling thread runs from now on (<= 0: the device's
+  // default). The runtime sets it at the start of every run from the engine's options.
+  virtual void set_intra_op_threads(int n) {}
   // In preference order (the builder takes the first that supports a layer unless timing
   // says otherwise).
   virtual const std::vector<const Tactic*>& tactics() const = 0;

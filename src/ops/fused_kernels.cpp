@@ -47,9 +47,10 @@ Status run_base_kernel(KernelContext& ctx, std::string_view op_type, int64_t ops
                "-", opset);
   KernelContext inner(ctx.node(), *base, std::move(inputs), nullptr);
   // The inner kernel allocates through the fused op's context: its result is the fused output.
-  const OutputAllocator through = [&ctx](size_t i, DataType dtype,
-                                         std::vector<int64_t> shape) -> Result<Tensor> {
-    KILN_ASSIGN_OR_RETURN(Tensor * t, ctx.allocate_output(i, dtype, std::move(shape)));
+  const OutputAllocator through = [&ctx](size_t i, DataType dtype, std::vector<int64_t> shape,
+                                         bool zero) -> Result<Tensor> {
+    KILN_ASSIGN_OR_RETURN(Tensor * t, zero ? ctx.allocate_output(i, dtype, std::move(shape))
+                                           : ctx.allocate_output_uninit(i, dtype, std::move(shape)));
     return t->view();
   };
   inner.set_output_allocator(&through);

@@ -18,11 +18,21 @@ int64_t NodeAttrs::since() const {
 
 Result<Tensor*> KernelContext::allocate_output(size_t i, DataType dtype,
                                                std::vector<int64_t> shape) {
+  return allocate(i, dtype, std::move(shape), true);
+}
+
+Result<Tensor*> KernelContext::allocate_output_uninit(size_t i, DataType dtype,
+                                                      std::vector<int64_t> shape) {
+  return allocate(i, dtype, std::move(shape), false);
+}
+
+Result<Tensor*> KernelContext::allocate(size_t i, DataType dtype, std::vector<int64_t> shape,
+                                        bool zero) {
   if (i >= outputs_.size())
     return err(Code::kInternal, node_.op_type(), " kernel wrote output ", i, " but the node has ",
                outputs_.size());
   if (allocator_ != nullptr) {
-    KILN_ASSIGN_OR_RETURN(outputs_[i], (*allocator_)(i, dtype, std::move(shape)));
+    KILN_ASSIGN_OR_RETURN(outputs_[i], (*allocator_)(i, dtype, std::move(shape), zero));
   } else {
     KILN_ASSIGN_OR_RETURN(outputs_[i], Tensor::allocate(dtype, std::move(shape)));
   }

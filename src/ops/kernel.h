@@ -28,10 +28,11 @@ using SubgraphRunner =
     std::function<Result<std::vector<Tensor>>(const ir::Graph&, std::vector<Tensor>)>;
 
 // Where allocate_output puts output i (an engine's planned arena slot, a caller's buffer). It
-// must return zeroed memory of exactly dtype × shape, as kernels may accumulate into outputs —
-// except memory the kernel is known to overwrite in place (the allocator's owner decides).
-using OutputAllocator =
-    std::function<Result<Tensor>(size_t i, DataType dtype, std::vector<int64_t> shape)>;
+// must return memory of exactly dtype × shape, zeroed when `zero` is set (kernels may accumulate
+// into outputs) — except memory the kernel is known to overwrite in place (the allocator's owner
+// decides). Optimized kernels that write every element ask for unzeroed memory.
+using OutputAllocator = std::function<Result<Tensor>(size_t i, DataType dtype,
+                                                     std::vector<int64_t> shape, bool zero)>;
 
 class KernelContext : public NodeAttrs {
  public:
@@ -47,6 +48,9 @@ class KernelContext : public NodeAttrs {
 
   // Allocates output i (zeroed). The tensor lives until the context is collected.
   Result<Tensor*> allocate_output(size_t i, DataType dtype, std::vector<int64_t> shape);
+  // The same, with contents left undefined: for kernels that overwrite every element (saves a
+  // memset of the whole output per layer).
+  Result<Tensor*> allocate_output_uninit(size_t i, DataType dtype, std::vector<int64_t> shape);
   // Sets output i to an existing tensor (e.g. a view sharing an input's storage).
   void set_output(size_t i, Tensor tensor);
   std::vector<Tensor>& outputs() { return outputs_; }
@@ -57,6 +61,7 @@ class KernelContext : public NodeAttrs {
   void set_output_allocator(const OutputAllocator* allocator) { allocator_ = allocator; }
 
  private:
+  Result<Tensor*> allocate(size_t i, DataType dtype, std::vector<int64_t> shape, bool zero);
   const OutputAllocator* allocator_ = nullptr;
   std::vector<const Tensor*> inputs_;
   std::vector<Tensor> outputs_;

@@ -101,8 +101,8 @@ class ConstantFolding final : public Pass {
     if (schema == nullptr || !schema->reference_kernel())
       return explain(*n, ctx, "no reference kernel to compute it with");
 
-    ops::OutputAllocator bounded = [](size_t, DataType dtype,
-                                      std::vector<int64_t> shape) -> Result<Tensor> {
+    ops::OutputAllocator bounded = [](size_t, DataType dtype, std::vector<int64_t> shape,
+                                      bool) -> Result<Tensor> {
       int64_t numel = 1;
       for (int64_t d : shape)
         if (d < 0 || __builtin_mul_overflow(numel, d, &numel) || numel > kMaxFoldElements)

@@ -112,7 +112,8 @@ class Run {
   }
 
   // Memory for output `i` of `step`, zeroed unless the layer computes it in place.
-  Result<Tensor> allocate(const Step& step, size_t i, DataType dt, std::vector<int64_t> shape) {
+  Result<Tensor> allocate(const Step& step, size_t i, DataType dt, std::vector<int64_t> shape,
+                          bool zero) {
     const int id = i < step.outputs.size() ? step.outputs[i] : -1;
     const std::optional<int64_t> n = checked_numel(shape);
     const std::optional<size_t> bytes = n ? data_type_bytes(dt, *n) : std::nullopt;
@@ -121,7 +122,7 @@ class Run {
     if (v.is_output) {
       const Binding& b = st_.bindings[v.io_index];
       if (b.data != nullptr && *bytes <= b.bytes) {
-        std::memset(b.data, 0, *bytes);
+        if (zero) std::memset(b.data, 0, *bytes);
         return Tensor::borrow(dt, std::move(shape), b.data);
       }
       return Tensor::allocate(dt, std::move(shape));
@@ -138,7 +139,7 @@ class Run {
         return Tensor::allocate(dt, std::move(shape));
       return Tensor::borrow(dt, std::move(shape), where);
     }
-    std::memset(where, 0, *bytes);
+    if (zero) std::memset(where, 0, *bytes);
     return Tensor::borrow(dt, std::move(shape), where);
   }
 
@@ -161,8 +162,8 @@ class Run {
     };
     ops::KernelContext ctx(*step.node, *step.schema, std::move(inputs), std::move(sub));
     const ops::OutputAllocator alloc = [this, &step](size_t i, DataType dt,
-                                                     std::vector<int64_t> shape) {
-      return allocate(step, i, dt, std::move(shape));
+                                                     std::vector<int64_t> shape, bool zero) {
+      return allocate(step, i, dt, std::move(shape), zero);
     };
     ctx.set_output_allocator(&alloc);
     KILN_RETURN_IF_ERROR(step.kernel->run(ctx));

@@ -8,6 +8,7 @@
 
 #include "backends/backend.h"
 #include "backends/cpu/cpu_tactics.h"
+#include "backends/cpu/cpu_threads.h"
 #include "core/errors.h"
 #include "engine/engine_file.h"
 
@@ -94,6 +95,7 @@ class CpuDevice final : public Device {
     return std::unique_ptr<Buffer>(new HostBuffer(p, bytes));
   }
   std::unique_ptr<Queue> create_queue() override { return std::make_unique<ThreadQueue>(); }
+  void set_intra_op_threads(int n) override { cpu::set_intra_op_threads(n); }
   const std::vector<const Tactic*>& tactics() const override { return tactics_; }
 
  private:

@@ -7,8 +7,11 @@
 
 namespace kiln::backends {
 
-// "cpu.reference": the ops' reference kernels (every op kiln implements). Faster tactics join
-// this list as they are written; the reference one stays last as the universal fallback.
+// The fast tactics first (each supports only the layers it is fast for), then "cpu.reference":
+// the ops' reference kernels (every op kiln implements), the universal fallback and the oracle
+// the others are tested against.
 std::vector<const Tactic*> cpu_tactics();
+
+const Tactic& cpu_reference_tactic();
 
 }  // namespace kiln::backends

@@ -54,9 +54,9 @@ class ReferenceTactic final : public Tactic {
 
 }  // namespace
 
-std::vector<const Tactic*> cpu_tactics() {
+const Tactic& cpu_reference_tactic() {
   static const ReferenceTactic reference;
-  return {&reference};
+  return reference;
 }
 
 }  // namespace kiln::backends

@@ -1,0 +1,11 @@
+#include "backends/cpu/cpu_tactics.h"
+
+namespace kiln::backends {
+
+std::vector<const Tactic*> cpu_tactics() {
+  return {
+      &cpu_reference_tactic(),
+  };
+}
+
+}  // namespace kiln::backends
