@@ -98,14 +98,22 @@ struct BuilderConfig {
   // written back after the build.
   std::string timing_cache_path;
   // 0 = run the graph as imported; 1 = simplifications that never change arithmetic;
-  // 2 = fusions (Conv+BN+activation, attention, …); 3 = layout/precision-aware rewrites.
-  int optimization_level = 2;
+  // 2 = fusions (Conv+BN+activation, attention, …); 3 = layout-aware rewrites (channels-last
+  // CNNs). Tactic timing runs at levels >= 1.
+  int optimization_level = 3;
   // Optimizer passes to leave out, by name (`kiln build --disable-pass NAME`): the way around a
   // pass that fails on a model (its INTERNAL_ERROR names it).
   std::vector<std::string> disabled_passes;
   // When set, the IR is written here before the optimizer and after every pass that changed it
   // (000_input.txt, 001_<pass>.txt, …).
   std::string dump_ir_dir;
+  // Tactics the builder may choose from, by name or name prefix ("cpu.reference",
+  // "cpu.dnnl"); empty = all of the device's. `kiln build --tactics`, like trtexec's
+  // --tacticSources: e.g. reference kernels only, for bit-exact comparisons.
+  std::vector<std::string> allowed_tactics;
+  // Time candidate tactics per layer at the profile's opt shapes (levels >= 1); off = take
+  // each layer's first supporting tactic and its default variant.
+  bool autotune = true;
   // Per-build diagnostics.
   Logger* logger = nullptr;
   ErrorRecorder* error_recorder = nullptr;
@@ -119,6 +127,9 @@ struct BuildSummary {
   // pass → (rewrite → count), e.g. conv_activation_fusion → {Conv+Relu: 49}
   std::map<std::string, std::map<std::string, int64_t>> passes;
   std::string text;  // "169 nodes → 72 layers (conv_bn_fold 53, …)"
+  int timed_layers = 0;    // layers whose candidate tactics were timed in this build
+  int cached_layers = 0;   // layers with a choice settled by the timing cache alone
+  double tuning_seconds = 0;
 };
 
 class Builder {

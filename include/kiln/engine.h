@@ -65,6 +65,11 @@ class Engine {
   virtual uint64_t arena_bytes(int profile) const = 0;
   virtual DeviceKind device() const = 0;
   virtual size_t num_layers() const = 0;
+  // Threads each layer of this engine's runs may use (the CPU backend's intra-op pool; one
+  // run at a time uses them, other contexts' runs have their own). 0 = the machine's physical
+  // cores (the default). A fixed count gives bit-identical results run to run.
+  virtual void set_intra_op_threads(int threads) = 0;
+  virtual int intra_op_threads() const = 0;
 
   // A new context on profile 0. Contexts keep the engine alive.
   virtual Result<std::unique_ptr<ExecutionContext>> create_context() = 0;

@@ -53,6 +53,25 @@ class Tactic {
   virtual Result<std::unique_ptr<Kernel>> prepare(const ir::Node& node,
                                                   const ops::OpSchema& schema,
                                                   const std::vector<uint8_t>& params) const = 0;
+
+  // The implementations this tactic could run the layer with, for the autotuner to time. The
+  // node's values carry the shapes of the profile's opt point. Default: one, with no params.
+  struct Variant {
+    std::string label;            // shown by `kiln inspect`, e.g. "brg:avx512_core"
+    std::vector<uint8_t> params;  // handed to prepare()
+  };
+  virtual std::vector<Variant> variants(const ir::Node& node, const ops::OpSchema& schema) const {
+    return {Variant{}};
+  }
+  // Without timing (--opt-level 0, or one candidate): the variant to take.
+  virtual Variant default_variant(const ir::Node& node, const ops::OpSchema& schema) const {
+    std::vector<Variant> v = variants(node, schema);
+    return v.empty() ? Variant{} : v.front();
+  }
+  // Human-readable form of params recorded in an engine.
+  virtual std::string describe(const std::vector<uint8_t>& params) const {
+    return std::string(params.begin(), params.end());
+  }
 };
 
 // Device memory: one contiguous, kArenaAlignment-aligned block.

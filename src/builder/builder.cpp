@@ -1,10 +1,12 @@
 // Builder: validates the configuration and profiles (every problem at once), picks a tactic
 // per layer on the target device, plans activation memory per profile at its max shapes, and
 // writes the engine.
+#include <chrono>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
 #include "backends/backend.h"
+#include "builder/autotune.h"
 #include "builder/memory_planner.h"
 #include "builder/profiles.h"
 #include "builder/timing_cache.h"
@@ -177,38 +179,103 @@ class Build {
                                 "' names no optimizer pass (`kiln passes` lists them)"));
   }
 
+  bool allowed(const backends::Tactic& t) const {
+    if (cfg_.allowed_tactics.empty()) return true;
+    for (const std::string& a : cfg_.allowed_tactics)
+      if (t.name().substr(0, a.size()) == a) return true;
+    return false;
+  }
+
+  // A copy of the optimized graph whose values carry profile 0's opt shapes: what the
+  // autotuner times kernels at. nullptr when it cannot be made (then no timing).
+  std::unique_ptr<ir::Model> model_at_opt() {
+    engine::EngineData shell;
+    shell.layers.resize(model().graph->num_nodes());
+    Result<std::vector<uint8_t>> bytes = engine::write_engine(shell, model());
+    if (!bytes.ok() || ranges_.ranges.empty()) {
+      log(LogSeverity::kWarning, "autotune: no opt-shape copy of the graph (" +
+                                     (bytes.ok() ? std::string("no profile") : bytes.status().to_string()) +
+                                     "); tactics are chosen without timing");
+      return nullptr;
+    }
+    opt_bytes_ = std::move(bytes).value();
+    Result<std::unique_ptr<ir::Model>> copy =
+        engine::read_engine_model({opt_bytes_.data(), opt_bytes_.size()});
+    if (!copy.ok()) {
+      log(LogSeverity::kWarning, "autotune: " + copy.status().to_string());
+      return nullptr;
+    }
+    ir::Graph& g = *(*copy)->graph;
+    for (size_t k = 0; k < ranges_.inputs.size(); ++k)
+      if (ir::Value* v = g.find(ranges_.inputs[k]->name()))
+        v->type.shape = Dims::of(ranges_.ranges[0][k].opt);
+    std::vector<Status> found;
+    ops::infer_shapes(g, {}, found);
+    return std::move(copy).value();
+  }
+
   void select_tactics() {
     const std::vector<ir::Node*> nodes = model().graph->nodes();
+    const bool timing = cfg_.autotune && cfg_.optimization_level >= 1;
+    std::unique_ptr<ir::Model> at_opt = timing ? model_at_opt() : nullptr;
+    const std::vector<ir::Node*> opt_nodes =
+        at_opt ? at_opt->graph->nodes() : std::vector<ir::Node*>{};
     std::vector<std::string> features;
+    int timed_layers = 0, cached_layers = 0, timed_runs = 0;
+    const auto t0 = std::chrono::steady_clock::now();
     for (size_t i = 0; i < nodes.size(); ++i) {
       const ir::Node& n = *nodes[i];
       const ops::OpSchema* schema = ops::OpRegistry::builtin().find(
           n.domain(), n.op_type(), ops::effective_opset(n.domain(), n.opset()));
-      const backends::Tactic* chosen = nullptr;
+      std::vector<const backends::Tactic*> usable;
       if (schema != nullptr)
         for (const backends::Tactic* t : device_->tactics()) {
-          if (!t->supports(n, *schema)) continue;
+          if (!allowed(*t) || !t->supports(n, *schema)) continue;
           if (cfg_.workspace_bytes > 0 && t->workspace_bytes(n) > cfg_.workspace_bytes) continue;
-          chosen = t;  // first in preference order; timing joins when a layer has a choice
-          break;
+          usable.push_back(t);
         }
-      if (chosen == nullptr) {
+      if (usable.empty()) {
         problems_.push_back(err(Code::kNoKernel, "no ", device_kind_name(cfg_.device),
                                 " tactic implements ", n.op_type(), " at opset ", n.opset(),
-                                cfg_.workspace_bytes > 0 ? " within the workspace limit" : "")
+                                cfg_.workspace_bytes > 0 ? " within the workspace limit" : "",
+                                cfg_.allowed_tactics.empty() ? "" : " among the allowed tactics")
                                 .with_node(n.ref()));
         continue;
       }
+      // The reference tactic is the fallback, not a candidate, when a faster one exists.
+      if (usable.size() > 1 && usable.back()->name() == "cpu.reference") usable.pop_back();
+      const ir::Node& at = i < opt_nodes.size() ? *opt_nodes[i] : n;
+      builder::TacticChoice c =
+          builder::choose_tactic(at, *schema, usable, timing && !opt_nodes.empty(), cache_);
+      if (c.timed > 0) ++timed_layers;
+      if (c.candidates > 1 && c.timed == 0) ++cached_layers;
+      timed_runs += c.timed;
+      const backends::Tactic* chosen = c.tactic;
       tactics_.push_back(chosen);
       schemas_.push_back(schema);
       for (const std::string& f : chosen->required_features()) features.push_back(f);
       engine::Layer layer;
       layer.tactic = std::string(chosen->name());
+      layer.params = c.variant.params;
       layer.precision = precision_of(n);
       layer.fused_from = n.origins();
+      if (c.candidates > 1)
+        log(LogSeverity::kVerbose,
+            str("layer ", i, " ", n.name(), ": ", chosen->name(),
+                c.variant.label.empty() ? "" : " " + c.variant.label, " of ", c.candidates,
+                " candidates", c.ms >= 0 ? str(", ", c.ms, " ms") : std::string()));
       data_.layers.push_back(std::move(layer));
       phase("select tactics", static_cast<double>(i + 1) / static_cast<double>(nodes.size()));
     }
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (timing)
+      log(LogSeverity::kInfo, str("autotune: ", timed_layers, " layer(s) timed (", timed_runs,
+                                  " candidate kernels), ", cached_layers,
+                                  " from the timing cache, in ", secs, " s"));
+    summary_.timed_layers = timed_layers;
+    summary_.cached_layers = cached_layers;
+    summary_.tuning_seconds = secs;
     std::sort(features.begin(), features.end());
     features.erase(std::unique(features.begin(), features.end()), features.end());
     data_.kiln_version = kiln::version();
@@ -285,6 +352,7 @@ class Build {
   std::vector<const backends::Tactic*> tactics_;
   std::vector<const ops::OpSchema*> schemas_;
   std::vector<uint8_t> draft_;
+  std::vector<uint8_t> opt_bytes_;
 };
 
 }  // namespace

@@ -22,6 +22,11 @@ class TimingCache {
   Status save(const std::string& path) const;
   void record(const std::string& key, const std::string& tactic, double ms);
   std::optional<Entry> find(const std::string& key) const;
+  // Every timing recorded for `key` (tactic label → ms), or nullptr.
+  const std::map<std::string, double>* timings(const std::string& key) const {
+    auto it = entries_.find(key);
+    return it == entries_.end() ? nullptr : &it->second;
+  }
   size_t size() const { return entries_.size(); }
 
  private:

@@ -12,6 +12,8 @@
 
 #include "core/errors.h"
 #include "ops/fused_kernels.h"
+#include "ops/layout_util.h"
+#include "ops/nn_kernels.h"
 
 namespace kiln::ops {
 
@@ -36,14 +38,48 @@ OpSchema conv_like(const char* name, bool transposed) {
       .attr("pads", AttrType::kInts)
       .attr("strides", AttrType::kInts);
   if (transposed) s.attr("output_padding", AttrType::kInts).attr("output_shape", AttrType::kInts);
+  // 1: X, Z and Y are channels-last ([N, spatial..., C]); W stays [M, C/group, k...].
+  if (!transposed) s.attr("channels_last", AttrType::kInt, int64_t{0});
   fused::add_activation_attrs(s);
   s.fusion(FusionKind::kOpaque);
   return s;
 }
 
+// Y = [N, window dims..., M] from X = [N, spatial..., C] and W = [M, C/group, k...].
+Status infer_channels_last(InferContext& ctx) {
+  const Dims& x = ctx.input_shape(0);
+  const Dims& w = ctx.input_shape(1);
+  if (!x.rank_known() || !w.rank_known()) return Status::Ok();
+  if (x.rank() < 3 || w.rank() != x.rank())
+    return err(Code::kIncompatibleShapes, "FusedConv (channels_last) X ", x.to_string(),
+               " and W ", w.to_string(), " must have the same rank >= 3");
+  std::vector<int64_t> kernel = ctx.attr_ints("kernel_shape");
+  if (kernel.empty()) {
+    for (size_t i = 2; i < w.rank(); ++i) {
+      if (!w[i].is_static()) return Status::Ok();
+      kernel.push_back(w[i].value);
+    }
+  }
+  const Dim& c = x[x.rank() - 1];
+  const int64_t group = ctx.attr_int("group", 1);
+  if (c.is_static() && w[1].is_static() && c.value != w[1].value * group)
+    return err(Code::kIncompatibleShapes, "FusedConv (channels_last) X ", x.to_string(), " has ",
+               c.value, " channels but W ", w.to_string(), " with group ", group, " expects ",
+               w[1].value * group);
+  const std::vector<Dim> in(x.dims().begin() + 1, x.dims().end() - 1);
+  KILN_ASSIGN_OR_RETURN(std::vector<Dim> spatial,
+                        infer_window_dims(ctx, "Conv", in, kernel, true, false));
+  std::vector<Dim> y = {x[0]};
+  y.insert(y.end(), spatial.begin(), spatial.end());
+  y.push_back(w[0]);
+  ctx.set_output(0, ctx.input_dtype(0), Dims(y));
+  return fused::check_addend_shape(ctx, 3, Dims(y), "residual Z");
+}
+
 // The base op's inference, then Z (when present) must have the result's shape.
 InferFn infer_like(const char* base) {
   return [base](InferContext& ctx) -> Status {
+    if (ctx.attr_int("channels_last", 0) != 0) return infer_channels_last(ctx);
     const OpSchema* s = OpRegistry::builtin().find("", base, kBaseOpset);
     if (s == nullptr || !s->infer_fn())
       return err(Code::kInternal, ctx.node().op_type(), " needs the shape inference of ", base);
@@ -53,11 +89,37 @@ InferFn infer_like(const char* base) {
   };
 }
 
+Status fused_conv_nchw(KernelContext& ctx, const Tensor* x, const Tensor* z);
+
+// Channels-last: the channels-first computation between permutations.
+Status fused_conv_channels_last(KernelContext& ctx) {
+  const Tensor* x = ctx.input(0);
+  if (x == nullptr || x->rank() < 3)
+    return err(Code::kIncompatibleShapes, "FusedConv (channels_last) needs X of rank >= 3");
+  const size_t rank = x->shape().size();
+  KILN_ASSIGN_OR_RETURN(Tensor xf, layout::permuted(*x, layout::to_first_perm(rank)));
+  std::optional<Tensor> zf;
+  if (const Tensor* z = ctx.input(3)) {
+    if (z->shape().size() != rank)
+      return err(Code::kIncompatibleShapes, "FusedConv residual Z ", Dims::of(z->shape()).to_string(),
+                 " must have X's rank");
+    KILN_ASSIGN_OR_RETURN(zf, layout::permuted(*z, layout::to_first_perm(rank)));
+  }
+  KILN_RETURN_IF_ERROR(fused_conv_nchw(ctx, &xf, zf ? &*zf : nullptr));
+  KILN_ASSIGN_OR_RETURN(Tensor y, layout::permuted(ctx.outputs()[0], layout::to_last_perm(rank)));
+  ctx.set_output(0, std::move(y));
+  return Status::Ok();
+}
+
 Status fused_conv_kernel(KernelContext& ctx) {
+  if (ctx.attr_int("channels_last", 0) != 0) return fused_conv_channels_last(ctx);
+  return fused_conv_nchw(ctx, ctx.input(0), ctx.input(3));
+}
+
+Status fused_conv_nchw(KernelContext& ctx, const Tensor* x, const Tensor* z) {
   KILN_ASSIGN_OR_RETURN(const ActivationSpec act, fused::read_activation(ctx));
   KILN_RETURN_IF_ERROR(
-      fused::run_base_kernel(ctx, "Conv", kBaseOpset, {ctx.input(0), ctx.input(1), ctx.input(2)}));
-  const Tensor* z = ctx.input(3);
+      fused::run_base_kernel(ctx, "Conv", kBaseOpset, {x, ctx.input(1), ctx.input(2)}));
   if (z != nullptr && z->shape() != ctx.outputs()[0].shape())
     return err(Code::kIncompatibleShapes, "FusedConv residual Z of shape ",
                Dims::of(z->shape()).to_string(), " differs from the result's ",

@@ -34,6 +34,8 @@ class EngineImpl final : public Engine, public std::enable_shared_from_this<Engi
   }
   DeviceKind device() const override { return p_->device->kind(); }
   size_t num_layers() const override { return p_->steps.size(); }
+  void set_intra_op_threads(int threads) override { p_->threads = std::max(0, threads); }
+  int intra_op_threads() const override { return p_->threads; }
   Result<std::unique_ptr<ExecutionContext>> create_context() override {
     return make_context(p_);
   }

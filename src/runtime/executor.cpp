@@ -245,6 +245,7 @@ class Run {
 }  // namespace
 
 Status run_program(const Program& p, int profile, RunState& state) {
+  p.device->set_intra_op_threads(p.threads.load(std::memory_order_relaxed));
   return Run(p, profile, state).go();
 }
 

@@ -3,6 +3,7 @@
 // every execution context of the engine.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -59,6 +60,7 @@ struct Program {
   engine::EngineData data;
   std::unique_ptr<ir::Model> model;
   backends::Device* device = nullptr;
+  std::atomic<int> threads{0};  // intra-op threads per run (0 = device default)
 
   std::vector<ValueInfo> values;
   std::unordered_map<const ir::Value*, int> id_of;

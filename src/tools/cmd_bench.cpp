@@ -28,6 +28,7 @@ struct BenchArgs {
   double duration_s = 3;
   int64_t iterations = 20;
   int threads = 1;
+  int intra_op_threads = 0;
   int profile = 0;
   bool json = false;
 };
@@ -95,6 +96,7 @@ int run_bench(const BenchArgs& a) {
   auto loaded = load_engine(a);
   if (!loaded.ok()) return fail(loaded.status());
   Engine& engine = *loaded->engine;
+  engine.set_intra_op_threads(a.intra_op_threads);
 
   auto shapes = run_shapes(a, engine);
   if (!shapes.ok()) return fail(shapes.status());
@@ -165,6 +167,7 @@ int run_bench(const BenchArgs& a) {
 
   std::vector<double> all;
   for (const auto& v : lat) all.insert(all.end(), v.begin(), v.end());
+  const std::vector<double> samples = all;  // in run order (per context)
   std::sort(all.begin(), all.end());
   double sum = 0;
   for (double v : all) sum += v;
@@ -181,6 +184,8 @@ int run_bench(const BenchArgs& a) {
                       {"throughput_qps", qps},
                       {"iterations", all.size()},
                       {"threads", a.threads},
+                      {"intra_op_threads", engine.intra_op_threads()},
+                      {"samples_ms", samples},
                       {"wall_ms", wall_ms},
                       {"first_run_ms", first_ms},
                       {"load",
@@ -227,6 +232,8 @@ Runner add_bench(CLI::App& app) {
   cmd->add_option("--duration", a->duration_s, "Measured time, s (default 3)");
   cmd->add_option("--iterations", a->iterations, "At least this many runs per thread (default 20)");
   cmd->add_option("--threads", a->threads, "Threads, one execution context each (default 1)");
+  cmd->add_option("--intra-op-threads", a->intra_op_threads,
+                  "Threads each run's layers use (default 0 = physical cores)");
   cmd->add_option("--profile", a->profile, "Optimization profile to run under (default 0)");
   cmd->add_flag("--json", a->json, "Print the report as JSON");
   return [a] { return run_bench(*a); };

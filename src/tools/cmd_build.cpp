@@ -18,11 +18,12 @@ namespace {
 struct BuildArgs {
   std::string model, output, device = "cpu", timing_cache;
   bool fp16 = false, bf16 = false, int8 = false, json = false, no_progress = false,
-       verbose = false;
-  std::vector<std::string> shapes, min_shapes, opt_shapes, max_shapes, profiles, disabled_passes;
+       verbose = false, no_autotune = false;
+  std::vector<std::string> shapes, min_shapes, opt_shapes, max_shapes, profiles, disabled_passes,
+      tactics;
   std::string dump_ir;
   double workspace_mib = 0;
-  int opt_level = 2;
+  int opt_level = 3;
 };
 
 Status write_file(const std::string& path, const std::vector<uint8_t>& bytes) {
@@ -59,6 +60,8 @@ int run_build(const BuildArgs& a) {
   config.timing_cache_path = a.timing_cache;
   config.optimization_level = a.opt_level;
   config.disabled_passes = a.disabled_passes;
+  config.allowed_tactics = a.tactics;
+  config.autotune = !a.no_autotune;
   config.dump_ir_dir = a.dump_ir;
   auto profiles =
       profiles_from_options(a.shapes, a.min_shapes, a.opt_shapes, a.max_shapes, a.profiles);
@@ -108,6 +111,10 @@ int run_build(const BuildArgs& a) {
                                        {"layers", data->layers.size()},
                                        {"onnx_nodes", builder.last_summary().nodes},
                                        {"passes", builder.last_summary().passes},
+                                       {"autotune",
+                                        {{"timed_layers", builder.last_summary().timed_layers},
+                                         {"cached_layers", builder.last_summary().cached_layers},
+                                         {"seconds", builder.last_summary().tuning_seconds}}},
                                        {"profiles", profs},
                                        {"target", data->target.to_string()},
                                        {"build_seconds", build_secs},
@@ -128,6 +135,10 @@ int run_build(const BuildArgs& a) {
                 static_cast<double>(p.lower_bound_bytes) / 1e6,
                 static_cast<double>(p.naive_bytes) / 1e6);
   }
+  const BuildSummary& sum = builder.last_summary();
+  if (sum.timed_layers > 0 || sum.cached_layers > 0)
+    std::printf("  autotune: %d layer(s) timed, %d from the timing cache, %.2f s\n",
+                sum.timed_layers, sum.cached_layers, sum.tuning_seconds);
   std::printf("  target: %s\n", data->target.to_string().c_str());
   if (a.verbose) {
     // Every layer with the ONNX nodes it computes (kiln inspect --json has the same, and more).
@@ -167,7 +178,13 @@ Runner add_build(CLI::App& app) {
                   "NAME:MIN:OPT:MAX[,…] one more optimization profile (repeatable)");
   cmd->add_option("--workspace", a->workspace_mib, "Scratch memory limit per layer, MiB (0 = none)");
   cmd->add_option("--timing-cache", a->timing_cache, "Tactic timing cache file (read + updated)");
-  cmd->add_option("--opt-level", a->opt_level, "Optimization level 0-3 (default 2)");
+  cmd->add_option("--opt-level", a->opt_level,
+                  "Optimization level 0-3 (default 3; 0 also skips tactic timing)");
+  cmd->add_option("--tactics", a->tactics,
+                  "Only these tactics (names or prefixes, e.g. cpu.reference for the reference "
+                  "kernels); default all");
+  cmd->add_flag("--no-autotune", a->no_autotune,
+                "Take each layer's first supporting tactic instead of timing the candidates");
   cmd->add_option("--disable-pass", a->disabled_passes,
                   "Leave an optimizer pass out (repeatable); `kiln passes` lists them");
   cmd->add_option("--dump-ir", a->dump_ir,

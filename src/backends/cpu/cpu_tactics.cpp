@@ -4,6 +4,9 @@ namespace kiln::backends {
 
 std::vector<const Tactic*> cpu_tactics() {
   return {
+      &cpu_dnnl_conv_tactic(),
+      &cpu_dnnl_matmul_tactic(),
+      &cpu_attention_tactic(),
       &cpu_reference_tactic(),
   };
 }

@@ -13,5 +13,8 @@ namespace kiln::backends {
 std::vector<const Tactic*> cpu_tactics();
 
 const Tactic& cpu_reference_tactic();
+const Tactic& cpu_dnnl_conv_tactic();
+const Tactic& cpu_dnnl_matmul_tactic();
+const Tactic& cpu_attention_tactic();
 
 }  // namespace kiln::backends

@@ -1,0 +1,320 @@
+// "cpu.dnnl.conv": Conv / kiln.FusedConv (1-D and 2-D, any group, dilation, padding) as one
+// oneDNN convolution with the bias, the residual (sum post-op) and the activation (eltwise
+// post-ops) fused in, in NCHW or — when the layout pass marked the layer channels_last — NHWC,
+// the layout oneDNN's brgemm convolutions run fastest in.
+//
+// Weights are reordered once per kernel into the blocked format the chosen implementation
+// wants (shared by every execution context). Primitives are created per input shape on first
+// use and cached, so dynamic shapes work; the implementation the autotuner picked at the opt
+// shape (params) is preferred wherever it accepts the shape.
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "backends/cpu/cpu_tactics.h"
+#include "backends/cpu/dnnl_util.h"
+#include "core/errors.h"
+#include "ops/fused_kernels.h"
+#include "ops/nn_kernels.h"
+
+namespace kiln::backends {
+namespace {
+
+using cpu::to_dims;
+using dnnl::memory;
+using Tag = dnnl::memory::format_tag;
+
+bool is_conv(const ir::Node& n) {
+  return (n.domain().empty() && n.op_type() == "Conv") ||
+         (n.domain() == ops::kKilnDomain && n.op_type() == "FusedConv");
+}
+
+const Tensor* constant_input(const ir::Node& n, size_t i) {
+  const ir::Value* v = n.input(i);
+  return v != nullptr ? v->initializer() : nullptr;
+}
+
+std::vector<int64_t> to_nchw(const std::vector<int64_t>& s) {
+  std::vector<int64_t> r = {s[0], s.back()};
+  r.insert(r.end(), s.begin() + 1, s.end() - 1);
+  return r;
+}
+std::vector<int64_t> to_nhwc(const std::vector<int64_t>& s) {
+  std::vector<int64_t> r = {s[0]};
+  r.insert(r.end(), s.begin() + 2, s.end());
+  r.push_back(s[1]);
+  return r;
+}
+
+// What stays fixed for a layer: its attributes and constant operands.
+struct ConvSpec {
+  bool channels_last = false;
+  int64_t group = 1;
+  ops::ActivationSpec act;
+  const Tensor* w = nullptr;
+  const Tensor* b = nullptr;
+  bool has_z = false;
+};
+
+std::optional<ConvSpec> read_spec(const ir::Node& n, const ops::OpSchema& schema) {
+  if (!is_conv(n)) return std::nullopt;
+  const ir::Value* x = n.input(0);
+  if (x == nullptr || x->type.dtype != DataType::kFloat32) return std::nullopt;
+  ConvSpec s;
+  s.w = constant_input(n, 1);
+  if (s.w == nullptr || s.w->dtype() != DataType::kFloat32) return std::nullopt;
+  if (s.w->shape().size() != 3 && s.w->shape().size() != 4) return std::nullopt;
+  if (n.input(2) != nullptr) {
+    s.b = constant_input(n, 2);
+    if (s.b == nullptr || s.b->dtype() != DataType::kFloat32) return std::nullopt;
+  }
+  ops::NodeAttrs attrs(n, schema);
+  s.group = attrs.attr_int("group", 1);
+  if (n.domain() == ops::kKilnDomain) {
+    Result<ops::ActivationSpec> a = ops::fused::read_activation(attrs);
+    if (!a.ok() || !cpu::activation_supported(*a)) return std::nullopt;
+    s.act = *a;
+    s.has_z = n.input(3) != nullptr;
+    s.channels_last = attrs.attr_int("channels_last", 0) != 0;
+  }
+  return s;
+}
+
+struct Plan {
+  dnnl::convolution_forward prim;
+  memory::desc src, dst;
+  std::shared_ptr<memory> weights, bias;
+  memory::desc scratch;
+  std::vector<int64_t> ys;  // output shape, NCHW order
+};
+
+class DnnlConvKernel final : public Kernel {
+ public:
+  DnnlConvKernel(const ir::Node& node, const ops::OpSchema& schema, ConvSpec spec, std::string impl)
+      : node_(node), schema_(schema), spec_(spec), impl_(std::move(impl)) {}
+
+  Status run(ops::KernelContext& ctx) const override {
+    const Tensor* x = ctx.input(0);
+    const size_t rank = spec_.w->shape().size();
+    if (x == nullptr || x->dtype() != DataType::kFloat32 || x->shape().size() != rank)
+      return fallback(ctx);
+    const std::vector<int64_t> xs = spec_.channels_last ? to_nchw(x->shape()) : x->shape();
+    KILN_ASSIGN_OR_RETURN(std::shared_ptr<const Plan> plan, plan_for(xs));
+    const std::vector<int64_t> ys = spec_.channels_last ? to_nhwc(plan->ys) : plan->ys;
+    KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output_uninit(0, DataType::kFloat32, ys));
+    if (spec_.has_z) {
+      const Tensor* z = ctx.input(3);
+      if (z == nullptr || z->shape() != ys || z->dtype() != DataType::kFloat32) return fallback(ctx);
+      if (z->data() != y->data()) std::memcpy(y->data(), z->data(), y->nbytes());
+    }
+    auto& eng = cpu::dnnl_engine();
+    memory src(plan->src, eng, const_cast<void*>(x->data()));
+    memory dst(plan->dst, eng, y->data());
+    std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, src},
+                                            {DNNL_ARG_WEIGHTS, *plan->weights},
+                                            {DNNL_ARG_DST, dst},
+                                            {DNNL_ARG_SCRATCHPAD, cpu::dnnl_scratchpad(plan->scratch)}};
+    if (plan->bias) args.emplace(DNNL_ARG_BIAS, *plan->bias);
+    try {
+      plan->prim.execute(cpu::dnnl_thread_stream(), args);
+    } catch (const dnnl::error& e) {
+      return err(Code::kKernelFailed, "oneDNN convolution failed: ", e.what());
+    }
+    return Status::Ok();
+  }
+
+ private:
+  Status fallback(ops::KernelContext& ctx) const {
+    if (spec_.channels_last || !schema_.reference_kernel())
+      return err(Code::kKernelFailed, node_.op_type(),
+                 ": the oneDNN kernel got inputs it was not built for (",
+                 ctx.input(0) ? Dims::of(ctx.input(0)->shape()).to_string() : "none", ")");
+    return schema_.reference_kernel()(ctx);
+  }
+
+  Result<std::shared_ptr<const Plan>> plan_for(const std::vector<int64_t>& xs) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = plans_.find(xs);
+    if (it != plans_.end()) return it->second;
+    KILN_ASSIGN_OR_RETURN(std::shared_ptr<const Plan> p, make_plan(xs));
+    plans_.emplace(xs, p);
+    return p;
+  }
+
+  // The layer's oneDNN descriptors at input shape xs (NCHW order).
+  struct Descs {
+    memory::desc src, dst, w_any, w_user, bias;
+    memory::dims strides, dil, pad_l, pad_r;
+    dnnl::primitive_attr attr;
+    std::vector<int64_t> ys;
+    // The operation descriptor outlives the primitive descriptors made from it: their
+    // implementation iterator (next_impl) refers to it.
+    std::optional<dnnl::convolution_forward::desc> op;
+  };
+
+  Result<Descs> descs(const std::vector<int64_t>& xs) const {
+    const std::vector<int64_t>& ws = spec_.w->shape();
+    const size_t nd = ws.size() - 2;
+    const int64_t g = spec_.group;
+    if (g <= 0 || xs[1] != ws[1] * g || ws[0] % g != 0)
+      return err(Code::kIncompatibleShapes, node_.op_type(), " X ", Dims::of(xs).to_string(),
+                 " does not match W ", Dims::of(ws).to_string(), " with group ", g);
+    const ops::NodeAttrs attrs(node_, schema_);
+    KILN_ASSIGN_OR_RETURN(ops::Window win,
+                          ops::read_window(attrs, node_.op_type(),
+                                           std::vector<int64_t>(ws.begin() + 2, ws.end()), true));
+    KILN_ASSIGN_OR_RETURN(std::vector<int64_t> out,
+                          ops::window_output_sizes(attrs, node_.op_type(),
+                                                   std::vector<int64_t>(xs.begin() + 2, xs.end()),
+                                                   win, false));
+    Descs d;
+    d.ys = {xs[0], ws[0]};
+    d.ys.insert(d.ys.end(), out.begin(), out.end());
+    std::vector<int64_t> dil(nd);
+    for (size_t k = 0; k < nd; ++k) dil[k] = win.dilations[k] - 1;
+    const Tag act_tag = nd == 1 ? (spec_.channels_last ? Tag::nwc : Tag::ncw)
+                                : (spec_.channels_last ? Tag::nhwc : Tag::nchw);
+    std::vector<int64_t> wdims = ws;
+    Tag wtag = nd == 1 ? Tag::oiw : Tag::oihw;
+    if (g > 1) {
+      wdims = {g, ws[0] / g};
+      wdims.insert(wdims.end(), ws.begin() + 1, ws.end());
+      wtag = nd == 1 ? Tag::goiw : Tag::goihw;
+    }
+    const auto f32 = memory::data_type::f32;
+    d.src = memory::desc(to_dims(xs), f32, act_tag);
+    d.dst = memory::desc(to_dims(d.ys), f32, act_tag);
+    d.w_any = memory::desc(to_dims(wdims), f32, Tag::any);
+    d.w_user = memory::desc(to_dims(wdims), f32, wtag);
+    if (spec_.b != nullptr) d.bias = memory::desc({ws[0]}, f32, Tag::x);
+    d.strides = to_dims(win.strides);
+    d.dil = to_dims(dil);
+    d.pad_l = to_dims(win.pad_begin);
+    d.pad_r = to_dims(win.pad_end);
+    d.attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    dnnl::post_ops po;
+    if (spec_.has_z) po.append_sum(1.f);
+    cpu::append_activation(po, spec_.act);
+    d.attr.set_post_ops(po);
+    try {
+      d.op.emplace(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, d.src,
+                   d.w_any, d.bias, d.dst, d.strides, d.dil, d.pad_l, d.pad_r);
+    } catch (const dnnl::error& e) {
+      return err(Code::kKernelFailed, "oneDNN rejects the convolution: ", e.what());
+    }
+    return d;
+  }
+
+  static auto factory(const Descs& d) {
+    return [&d] { return dnnl::convolution_forward::primitive_desc(*d.op, d.attr, cpu::dnnl_engine()); };
+  }
+
+ public:
+  std::vector<std::string> impls(const std::vector<int64_t>& xs) const {
+    Result<Descs> d = descs(xs);
+    if (!d.ok()) return {};
+    return cpu::list_impls<dnnl::convolution_forward::primitive_desc>(factory(*d));
+  }
+
+ private:
+  Result<std::shared_ptr<const Plan>> make_plan(const std::vector<int64_t>& xs) const {
+    KILN_ASSIGN_OR_RETURN(Descs d, descs(xs));
+    std::optional<dnnl::convolution_forward::primitive_desc> pd =
+        cpu::pick_impl<dnnl::convolution_forward::primitive_desc>(factory(d), impl_);
+    if (!pd)
+      return err(Code::kKernelFailed, "oneDNN has no convolution for X ",
+                 Dims::of(xs).to_string(), " W ", Dims::of(spec_.w->shape()).to_string());
+    auto plan = std::make_shared<Plan>();
+    plan->prim = dnnl::convolution_forward(*pd);
+    plan->src = d.src;
+    plan->dst = d.dst;
+    plan->ys = d.ys;
+    plan->scratch = pd->scratchpad_desc();
+    plan->weights = packed(pd->weights_desc(), d.w_user, *spec_.w);
+    if (spec_.b != nullptr) plan->bias = packed(pd->bias_desc(), d.bias, *spec_.b);
+    return std::shared_ptr<const Plan>(std::move(plan));
+  }
+
+  // The weights (or bias) reordered into `want`, once per distinct format.
+  std::shared_ptr<memory> packed(const memory::desc& want, const memory::desc& have,
+                                 const Tensor& t) const {
+    for (const auto& [d, m] : packed_)
+      if (d == want && m->get_desc().get_size() == want.get_size() && owner_of_.at(m.get()) == &t)
+        return m;
+    auto& eng = cpu::dnnl_engine();
+    auto m = std::make_shared<memory>(want, eng);
+    memory user(have, eng, const_cast<void*>(t.data()));
+    dnnl::reorder(user, *m).execute(cpu::dnnl_thread_stream(), user, *m);
+    cpu::dnnl_thread_stream().wait();
+    packed_.emplace_back(want, m);
+    owner_of_[m.get()] = &t;
+    return m;
+  }
+
+  const ir::Node& node_;
+  const ops::OpSchema& schema_;
+  ConvSpec spec_;
+  std::string impl_;
+  mutable std::mutex mu_;
+  mutable std::map<std::vector<int64_t>, std::shared_ptr<const Plan>> plans_;
+  mutable std::vector<std::pair<memory::desc, std::shared_ptr<memory>>> packed_;
+  mutable std::map<const memory*, const Tensor*> owner_of_;
+};
+
+// The input shape (NCHW) the node's annotated types give, when fully static.
+std::optional<std::vector<int64_t>> static_input_shape(const ir::Node& n, const ConvSpec& s) {
+  const ir::Value* x = n.input(0);
+  if (x == nullptr || !x->type.shape.rank_known()) return std::nullopt;
+  std::vector<int64_t> v;
+  for (size_t i = 0; i < x->type.shape.rank(); ++i) {
+    if (!x->type.shape[i].is_static()) return std::nullopt;
+    v.push_back(x->type.shape[i].value);
+  }
+  if (v.size() != s.w->shape().size()) return std::nullopt;
+  return s.channels_last ? to_nchw(v) : v;
+}
+
+class DnnlConvTactic final : public Tactic {
+ public:
+  std::string_view name() const override { return "cpu.dnnl.conv"; }
+  bool supports(const ir::Node& node, const ops::OpSchema& schema) const override {
+    return read_spec(node, schema).has_value();
+  }
+  bool allows_inplace(const ir::Node& node, const ops::OpSchema& schema,
+                      size_t input) const override {
+    // The residual Z is copied into Y before the sum post-op; sharing its slot saves the copy.
+    std::optional<ConvSpec> s = read_spec(node, schema);
+    return s && s->has_z && input == 3;
+  }
+  std::vector<Variant> variants(const ir::Node& node, const ops::OpSchema& schema) const override {
+    std::optional<ConvSpec> s = read_spec(node, schema);
+    if (!s) return {};
+    std::optional<std::vector<int64_t>> xs = static_input_shape(node, *s);
+    if (!xs) return {Variant{}};
+    // A throwaway kernel builds the layer's descriptors; every implementation that accepts it
+    // is a candidate.
+    DnnlConvKernel k(node, schema, *s, "");
+    std::vector<Variant> out;
+    for (const std::string& impl : k.impls(*xs)) out.push_back({impl, {impl.begin(), impl.end()}});
+    if (out.empty()) out.push_back(Variant{});
+    return out;
+  }
+  Result<std::unique_ptr<Kernel>> prepare(const ir::Node& node, const ops::OpSchema& schema,
+                                          const std::vector<uint8_t>& params) const override {
+    std::optional<ConvSpec> s = read_spec(node, schema);
+    if (!s)
+      return err(Code::kNoKernel, name(), " cannot run this ", node.op_type()).with_node(node.ref());
+    return std::unique_ptr<Kernel>(
+        new DnnlConvKernel(node, schema, *s, std::string(params.begin(), params.end())));
+  }
+};
+
+}  // namespace
+
+const Tactic& cpu_dnnl_conv_tactic() {
+  static const DnnlConvTactic t;
+  return t;
+}
+
+}  // namespace kiln::backends

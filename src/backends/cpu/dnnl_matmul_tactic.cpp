@@ -1,0 +1,315 @@
+// "cpu.dnnl.matmul": MatMul, Gemm, kiln.FusedMatMul and kiln.FusedGemm as one oneDNN matmul
+// with the bias and the activation fused in. Transposed operands are strides, not copies;
+// batch dimensions broadcast as ONNX's MatMul does. A constant 2-D B (a linear layer's
+// weights) is reordered once into the blocked format the implementation wants; activations
+// multiply in place.
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "backends/cpu/cpu_tactics.h"
+#include "backends/cpu/dnnl_util.h"
+#include "core/errors.h"
+#include "ops/fused_kernels.h"
+
+namespace kiln::backends {
+namespace {
+
+using cpu::to_dims;
+using dnnl::memory;
+using Tag = dnnl::memory::format_tag;
+
+enum class Kind { kMatMul, kGemm };
+
+struct MatMulSpec {
+  Kind kind = Kind::kMatMul;
+  bool trans_a = false, trans_b = false;
+  float alpha = 1.f;
+  ops::ActivationSpec act;
+  const Tensor* b_const = nullptr;  // packed once when 2-D
+  bool has_bias = false;
+};
+
+bool f32(const ir::Value* v) { return v != nullptr && v->type.dtype == DataType::kFloat32; }
+
+std::optional<MatMulSpec> read_spec(const ir::Node& n, const ops::OpSchema& schema) {
+  MatMulSpec s;
+  const bool kiln = n.domain() == ops::kKilnDomain;
+  if (!kiln && !n.domain().empty()) return std::nullopt;
+  const std::string& op = n.op_type();
+  if (op == "MatMul" && !kiln) {
+    s.kind = Kind::kMatMul;
+  } else if (op == "Gemm" && !kiln) {
+    s.kind = Kind::kGemm;
+  } else if (op == "FusedMatMul" && kiln) {
+    s.kind = Kind::kMatMul;
+  } else if (op == "FusedGemm" && kiln) {
+    s.kind = Kind::kGemm;
+  } else {
+    return std::nullopt;
+  }
+  if (!f32(n.input(0)) || !f32(n.input(1)) || n.outputs().size() != 1) return std::nullopt;
+  ops::NodeAttrs attrs(n, schema);
+  s.trans_a = attrs.attr_int("transA", 0) != 0;
+  s.trans_b = attrs.attr_int("transB", 0) != 0;
+  s.alpha = attrs.attr_float("alpha", 1.f);
+  if (kiln) {
+    Result<ops::ActivationSpec> a = ops::fused::read_activation(attrs);
+    if (!a.ok() || !cpu::activation_supported(*a)) return std::nullopt;
+    s.act = *a;
+  }
+  s.has_bias = n.input(2) != nullptr;
+  if (s.has_bias && !f32(n.input(2))) return std::nullopt;
+  // oneDNN adds the bias before post-ops: alpha can only scale an unbiased product.
+  if (s.alpha != 1.f && s.has_bias) return std::nullopt;
+  if (s.kind == Kind::kGemm && attrs.attr_float("beta", 1.f) != 1.f && s.has_bias)
+    return std::nullopt;
+  // Vectors (rank 1) and unknown ranks go to the reference kernel.
+  for (size_t i = 0; i < 2; ++i) {
+    const ir::Value* v = n.input(i);
+    if (!v->type.shape.rank_known() || v->type.shape.rank() < 2) return std::nullopt;
+    if (s.kind == Kind::kGemm && v->type.shape.rank() != 2) return std::nullopt;
+  }
+  if (const Tensor* b = n.input(1)->initializer(); b != nullptr && b->rank() == 2) s.b_const = b;
+  return s;
+}
+
+// Dims/strides of a contiguous tensor of `shape` padded to `rank`, last two swapped when `t`.
+struct Operand {
+  memory::dims dims, strides;
+};
+Operand operand(const std::vector<int64_t>& shape, size_t rank, bool t) {
+  std::vector<int64_t> s(rank - shape.size(), 1);
+  s.insert(s.end(), shape.begin(), shape.end());
+  std::vector<int64_t> st(rank, 1);
+  for (size_t i = rank - 1; i-- > 0;) st[i] = st[i + 1] * s[i + 1];
+  if (t) {
+    std::swap(s[rank - 1], s[rank - 2]);
+    std::swap(st[rank - 1], st[rank - 2]);
+  }
+  return {to_dims(s), to_dims(st)};
+}
+
+struct Plan {
+  dnnl::matmul prim;
+  memory::desc a, b, bias, dst, scratch;
+  std::shared_ptr<memory> packed_b;
+  std::vector<int64_t> y_shape;
+};
+
+class DnnlMatMulKernel final : public Kernel {
+ public:
+  DnnlMatMulKernel(const ir::Node& node, const ops::OpSchema& schema, MatMulSpec spec,
+                   std::string impl)
+      : node_(node), schema_(schema), spec_(spec), impl_(std::move(impl)) {}
+
+  Status run(ops::KernelContext& ctx) const override {
+    const Tensor* a = ctx.input(0);
+    const Tensor* b = ctx.input(1);
+    const Tensor* bias = spec_.has_bias ? ctx.input(2) : nullptr;
+    if (a == nullptr || b == nullptr || a->rank() < 2 || b->rank() < 2 ||
+        (spec_.has_bias && bias == nullptr))
+      return schema_.reference_kernel()(ctx);
+    Result<std::shared_ptr<const Plan>> plan =
+        plan_for(a->shape(), b->shape(), bias ? bias->shape() : std::vector<int64_t>{});
+    if (!plan.ok()) {
+      // Shapes the plan cannot express (non-broadcastable bias, …) keep the reference
+      // semantics, errors included.
+      return schema_.reference_kernel()(ctx);
+    }
+    const Plan& p = **plan;
+    KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output_uninit(0, DataType::kFloat32, p.y_shape));
+    if (y->numel() == 0) return Status::Ok();
+    auto& eng = cpu::dnnl_engine();
+    std::unordered_map<int, memory> args = {
+        {DNNL_ARG_SRC, memory(p.a, eng, const_cast<void*>(a->data()))},
+        {DNNL_ARG_WEIGHTS, p.packed_b ? *p.packed_b : memory(p.b, eng, const_cast<void*>(b->data()))},
+        {DNNL_ARG_DST, memory(p.dst, eng, y->data())},
+        {DNNL_ARG_SCRATCHPAD, cpu::dnnl_scratchpad(p.scratch)}};
+    if (bias != nullptr) args.emplace(DNNL_ARG_BIAS, memory(p.bias, eng, const_cast<void*>(bias->data())));
+    try {
+      p.prim.execute(cpu::dnnl_thread_stream(), args);
+    } catch (const dnnl::error& e) {
+      return err(Code::kKernelFailed, "oneDNN matmul failed: ", e.what());
+    }
+    return Status::Ok();
+  }
+
+  struct Descs {
+    memory::desc a, b, b_any, b_user, bias, dst;
+    dnnl::primitive_attr attr;
+    std::vector<int64_t> y_shape;
+    std::optional<dnnl::matmul::desc> op;  // outlives the primitive descriptors (next_impl)
+  };
+
+  Result<Descs> descs(const std::vector<int64_t>& as, const std::vector<int64_t>& bs,
+                      const std::vector<int64_t>& cs) const {
+    const size_t rank = std::max(as.size(), bs.size());
+    const Operand oa = operand(as, rank, spec_.trans_a);
+    const Operand ob = operand(bs, rank, spec_.trans_b);
+    const int64_t m = oa.dims[rank - 2], k = oa.dims[rank - 1], n = ob.dims[rank - 1];
+    if (ob.dims[rank - 2] != k)
+      return err(Code::kIncompatibleShapes, node_.op_type(), " inner dimensions differ");
+    memory::dims out(rank);
+    for (size_t i = 0; i + 2 < rank; ++i) {
+      const int64_t x = oa.dims[i], w = ob.dims[i];
+      if (x != w && x != 1 && w != 1)
+        return err(Code::kIncompatibleShapes, node_.op_type(), " batch dimensions differ");
+      out[i] = std::max(x, w);
+      if (x == 0 || w == 0) out[i] = 0;
+    }
+    out[rank - 2] = m;
+    out[rank - 1] = n;
+    Descs d;
+    const auto f = memory::data_type::f32;
+    d.a = memory::desc(oa.dims, f, oa.strides);
+    d.b = memory::desc(ob.dims, f, ob.strides);
+    d.b_user = d.b;
+    d.b_any = spec_.b_const != nullptr && rank == 2 ? memory::desc(ob.dims, f, Tag::any) : d.b;
+    d.dst = memory::desc(out, f, rank == 2 ? Tag::ab : memory::format_tag::undef);
+    if (rank != 2) {
+      std::vector<int64_t> st(rank, 1);
+      for (size_t i = rank - 1; i-- > 0;) st[i] = st[i + 1] * out[i + 1];
+      d.dst = memory::desc(out, f, to_dims(st));
+    }
+    if (spec_.has_bias) {
+      if (cs.size() > rank) return err(Code::kIncompatibleShapes, "bias rank too large");
+      memory::dims c(rank - cs.size(), 1);
+      c.insert(c.end(), cs.begin(), cs.end());
+      for (size_t i = 0; i < rank; ++i)
+        if (c[i] != 1 && c[i] != out[i])
+          return err(Code::kIncompatibleShapes, "bias does not broadcast to the product");
+      std::vector<int64_t> st(rank, 1);
+      for (size_t i = rank - 1; i-- > 0;) st[i] = st[i + 1] * c[i + 1];
+      d.bias = memory::desc(c, f, to_dims(st));
+    }
+    d.attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    dnnl::post_ops po;
+    if (spec_.alpha != 1.f) po.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, spec_.alpha, 0.f);
+    cpu::append_activation(po, spec_.act);
+    d.attr.set_post_ops(po);
+    d.y_shape = {out.begin(), out.end()};
+    // ONNX's result keeps the larger operand rank only (padding dims were ours).
+    if (spec_.kind == Kind::kMatMul) {
+      const size_t keep = std::max(as.size(), bs.size());
+      d.y_shape.erase(d.y_shape.begin(), d.y_shape.begin() + (rank - keep));
+    }
+    try {
+      d.op.emplace(d.a, d.b_any, d.bias, d.dst);
+    } catch (const dnnl::error& e) {
+      return err(Code::kKernelFailed, "oneDNN rejects the matmul: ", e.what());
+    }
+    return d;
+  }
+
+  static auto factory(const Descs& d) {
+    return [&d] { return dnnl::matmul::primitive_desc(*d.op, d.attr, cpu::dnnl_engine()); };
+  }
+
+  std::vector<std::string> impls(const std::vector<int64_t>& as, const std::vector<int64_t>& bs,
+                                 const std::vector<int64_t>& cs) const {
+    Result<Descs> d = descs(as, bs, cs);
+    if (!d.ok()) return {};
+    return cpu::list_impls<dnnl::matmul::primitive_desc>(factory(*d));
+  }
+
+ private:
+  Result<std::shared_ptr<const Plan>> plan_for(const std::vector<int64_t>& as,
+                                               const std::vector<int64_t>& bs,
+                                               const std::vector<int64_t>& cs) const {
+    std::vector<int64_t> key = as;
+    key.push_back(-1);
+    key.insert(key.end(), bs.begin(), bs.end());
+    key.push_back(-1);
+    key.insert(key.end(), cs.begin(), cs.end());
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = plans_.find(key);
+    if (it != plans_.end()) return it->second;
+    KILN_ASSIGN_OR_RETURN(Descs d, descs(as, bs, cs));
+    std::optional<dnnl::matmul::primitive_desc> pd =
+        cpu::pick_impl<dnnl::matmul::primitive_desc>(factory(d), impl_);
+    if (!pd) return err(Code::kKernelFailed, "oneDNN has no matmul for these shapes");
+    auto plan = std::make_shared<Plan>();
+    plan->prim = dnnl::matmul(*pd);
+    plan->a = d.a;
+    plan->b = d.b;
+    plan->bias = d.bias;
+    plan->dst = d.dst;
+    plan->scratch = pd->scratchpad_desc();
+    plan->y_shape = d.y_shape;
+    if (spec_.b_const != nullptr && d.b_any != d.b) plan->packed_b = packed(pd->weights_desc(), d.b_user);
+    std::shared_ptr<const Plan> p = std::move(plan);
+    plans_.emplace(key, p);
+    return p;
+  }
+
+  std::shared_ptr<memory> packed(const memory::desc& want, const memory::desc& have) const {
+    for (const auto& [d, m] : packed_)
+      if (d == want) return m;
+    auto& eng = cpu::dnnl_engine();
+    auto m = std::make_shared<memory>(want, eng);
+    memory user(have, eng, const_cast<void*>(spec_.b_const->data()));
+    dnnl::reorder(user, *m).execute(cpu::dnnl_thread_stream(), user, *m);
+    cpu::dnnl_thread_stream().wait();
+    packed_.emplace_back(want, m);
+    return m;
+  }
+
+  const ir::Node& node_;
+  const ops::OpSchema& schema_;
+  MatMulSpec spec_;
+  std::string impl_;
+  mutable std::mutex mu_;
+  mutable std::map<std::vector<int64_t>, std::shared_ptr<const Plan>> plans_;
+  mutable std::vector<std::pair<memory::desc, std::shared_ptr<memory>>> packed_;
+};
+
+std::optional<std::vector<int64_t>> static_shape(const ir::Value* v) {
+  if (v == nullptr || !v->type.shape.rank_known()) return std::nullopt;
+  std::vector<int64_t> s;
+  for (size_t i = 0; i < v->type.shape.rank(); ++i) {
+    if (!v->type.shape[i].is_static()) return std::nullopt;
+    s.push_back(v->type.shape[i].value);
+  }
+  return s;
+}
+
+class DnnlMatMulTactic final : public Tactic {
+ public:
+  std::string_view name() const override { return "cpu.dnnl.matmul"; }
+  bool supports(const ir::Node& node, const ops::OpSchema& schema) const override {
+    return read_spec(node, schema).has_value() && schema.reference_kernel();
+  }
+  std::vector<Variant> variants(const ir::Node& node, const ops::OpSchema& schema) const override {
+    std::optional<MatMulSpec> s = read_spec(node, schema);
+    if (!s) return {};
+    auto as = static_shape(node.input(0)), bs = static_shape(node.input(1));
+    std::optional<std::vector<int64_t>> cs = std::vector<int64_t>{};
+    if (s->has_bias) cs = static_shape(node.input(2));
+    if (!as || !bs || !cs) return {Variant{}};
+    DnnlMatMulKernel k(node, schema, *s, "");
+    std::vector<Variant> out;
+    for (const std::string& impl : k.impls(*as, *bs, *cs))
+      out.push_back({impl, {impl.begin(), impl.end()}});
+    if (out.empty()) out.push_back(Variant{});
+    return out;
+  }
+  Result<std::unique_ptr<Kernel>> prepare(const ir::Node& node, const ops::OpSchema& schema,
+                                          const std::vector<uint8_t>& params) const override {
+    std::optional<MatMulSpec> s = read_spec(node, schema);
+    if (!s)
+      return err(Code::kNoKernel, name(), " cannot run this ", node.op_type()).with_node(node.ref());
+    return std::unique_ptr<Kernel>(
+        new DnnlMatMulKernel(node, schema, *s, std::string(params.begin(), params.end())));
+  }
+};
+
+}  // namespace
+
+const Tactic& cpu_dnnl_matmul_tactic() {
+  static const DnnlMatMulTactic t;
+  return t;
+}
+
+}  // namespace kiln::backends

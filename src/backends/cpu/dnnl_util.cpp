@@ -1,0 +1,70 @@
+#include "backends/cpu/dnnl_util.h"
+
+#include <memory>
+
+namespace kiln::backends::cpu {
+
+dnnl::engine& dnnl_engine() {
+  static dnnl::engine e(dnnl::engine::kind::cpu, 0);
+  return e;
+}
+
+dnnl::stream& dnnl_thread_stream() {
+  thread_local dnnl::stream s(dnnl_engine());
+  return s;
+}
+
+dnnl::memory dnnl_scratchpad(const dnnl::memory::desc& md) {
+  struct Pad {
+    std::unique_ptr<uint8_t[]> bytes;
+    size_t size = 0;
+  };
+  thread_local Pad pad;
+  const size_t need = md.get_size();
+  if (need > pad.size) {
+    pad.bytes.reset(new (std::align_val_t{64}) uint8_t[need]);
+    pad.size = need;
+  }
+  return dnnl::memory(md, dnnl_engine(), need > 0 ? pad.bytes.get() : nullptr);
+}
+
+namespace {
+using A = ops::Activation;
+using dnnl::algorithm;
+}  // namespace
+
+bool activation_supported(const ops::ActivationSpec& a) {
+  dnnl::post_ops po;
+  return append_activation(po, a);
+}
+
+bool append_activation(dnnl::post_ops& po, const ops::ActivationSpec& a) {
+  const float p0 = static_cast<float>(a.p0), p1 = static_cast<float>(a.p1);
+  switch (a.kind) {
+    case A::kNone: return true;
+    case A::kRelu: po.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f); return true;
+    case A::kLeakyRelu: po.append_eltwise(1.f, algorithm::eltwise_relu, p0, 0.f); return true;
+    case A::kClip: po.append_eltwise(1.f, algorithm::eltwise_clip_v2, p0, p1); return true;
+    case A::kSigmoid: po.append_eltwise(1.f, algorithm::eltwise_logistic, 0.f, 0.f); return true;
+    case A::kHardSigmoid:
+      po.append_eltwise(1.f, algorithm::eltwise_linear, p0, p1);
+      po.append_eltwise(1.f, algorithm::eltwise_clip_v2, 0.f, 1.f);
+      return true;
+    case A::kHardSwish:
+      po.append_eltwise(1.f, algorithm::eltwise_hardswish, 0.f, 0.f);
+      return true;
+    case A::kSilu: po.append_eltwise(1.f, algorithm::eltwise_swish, 1.f, 0.f); return true;
+    case A::kTanh: po.append_eltwise(1.f, algorithm::eltwise_tanh, 0.f, 0.f); return true;
+    case A::kGelu: po.append_eltwise(1.f, algorithm::eltwise_gelu_erf, 0.f, 0.f); return true;
+    case A::kGeluTanh: po.append_eltwise(1.f, algorithm::eltwise_gelu_tanh, 0.f, 0.f); return true;
+  }
+  return false;
+}
+
+std::string impl_name(const dnnl::primitive_desc_base& pd) { return pd.impl_info_str(); }
+
+dnnl::memory::dims to_dims(const std::vector<int64_t>& v) {
+  return dnnl::memory::dims(v.begin(), v.end());
+}
+
+}  // namespace kiln::backends::cpu

@@ -1,0 +1,66 @@
+// Shared plumbing of the oneDNN-backed CPU tactics: the process's oneDNN engine, a stream and a
+// scratchpad per calling thread (primitives run with user-managed scratchpads so one prepared
+// kernel can run from many execution contexts at once), fused activations as post-ops, and the
+// implementation names the autotuner picks between.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <oneapi/dnnl/dnnl.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ops/activation_functions.h"
+
+namespace kiln::backends::cpu {
+
+dnnl::engine& dnnl_engine();
+dnnl::stream& dnnl_thread_stream();
+
+// A scratchpad of at least `bytes` for the calling thread (grown, never shrunk).
+dnnl::memory dnnl_scratchpad(const dnnl::memory::desc& md);
+
+// Appends `a` as eltwise post-op(s); false when oneDNN has no equivalent.
+bool append_activation(dnnl::post_ops& po, const ops::ActivationSpec& a);
+bool activation_supported(const ops::ActivationSpec& a);
+
+// The implementation a primitive descriptor chose ("brg:avx512_core", "jit:avx512_core", …).
+std::string impl_name(const dnnl::primitive_desc_base& pd);
+
+dnnl::memory::dims to_dims(const std::vector<int64_t>& v);
+
+// Primitive descriptors for one layer, one per oneDNN implementation that accepts it, in
+// oneDNN's preference order; `create(impl)` returns the first whose name is `impl` (or the
+// first at all when `impl` is empty or absent).
+template <typename PD, typename Make>
+std::optional<PD> pick_impl(Make&& make, const std::string& impl) {
+  std::optional<PD> first;
+  try {
+    PD pd = make();
+    do {
+      if (!first) first = pd;
+      if (impl.empty() || impl_name(pd) == impl) return pd;
+    } while (pd.next_impl());
+  } catch (const dnnl::error&) {
+  }
+  return first;
+}
+
+template <typename PD, typename Make>
+std::vector<std::string> list_impls(Make&& make) {
+  std::vector<std::string> out;
+  try {
+    PD pd = make();
+    do {
+      const std::string n = impl_name(pd);
+      // The reference implementations are never faster than kiln's own reference kernels.
+      if (n.rfind("ref", 0) == 0) continue;
+      if (std::find(out.begin(), out.end(), n) == out.end()) out.push_back(n);
+    } while (pd.next_impl());
+  } catch (const dnnl::error&) {
+  }
+  return out;
+}
+
+}  // namespace kiln::backends::cpu
