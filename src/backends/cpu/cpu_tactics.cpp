@@ -7,6 +7,8 @@ std::vector<const Tactic*> cpu_tactics() {
       &cpu_dnnl_conv_tactic(),
       &cpu_dnnl_matmul_tactic(),
       &cpu_attention_tactic(),
+      &cpu_dnnl_pool_tactic(),
+      &cpu_transpose_tactic(),
       &cpu_reference_tactic(),
   };
 }

@@ -16,5 +16,7 @@ const Tactic& cpu_reference_tactic();
 const Tactic& cpu_dnnl_conv_tactic();
 const Tactic& cpu_dnnl_matmul_tactic();
 const Tactic& cpu_attention_tactic();
+const Tactic& cpu_dnnl_pool_tactic();
+const Tactic& cpu_transpose_tactic();
 
 }  // namespace kiln::backends
