@@ -4,6 +4,8 @@ namespace kiln::backends {
 
 std::vector<const Tactic*> cpu_tactics() {
   return {
+      &cpu_layernorm_tactic(),
+      &cpu_softmax_tactic(),
       &cpu_reference_tactic(),
   };
 }
