@@ -6,6 +6,7 @@ std::vector<const Tactic*> cpu_tactics() {
   return {
       &cpu_layernorm_tactic(),
       &cpu_softmax_tactic(),
+      &cpu_eltwise_tactic(),
       &cpu_reference_tactic(),
   };
 }
