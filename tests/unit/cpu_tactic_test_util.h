@@ -51,7 +51,7 @@ struct NodeCase {
   std::vector<DataType> declared;  // declared output dtypes (undefined = inferred)
 };
 
-struct RunOptions {
+struct TacticRunOptions {
   int threads = 1;
   int inplace_input = -1;  // >= 0: output 0 shares (a copy of) this input's memory
 };
@@ -125,7 +125,7 @@ class TacticHarness {
   }
 
   Result<std::vector<Tensor>> run_tactic(const backends::Tactic& tactic,
-                                         RunOptions opts = {}) const {
+                                         TacticRunOptions opts = {}) const {
     KILN_ASSIGN_OR_RETURN(std::unique_ptr<backends::Kernel> kernel,
                           tactic.prepare(*node_, *schema_, {}));
     std::vector<Tensor> inputs = copies();
@@ -254,7 +254,7 @@ inline ErrorStats compare_outputs(const std::vector<Tensor>& got, const std::vec
 // Runs the tactic (which must support the node) and the reference kernel and checks the
 // outputs agree within `tol` (see compare_outputs). Returns the error figures.
 inline ErrorStats expect_tactic_matches(const backends::Tactic& tactic, NodeCase c, double tol,
-                                        RunOptions opts = {}) {
+                                        TacticRunOptions opts = {}) {
   const std::string op = c.op;
   TacticHarness h(std::move(c));
   if (!h.valid()) {

@@ -200,6 +200,8 @@ class EltwiseKernel final : public Kernel {
           std::unique_ptr<float[]> scratch(new float[static_cast<size_t>(nreg) * kChunk]);
           std::vector<const float*> regs(static_cast<size_t>(nreg));
           std::vector<int64_t> idx(rank);
+          std::vector<const float*> filled(nin, nullptr);
+          std::vector<int64_t> filled_len(nin, 0);
           for (int64_t t = t0; t < t1; ++t) {
             const int64_t row = t / per_row, c0 = (t % per_row) * kChunk;
             const int64_t len = std::min(kChunk, inner - c0);
@@ -217,8 +219,14 @@ class EltwiseKernel final : public Kernel {
               if (plan.inner_contiguous[k]) {
                 regs[k] = base + c0;
               } else {
+                // Refilled only when the value changes (a per-channel bias keeps it for a
+                // whole row of chunks).
                 float* fill = scratch.get() + k * kChunk;
-                std::fill(fill, fill + len, *base);
+                if (filled[k] != base || filled_len[k] < len) {
+                  std::fill(fill, fill + len, *base);
+                  filled[k] = base;
+                  filled_len[k] = len;
+                }
                 regs[k] = fill;
               }
             }
