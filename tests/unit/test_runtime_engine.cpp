@@ -1,5 +1,6 @@
-// Engines against the reference interpreter: the same kernels on planned memory must give
-// bit-identical results at every shape inside a profile, from memory or from an mmap'd file.
+// Engines against the reference interpreter: planned memory and the CPU backend's kernels must
+// give the interpreter's results (within matches_reference's float tolerance) at every shape
+// inside a profile, from memory or from an mmap'd file.
 #include <fstream>
 
 #include "core/errors.h"
@@ -26,12 +27,12 @@ void expect_matches_reference(const ModelBuilder& m, Engine& engine, ExecutionCo
     if (t.mode != TensorIOMode::kOutput) continue;
     auto out = ctx.output(t.name);
     ASSERT_TRUE(out.ok()) << out.status().to_string();
-    EXPECT_TRUE(bit_equal(*out, ref.at(t.name)))
+    EXPECT_TRUE(matches_reference(*out, ref.at(t.name)))
         << t.name << " differs at shape " << Dims::of(shape).to_string();
   }
 }
 
-TEST(RuntimeEngine, CnnMatchesInterpreterBitForBitAcrossProfileShapes) {
+TEST(RuntimeEngine, CnnMatchesInterpreterAcrossProfileShapes) {
   ModelBuilder m = cnn_model();
   auto net = network_of(m);
   ASSERT_NE(net, nullptr);
@@ -85,8 +86,10 @@ TEST(RuntimeEngine, LoadsFromFileByMmapAndBoundBuffersGetOutputs) {
   Status s = (*ctx)->execute();
   ASSERT_TRUE(s.ok()) << s.to_string();
   interp::TensorMap ref = reference_outputs(m, {{"x", x}});
-  EXPECT_EQ(std::memcmp(y.data(), ref.at("y").data(), ref.at("y").nbytes()), 0);
-  EXPECT_EQ(std::memcmp(c.data(), ref.at("c").data(), ref.at("c").nbytes()), 0);
+  EXPECT_TRUE(
+      matches_reference(Tensor::borrow(DataType::kFloat32, {5, 10}, y.data()), ref.at("y")));
+  EXPECT_TRUE(
+      matches_reference(Tensor::borrow(DataType::kFloat32, {5, 4, 8, 8}, c.data()), ref.at("c")));
   auto out = (*ctx)->output("y");
   ASSERT_TRUE(out.ok());
   EXPECT_EQ(out->data(), static_cast<void*>(y.data()));  // written in place, not copied out
@@ -109,7 +112,7 @@ TEST(RuntimeEngine, EnqueueOnStreamGivesSameResultsAsExecute) {
   interp::TensorMap ref = reference_outputs(m, {{"x", x}});
   auto y = (*ctx)->output("y");
   ASSERT_TRUE(y.ok());
-  EXPECT_TRUE(bit_equal(*y, ref.at("y")));
+  EXPECT_TRUE(matches_reference(*y, ref.at("y")));
 }
 
 TEST(RuntimeEngine, PlanReusesMemoryAndRunsLayersInPlace) {

@@ -9,6 +9,9 @@ std::vector<const Tactic*> cpu_tactics() {
       &cpu_attention_tactic(),
       &cpu_dnnl_pool_tactic(),
       &cpu_transpose_tactic(),
+      &cpu_layernorm_tactic(),
+      &cpu_softmax_tactic(),
+      &cpu_eltwise_tactic(),
       &cpu_reference_tactic(),
   };
 }

@@ -12,6 +12,11 @@ namespace kiln::backends {
 // the others are tested against.
 std::vector<const Tactic*> cpu_tactics();
 
+// kiln's own float32 kernels (layernorm_tactic.cpp, softmax_tactic.cpp, eltwise_tactic.cpp).
+const Tactic& cpu_layernorm_tactic();
+const Tactic& cpu_softmax_tactic();
+const Tactic& cpu_eltwise_tactic();
+
 const Tactic& cpu_reference_tactic();
 const Tactic& cpu_dnnl_conv_tactic();
 const Tactic& cpu_dnnl_matmul_tactic();
