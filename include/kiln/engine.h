@@ -103,6 +103,16 @@ class ExecutionContext {
   // Output of the last run: a view of the bound buffer, or of context memory valid until the
   // next run.
   virtual Result<Tensor> output(const std::string& name) const = 0;
+
+  // Per-layer timing (trtexec --dumpProfile): while on, every run adds each layer's wall time;
+  // layer_profile() returns the totals in layer order. Turning it on resets them.
+  struct LayerTime {
+    std::string name, op, tactic;
+    double total_ms = 0;
+    int64_t runs = 0;
+  };
+  virtual void set_profiling(bool on) = 0;
+  virtual std::vector<LayerTime> layer_profile() const = 0;
 };
 
 }  // namespace kiln

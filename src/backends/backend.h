@@ -101,6 +101,9 @@ class Device {
   // Intra-op parallelism of the layers the calling thread runs from now on (<= 0: the device's
   // default). The runtime sets it at the start of every run from the engine's options.
   virtual void set_intra_op_threads(int n) {}
+  // Called on the running thread when a run returns: release what the device keeps spinning
+  // or parked for the next run (CPU: the calling thread's worker threads).
+  virtual void run_finished() {}
   // In preference order (the builder takes the first that supports a layer unless timing
   // says otherwise).
   virtual const std::vector<const Tactic*>& tactics() const = 0;

@@ -91,7 +91,19 @@ std::string layer_signature(const ir::Node& n) {
   std::sort(attrs.begin(), attrs.end(),
             [](const ir::Attribute* a, const ir::Attribute* b) { return a->name < b->name; });
   for (const ir::Attribute* a : attrs) s += " " + a->name + "=" + a->value_string();
-  return s;
+  // The key goes into a JSON file: keep it printable ASCII (string attributes may hold bytes).
+  std::string key;
+  for (unsigned char ch : s) {
+    if (ch >= 0x20 && ch < 0x7f) {
+      key += static_cast<char>(ch);
+    } else {
+      static const char* hex = "0123456789abcdef";
+      key += "\\x";
+      key += hex[ch >> 4];
+      key += hex[ch & 15];
+    }
+  }
+  return key;
 }
 
 TacticChoice choose_tactic(const ir::Node& n, const ops::OpSchema& schema,

@@ -267,6 +267,7 @@ class Build {
       data_.layers.push_back(std::move(layer));
       phase("select tactics", static_cast<double>(i + 1) / static_cast<double>(nodes.size()));
     }
+    device_->run_finished();  // the timing runs' workers must not outlive the build
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (timing)

@@ -148,9 +148,10 @@ class ChannelsLastLayout final : public Pass {
     if (n.outputs().size() != 1 || n.output(0) == nullptr) return false;
     if (const ir::Attribute* a = n.attr("storage_order"); a != nullptr && a->i != 0) return false;
     std::vector<ir::Attribute> attrs = copy_attrs(n, {"storage_order"});
-    attrs.push_back(ir::Attribute::make_string("mode", n.op_type()));
+    const std::string op = n.op_type();  // n is gone after rebuild
+    attrs.push_back(ir::Attribute::make_string("mode", op));
     rebuild(n, "PoolNhwc", std::string(ops::kKilnDomain), {src}, std::move(attrs), edit);
-    ctx.count(n.op_type() + "->NHWC");
+    ctx.count(op + "->NHWC");
     return true;
   }
 
@@ -173,6 +174,7 @@ class ChannelsLastLayout final : public Pass {
       const ops::OpSchema* s = schema_of(*c);
       if (s == nullptr) continue;
       bool done = false;
+      const std::string op = c->op_type();  // c is gone once rewritten
       if (c->domain().empty() && (s->fusion_kind() == ops::FusionKind::kElementwise ||
                                   s->fusion_kind() == ops::FusionKind::kBroadcast))
         done = sink_elementwise(*c, edit);
@@ -181,7 +183,7 @@ class ChannelsLastLayout final : public Pass {
       else if (c->domain().empty() && c->op_type() == "Resize")
         done = sink_resize(*c, edit);
       if (done) {
-        ctx.count("Transpose sunk through " + c->op_type());
+        ctx.count("Transpose sunk through " + op);
         any = true;
       }
     }

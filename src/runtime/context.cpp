@@ -163,6 +163,20 @@ class Context final : public ExecutionContext {
     return Status::Ok();
   }
 
+  void set_profiling(bool on) override {
+    state_.layer_ms.assign(on ? p_->steps.size() : 0, 0.0);
+    state_.profiled_runs = 0;
+  }
+  std::vector<LayerTime> layer_profile() const override {
+    std::vector<LayerTime> out;
+    for (size_t i = 0; i < state_.layer_ms.size(); ++i) {
+      const Step& s = p_->steps[i];
+      out.push_back({s.node->name(), s.node->op_type(), s.tactic, state_.layer_ms[i],
+                     state_.profiled_runs});
+    }
+    return out;
+  }
+
   Result<Tensor> output(const std::string& name) const override {
     const int o = output_index(name);
     if (o < 0) return unknown_name(*p_, name, TensorIOMode::kOutput);

@@ -3,6 +3,7 @@
 // slot gets its result copied into its own slot, so memory reuse can never be observed.
 #include "runtime/executor.h"
 
+#include <chrono>
 #include <cstring>
 
 #include "core/errors.h"
@@ -48,8 +49,13 @@ class Run {
 
   Status go() {
     KILN_RETURN_IF_ERROR(bind_inputs());
+    const bool profiling = !st_.layer_ms.empty();
+    if (profiling) ++st_.profiled_runs;
     for (size_t i = 0; i < p_.steps.size(); ++i) {
+      const auto t0 = profiling ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
       Status s = run_step(p_.steps[i]);
+      if (profiling)
+        st_.layer_ms[i] += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
       if (!s.ok()) {
         if (s.node() == nullptr) s.with_node(p_.steps[i].node->ref());
         return s;
@@ -246,7 +252,9 @@ class Run {
 
 Status run_program(const Program& p, int profile, RunState& state) {
   p.device->set_intra_op_threads(p.threads.load(std::memory_order_relaxed));
-  return Run(p, profile, state).go();
+  Status s = Run(p, profile, state).go();
+  p.device->run_finished();
+  return s;
 }
 
 }  // namespace kiln::runtime

@@ -28,6 +28,10 @@ struct RunState {
   std::vector<Tensor> results;                                     // per Program::outputs
   std::vector<std::vector<int64_t>> last_run_shapes;               // input shapes of that run
 
+  // Per-layer milliseconds summed over profiled runs (empty: profiling off).
+  std::vector<double> layer_ms;
+  int64_t profiled_runs = 0;
+
   // Scratch of one run.
   std::vector<Tensor> values;
   std::vector<const Tensor*> ptrs;

@@ -148,6 +148,8 @@ Status load_program(Program& p, Logger* logger) {
                  "', which this kiln does not have; rebuild the engine on this machine")
           .with_node(n.ref());
     KILN_ASSIGN_OR_RETURN(step.kernel, tactic->prepare(n, *step.schema, layer.params));
+    step.tactic = std::string(tactic->name());
+    if (!layer.params.empty()) step.tactic += " " + tactic->describe(layer.params);
     for (const ir::Value* v : n.inputs()) {
       const int id = v ? p.value_id(v) : -1;
       if (v != nullptr && id < 0) return malformed("node input '" + v->name() + "' is undefined");

@@ -40,6 +40,7 @@ struct Step {
   const ir::Node* node = nullptr;
   const ops::OpSchema* schema = nullptr;
   std::unique_ptr<backends::Kernel> kernel;
+  std::string tactic;        // with its variant, e.g. "cpu.dnnl.conv brg:avx512_core"
   std::vector<int> inputs;   // value ids, -1 for omitted optional inputs
   std::vector<int> outputs;  // value ids, -1 for omitted optional outputs
   std::vector<int> release;  // values whose last reader is this step

@@ -31,6 +31,7 @@ struct BenchArgs {
   int intra_op_threads = 0;
   int profile = 0;
   bool json = false;
+  bool dump_profile = false;
 };
 
 double ms_since(Clock::time_point t) {
@@ -177,6 +178,22 @@ int run_bench(const BenchArgs& a) {
                             {"median", percentile(all, 50)}, {"p90", percentile(all, 90)},
                             {"p95", percentile(all, 95)},    {"p99", percentile(all, 99)},
                             {"max", all.back()}};
+  // Per-layer times from separate runs, so the probes do not weigh on the latencies above.
+  std::vector<ExecutionContext::LayerTime> layers;
+  if (a.dump_profile) {
+    contexts[0]->set_profiling(true);
+    for (int64_t r = 0; r < a.iterations; ++r)
+      if (Status s = contexts[0]->execute(); !s.ok()) return fail(s);
+    layers = contexts[0]->layer_profile();
+    contexts[0]->set_profiling(false);
+  }
+  nlohmann::json profile_json = nlohmann::json::array();
+  double layers_total = 0;
+  for (const auto& l : layers) {
+    const double per_run = l.runs > 0 ? l.total_ms / static_cast<double>(l.runs) : 0;
+    layers_total += per_run;
+    profile_json.push_back({{"name", l.name}, {"op", l.op}, {"tactic", l.tactic}, {"ms", per_run}});
+  }
   nlohmann::json shapes_json = nlohmann::json::object();
   for (const auto& [n, s] : *shapes) shapes_json[n] = s;
   nlohmann::json j = {{"model", a.model},
@@ -196,6 +213,7 @@ int run_bench(const BenchArgs& a) {
                       {"arena_bytes", engine.arena_bytes(a.profile)},
                       {"profile", a.profile},
                       {"shapes", shapes_json}};
+  if (a.dump_profile) j["layer_profile"] = profile_json;
   if (a.json) {
     std::printf("%s\n", j.dump(2).c_str());
     return kExitOk;
@@ -211,6 +229,22 @@ int run_bench(const BenchArgs& a) {
               "max %.3f\n",
               all.front(), mean, percentile(all, 50), percentile(all, 90), percentile(all, 95),
               percentile(all, 99), all.back());
+  if (a.dump_profile) {
+    std::vector<size_t> order(layers.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](size_t x, size_t y) {
+      return layers[x].total_ms > layers[y].total_ms;
+    });
+    std::printf("  layer profile (mean ms per run over %lld runs; sum %.3f ms):\n",
+                static_cast<long long>(a.iterations), layers_total);
+    for (size_t i : order) {
+      const auto& l = layers[i];
+      const double ms = l.runs > 0 ? l.total_ms / static_cast<double>(l.runs) : 0;
+      std::printf("    %4zu %9.3f %5.1f%%  %-18s %-36s %s\n", i, ms,
+                  layers_total > 0 ? 100.0 * ms / layers_total : 0.0, l.op.c_str(),
+                  l.tactic.c_str(), l.name.c_str());
+    }
+  }
   return kExitOk;
 }
 
@@ -232,6 +266,8 @@ Runner add_bench(CLI::App& app) {
   cmd->add_option("--duration", a->duration_s, "Measured time, s (default 3)");
   cmd->add_option("--iterations", a->iterations, "At least this many runs per thread (default 20)");
   cmd->add_option("--threads", a->threads, "Threads, one execution context each (default 1)");
+  cmd->add_flag("--dump-profile", a->dump_profile,
+                "Time every layer in --iterations extra runs and list them, slowest first");
   cmd->add_option("--intra-op-threads", a->intra_op_threads,
                   "Threads each run's layers use (default 0 = physical cores)");
   cmd->add_option("--profile", a->profile, "Optimization profile to run under (default 0)");

@@ -53,7 +53,8 @@ struct NodeCase {
 
 struct TacticRunOptions {
   int threads = 1;
-  int inplace_input = -1;  // >= 0: output 0 shares (a copy of) this input's memory
+  int inplace_input = -1;        // >= 0: output 0 shares (a copy of) this input's memory
+  std::vector<uint8_t> params;  // the variant to prepare (empty: the tactic's default)
 };
 
 struct ErrorStats {
@@ -127,7 +128,7 @@ class TacticHarness {
   Result<std::vector<Tensor>> run_tactic(const backends::Tactic& tactic,
                                          TacticRunOptions opts = {}) const {
     KILN_ASSIGN_OR_RETURN(std::unique_ptr<backends::Kernel> kernel,
-                          tactic.prepare(*node_, *schema_, {}));
+                          tactic.prepare(*node_, *schema_, opts.params));
     std::vector<Tensor> inputs = copies();
     ops::KernelContext ctx = context(inputs);
     // Like the executor's in-place slot: output 0 of the input's type and byte size lands on
@@ -279,8 +280,8 @@ inline ErrorStats expect_tactic_matches(const backends::Tactic& tactic, NodeCase
 // Two runs with the same thread count must agree bit for bit.
 inline void expect_deterministic(const backends::Tactic& tactic, NodeCase c, int threads = 2) {
   TacticHarness h(std::move(c));
-  Result<std::vector<Tensor>> a = h.run_tactic(tactic, {threads, -1});
-  Result<std::vector<Tensor>> b = h.run_tactic(tactic, {threads, -1});
+  Result<std::vector<Tensor>> a = h.run_tactic(tactic, {threads, -1, {}});
+  Result<std::vector<Tensor>> b = h.run_tactic(tactic, {threads, -1, {}});
   ASSERT_TRUE(a.ok() && b.ok());
   ASSERT_EQ(a->size(), b->size());
   for (size_t o = 0; o < a->size(); ++o) {

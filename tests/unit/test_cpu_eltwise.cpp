@@ -114,7 +114,7 @@ TEST(CpuEltwise, BinaryOpsOverBroadcasts) {
                      Dims::of(s.b).to_string() + " threads " + std::to_string(threads));
         const ErrorStats st = expect_tactic_matches(
             eltwise(), op_case(op, {spiky(s.a, -5, 5, 1), spiky(s.b, -5, 5, 2)}), kExact,
-            {threads, -1});
+            {threads, -1, {}});
         worst.max_abs = std::max(worst.max_abs, st.max_abs);
         worst.max_rel = std::max(worst.max_rel, st.max_rel);
         worst.compared += st.compared;
@@ -157,7 +157,7 @@ TEST(CpuEltwise, UnaryOps) {
         SCOPED_TRACE(std::string(u.op) + " " + Dims::of(s).to_string());
         const ErrorStats st = expect_tactic_matches(
             eltwise(), op_case(u.op, {spiky(s, lo, hi, 5)}, u.opset, {}, u.attrs()), u.tol,
-            {2, -1});
+            {2, -1, {}});
         worst.max_abs = std::max(worst.max_abs, st.max_abs);
         worst.max_rel = std::max(worst.max_rel, st.max_rel);
         worst.compared += st.compared;
@@ -248,12 +248,12 @@ TEST(CpuEltwise, InPlaceOverAnInput) {
     EXPECT_TRUE(eltwise().allows_inplace(h.node(), h.schema(), 0));
     EXPECT_FALSE(eltwise().allows_inplace(h.node(), h.schema(), 1));
   }
-  expect_tactic_matches(eltwise(), std::move(a), kExact, {2, 0});
+  expect_tactic_matches(eltwise(), std::move(a), kExact, {2, 0, {}});
   // A body reading its input twice, in place over it.
   expect_tactic_matches(eltwise(),
                         fused_case({spiky({4, 700}, -5, 5, 43), rand_f32({4, 1}, -1, 1, 44)},
                                    {{"Mul", {0, 1}}, {"Sigmoid", {2}}, {"Mul", {0, 3}}}),
-                        kTransc, {2, 0});
+                        kTransc, {2, 0, {}});
 }
 
 TEST(CpuEltwise, Deterministic) {

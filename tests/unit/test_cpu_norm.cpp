@@ -48,7 +48,7 @@ TEST(CpuLayerNorm, MatchesReferenceOverShapes) {
                              with_bias ? rand_f32(norm, -1, 1, 5) : none(), k.axis);
         SCOPED_TRACE(Dims::of(k.x).to_string() + " axis " + std::to_string(k.axis));
         const ErrorStats st =
-            expect_tactic_matches(layernorm(), std::move(c), kNormTol, {threads, -1});
+            expect_tactic_matches(layernorm(), std::move(c), kNormTol, {threads, -1, {}});
         worst.max_abs = std::max(worst.max_abs, st.max_abs);
         worst.max_rel = std::max(worst.max_rel, st.max_rel);
         worst.compared += st.compared;
@@ -144,7 +144,7 @@ TEST(CpuSoftmax, MatchesReferenceOverShapesAndAxes) {
         SCOPED_TRACE(std::string(op) + " " + Dims::of(k.x).to_string() + " axis " +
                      std::to_string(k.axis));
         const ErrorStats st = expect_tactic_matches(
-            softmax(), sm_case(op, rand_f32(k.x, -10, 10, 11), k.axis), kNormTol, {threads, -1});
+            softmax(), sm_case(op, rand_f32(k.x, -10, 10, 11), k.axis), kNormTol, {threads, -1, {}});
         worst.max_abs = std::max(worst.max_abs, st.max_abs);
         worst.max_rel = std::max(worst.max_rel, st.max_rel);
         worst.compared += st.compared;
@@ -166,7 +166,7 @@ TEST(CpuSoftmax, HardValues) {
   for (int i = 76; i < 95; ++i) v[i] = -inf;
   v[95 + 18] = inf;
   for (const char* op : {"Softmax", "LogSoftmax"}) {
-    for (int64_t axis : {1, 0}) {
+    for (int64_t axis : {1, 0, {}}) {
       SCOPED_TRACE(std::string(op) + " axis " + std::to_string(axis));
       const ErrorStats st =
           expect_tactic_matches(softmax(), sm_case(op, f32({6, 19}, v), axis), kNormTol);

@@ -96,6 +96,7 @@ class CpuDevice final : public Device {
   }
   std::unique_ptr<Queue> create_queue() override { return std::make_unique<ThreadQueue>(); }
   void set_intra_op_threads(int n) override { cpu::set_intra_op_threads(n); }
+  void run_finished() override { cpu::release_workers(); }
   const std::vector<const Tactic*>& tactics() const override { return tactics_; }
 
  private:

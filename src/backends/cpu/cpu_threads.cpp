@@ -38,4 +38,6 @@ void set_intra_op_threads(int n) { omp_set_num_threads(n > 0 ? n : physical_core
 
 int intra_op_threads() { return omp_get_max_threads(); }
 
+void release_workers() { omp_pause_resource_all(omp_pause_soft); }
+
 }  // namespace kiln::backends::cpu

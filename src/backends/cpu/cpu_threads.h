@@ -19,6 +19,15 @@ int physical_cores();
 void set_intra_op_threads(int n);
 int intra_op_threads();
 
+// Ends the calling thread's worker threads (they are started again by its next parallel
+// region). Called when a run returns, so that
+//  - no worker busy-waits after a run (OpenMP spins its workers after each region), and
+//  - runs from other threads (contexts on server threads) do not share the cores with idle
+//    workers parked for this thread: with more live workers than cores, libgomp falls back to
+//    sleeping at every barrier, which made a 5 ms network 2x slower.
+// Costs starting the workers again per run (tens of microseconds).
+void release_workers();
+
 // Runs body(begin, end) over [0, n) split into at most intra_op_threads() contiguous ranges of
 // at least `grain` items each, statically (range i always goes to the same worker).
 template <typename F>
