@@ -11,6 +11,11 @@
 // shape inference, as the builder does), so the whole suite also checks that optimization
 // never changes a result.
 //
+// --engine builds every case into an engine instead (the builder at --opt-level, default 3,
+// a fixed profile at the case's input shapes, the device's tactics: the fast CPU kernels
+// wherever they apply) and runs it through the runtime: the suite then checks the kernels
+// users get, not only the reference interpreter.
+//
 // Exit status 0 when no case outside the skip list gives a wrong answer or an unexpected
 // error, and the pass rate reaches the minimum (from --min-pass-rate or the skip list's
 // "# min_pass_rate:" line).
@@ -28,6 +33,8 @@
 #include <sstream>
 
 #include "core/errors.h"
+#include "kiln/builder.h"
+#include "kiln/engine.h"
 #include "interp/interpreter.h"
 #include "onnx_import/importer.h"
 #include "onnx_import/tensor_proto.h"
@@ -43,6 +50,7 @@ namespace {
 
 const char* kDefaultRoot = "/usr/include/onnx/backend/test/data";
 int g_opt_level = 0;
+bool g_engine = false;
 const char* kSuites[] = {"node", "simple", "pytorch-converted", "pytorch-operator"};
 
 enum class Outcome { kPass, kSkip, kMismatch, kNoKernel, kError, kUnsupportedData };
@@ -177,6 +185,38 @@ std::string compare(const Tensor& got, const Tensor& want) {
   return diff;
 }
 
+// The case as an engine: built for exactly these input shapes, run once.
+Result<interp::TensorMap> run_engine(const fs::path& model_path, const interp::TensorMap& inputs) {
+  KILN_ASSIGN_OR_RETURN(std::unique_ptr<Network> net, Network::from_onnx_file(model_path.string()));
+  BuilderConfig cfg;
+  cfg.optimization_level = g_opt_level > 0 ? g_opt_level : 3;
+  // The default variant of each tactic (timing every variant of every case would be slow; the
+  // unit tests run every variant).
+  cfg.autotune = false;
+  OptimizationProfile profile;
+  for (const auto& [name, t] : inputs) profile.set(name, t.shape());
+  cfg.profiles = {profile};
+  Builder builder;
+  KILN_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, builder.build_serialized(*net, cfg));
+  KILN_ASSIGN_OR_RETURN(std::shared_ptr<Engine> engine, Engine::deserialize(bytes));
+  KILN_ASSIGN_OR_RETURN(std::unique_ptr<ExecutionContext> ctx, engine->create_context());
+  for (const auto& [name, t] : inputs) KILN_RETURN_IF_ERROR(ctx->set_input(name, t));
+  KILN_RETURN_IF_ERROR(ctx->execute());
+  interp::TensorMap out;
+  for (const TensorInfo& io : engine->io_tensors()) {
+    if (io.mode != TensorIOMode::kOutput) continue;
+    KILN_ASSIGN_OR_RETURN(Tensor t, ctx->output(io.name));
+    if (t.dtype() == DataType::kString) {
+      out[io.name] = t;
+      continue;
+    }
+    KILN_ASSIGN_OR_RETURN(Tensor c, Tensor::allocate(t.dtype(), t.shape()));
+    if (t.nbytes() > 0) std::memcpy(c.data(), t.data(), t.nbytes());
+    out[io.name] = std::move(c);
+  }
+  return out;
+}
+
 CaseResult run_case(const fs::path& dir) {
   CaseResult r;
   r.name = dir.filename().string();
@@ -195,7 +235,7 @@ CaseResult run_case(const fs::path& dir) {
     r.detail = p.to_string();
     return r;
   }
-  if (g_opt_level > 0) {
+  if (g_opt_level > 0 && !g_engine) {
     std::vector<Status> problems;
     ops::infer_shapes(*model.graph, {}, problems);
     passes::OptimizeOptions o;
@@ -269,7 +309,7 @@ CaseResult run_case(const fs::path& dir) {
         }
       };
     }
-    auto out = interp::run(model, inputs, options);
+    auto out = g_engine ? run_engine(dir / "model.onnx", inputs) : interp::run(model, inputs, options);
     if (out.ok() && !shape_problem.empty()) {
       r.outcome = Outcome::kMismatch;
       r.detail = shape_problem;
@@ -418,6 +458,8 @@ int main(int argc, char** argv) {
       shape_gaps = true;
     else if (a == "--opt-level")
       g_opt_level = std::stoi(next());
+    else if (a == "--engine")
+      g_engine = true;
     else {
       std::fprintf(stderr, "%s\n",
                    err(Code::kInvalidArgument, "unknown argument '", a, "'").to_string().c_str());

@@ -143,8 +143,28 @@ class DnnlMatMulKernel final : public Kernel {
     std::optional<dnnl::matmul::desc> op;  // outlives the primitive descriptors (next_impl)
   };
 
+  // A linear layer (constant 2-D B) over a batch of rows multiplies [rows, K] by B: as a 2-D
+  // product oneDNN can use its blocked-weights (brgemm) kernels.
   Result<Descs> descs(const std::vector<int64_t>& as, const std::vector<int64_t>& bs,
                       const std::vector<int64_t>& cs) const {
+    bool bias_is_row = true;
+    for (size_t i = 0; i + 1 < cs.size(); ++i) bias_is_row = bias_is_row && cs[i] == 1;
+    if (spec_.kind == Kind::kMatMul && spec_.b_const != nullptr && bs.size() == 2 &&
+        as.size() > 2 && !spec_.trans_a && bias_is_row) {
+      int64_t rows = 1;
+      for (size_t i = 0; i + 1 < as.size(); ++i) rows *= as[i];
+      std::vector<int64_t> c2;
+      if (!cs.empty()) c2 = {1, cs.back()};
+      KILN_ASSIGN_OR_RETURN(Descs d, descs_nd({rows, as.back()}, bs, c2));
+      d.y_shape.assign(as.begin(), as.end() - 1);
+      d.y_shape.push_back(spec_.trans_b ? bs[0] : bs[1]);
+      return d;
+    }
+    return descs_nd(as, bs, cs);
+  }
+
+  Result<Descs> descs_nd(const std::vector<int64_t>& as, const std::vector<int64_t>& bs,
+                         const std::vector<int64_t>& cs) const {
     const size_t rank = std::max(as.size(), bs.size());
     const Operand oa = operand(as, rank, spec_.trans_a);
     const Operand ob = operand(bs, rank, spec_.trans_b);
