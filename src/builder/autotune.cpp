@@ -51,7 +51,7 @@ std::optional<Operands> synthetic_inputs(const ir::Node& n) {
   return out;
 }
 
-// Median time of one run of the prepared kernel, ms; nullopt when it fails.
+// Time of one run of the prepared kernel (best of several), ms; nullopt when it fails.
 std::optional<double> time_kernel(const backends::Kernel& k, const ir::Node& n,
                                   const ops::OpSchema& schema, const Operands& in) {
   std::vector<const Tensor*> ptrs;
@@ -65,15 +65,16 @@ std::optional<double> time_kernel(const backends::Kernel& k, const ir::Node& n,
   if (!once()) return std::nullopt;  // warm-up: primitive creation, weight packing
   std::vector<double> ms;
   double total = 0;
-  // At least 3 runs, up to 15 or ~30 ms of runs: enough to rank kernels, cheap to build.
-  while (ms.size() < 3 || (ms.size() < 15 && total < 30.0)) {
+  // At least 5 runs, up to 20 or ~40 ms of runs: enough to rank kernels, cheap to build.
+  while (ms.size() < 5 || (ms.size() < 20 && total < 40.0)) {
     std::optional<double> t = once();
     if (!t) return std::nullopt;
     ms.push_back(*t);
     total += *t;
   }
-  std::nth_element(ms.begin(), ms.begin() + ms.size() / 2, ms.end());
-  return ms[ms.size() / 2];
+  // The fastest run: on a shared machine interference only ever adds time, so the minimum
+  // ranks kernels more reliably than the median.
+  return *std::min_element(ms.begin(), ms.end());
 }
 
 std::string label_of(const backends::Tactic& t, const backends::Tactic::Variant& v) {

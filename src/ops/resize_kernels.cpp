@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "ops/nn_kernels.h"
+#include "ops/resize_plan.h"
 
 namespace kiln::ops {
 
@@ -28,16 +29,6 @@ std::string list_str(const std::vector<T>& v) {
   return s + "]";
 }
 
-struct ResizeSpec {
-  std::string mode = "nearest";  // nearest, linear, cubic
-  std::string coord = "asymmetric";
-  std::string nearest_mode = "legacy";  // or round_prefer_floor, round_prefer_ceil, floor, ceil
-  double cubic_a = -0.75, extrapolation = 0.0;
-  bool exclude_outside = false, antialias = false;
-  std::vector<int64_t> in, out;
-  std::vector<double> scales;              // per axis of x
-  std::vector<double> roi_start, roi_end;  // per axis of x (tf_crop_and_resize)
-};
 
 // A computed output length as int64: NaN (0 * inf) is 0, and anything beyond the tensor limit
 // saturates there, so the size check refuses it instead of an undefined conversion.
@@ -103,6 +94,8 @@ Result<std::vector<double>> read_doubles(const Tensor& t, std::string_view what)
 }
 
 // Resize 11+: roi, scales or sizes (one of the two), axes and the aspect-ratio policy.
+}  // namespace
+
 Status resize_spec(const KernelContext& ctx, const Tensor& x, ResizeSpec& s) {
   constexpr std::string_view op = "Resize";
   const int64_t since = ctx.since();
@@ -220,17 +213,10 @@ Status resize_spec(const KernelContext& ctx, const Tensor& x, ResizeSpec& s) {
   return Status::Ok();
 }
 
+namespace {
+
 // ---- per-axis plans ----------------------------------------------------------------------------
 
-// How one axis is resized: for nearest, the source index of each output index (-1:
-// extrapolate); otherwise `taps` (input index, weight) pairs per output index.
-struct AxisPlan {
-  bool identity = false;
-  int64_t taps = 0;
-  std::vector<int64_t> nearest, idx;
-  std::vector<double> w;
-  std::vector<uint8_t> extrapolate;
-};
 
 double original_coord(const ResizeSpec& s, size_t d, int64_t j) {
   const double x = static_cast<double>(j), in = static_cast<double>(s.in[d]);
@@ -297,6 +283,8 @@ void coefficients(const ResizeSpec& s, double scale, double ratio, std::vector<d
   for (double& v : c) v /= sum;
 }
 
+}  // namespace
+
 AxisPlan axis_plan(const ResizeSpec& s, size_t d) {
   AxisPlan p;
   const int64_t in = s.in[d], out = s.out[d];
@@ -355,6 +343,8 @@ AxisPlan axis_plan(const ResizeSpec& s, size_t d) {
   }
   return p;
 }
+
+namespace {
 
 // A double result stored as T: integers round half to even and saturate (ONNX's reference).
 template <typename T>

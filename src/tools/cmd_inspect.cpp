@@ -4,6 +4,7 @@
 // whether this one can run it).
 #include <cstdio>
 
+#include "backends/backend.h"
 #include "core/errors.h"
 #include "engine/engine_file.h"
 #include "tools/commands.h"
@@ -102,12 +103,20 @@ int run_inspect(const InspectArgs& a) {
     for (const ir::Value* v : n.outputs()) outs.push_back(v ? v->name() : "");
     nlohmann::json out_shapes = nlohmann::json::array();
     for (const ir::Value* v : n.outputs()) out_shapes.push_back(v ? shape_json(v->type) : nullptr);
+    // The tactic's own reading of its params: the implementation the autotuner picked.
+    std::string variant;
+    if (!l.params.empty()) {
+      Result<backends::Device*> dev = backends::device_for(DeviceKind::kCpu);
+      const backends::Tactic* t = dev.ok() ? (*dev)->find_tactic(l.tactic) : nullptr;
+      variant = t != nullptr ? t->describe(l.params) : str(l.params.size(), " bytes of params");
+    }
     layers.push_back({{"index", i},
                       {"name", n.name()},
                       {"type", n.op_type()},
                       {"domain", n.domain()},
                       {"precision", l.precision},
                       {"tactic", l.tactic},
+                      {"variant", variant},
                       {"fused_from", l.fused_from},
                       {"onnx_node_index", n.index()},
                       {"inputs", ins},
@@ -157,10 +166,13 @@ int run_inspect(const InspectArgs& a) {
   const size_t shown = a.all_layers ? layers.size() : std::min<size_t>(layers.size(), 20);
   for (size_t i = 0; i < shown; ++i) {
     const auto& l = layers[i];
-    std::printf("  %4zu %-28s %-18s %-6s %-14s <- %s\n", i,
+    const std::string variant = l["variant"].get<std::string>();
+    const std::string tactic =
+        l["tactic"].get<std::string>() + (variant.empty() ? "" : " " + variant);
+    std::printf("  %4zu %-28s %-18s %-6s %-36s <- %s\n", i,
                 l["name"].get<std::string>().substr(0, 28).c_str(),
                 l["type"].get<std::string>().c_str(), l["precision"].get<std::string>().c_str(),
-                l["tactic"].get<std::string>().c_str(), l["fused_from"].dump().c_str());
+                tactic.c_str(), l["fused_from"].dump().c_str());
   }
   if (shown < layers.size())
     std::printf("  … %zu more (--layers shows all, --json gives everything)\n",

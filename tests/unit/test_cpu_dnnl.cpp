@@ -161,6 +161,34 @@ NodeCase matmul_case(Shape a, Shape b, bool b_const, uint64_t seed) {
   return c;
 }
 
+TEST(CpuDnnlDeconv, PatchGemmAndGeneralPathsMatchReference) {
+  const backends::Tactic& deconv = backends::cpu_dnnl_deconv_tactic();
+  struct Case {
+    Shape x, w;
+    std::vector<int64_t> strides, pads;
+    std::string act;
+  };
+  // kernel == stride without pads takes the GEMM + patch scatter path; the rest oneDNN's.
+  const std::vector<Case> cases = {{{1, 24, 7, 13}, {24, 1, 2, 2}, {2, 2}, {0, 0, 0, 0}, "Sigmoid"},
+                                   {{2, 7, 13, 7}, {7, 13, 2, 2}, {2, 2}, {0, 0, 0, 0}, "Relu"},
+                                   {{1, 13, 7, 7}, {13, 7, 3, 3}, {2, 2}, {1, 1, 1, 1}, ""},
+                                   {{1, 1, 13, 1}, {1, 1, 3, 1}, {1, 1}, {0, 0, 0, 0}, "Relu"}};
+  uint64_t seed = 800;
+  for (const Case& k : cases) {
+    NodeCase c{"FusedConvTranspose", "kiln", 1};
+    c.inputs = {rand_f32(k.x, -1, 1, seed), rand_f32(k.w, -1, 1, seed + 1),
+                rand_f32({k.w[1]}, -1, 1, seed + 2)};
+    c.constants = {1, 2};
+    c.attrs.push_back(ir::Attribute::make_ints("strides", k.strides));
+    c.attrs.push_back(ir::Attribute::make_ints("pads", k.pads));
+    c.attrs.push_back(ir::Attribute::make_ints("kernel_shape", {k.w[2], k.w[3]}));
+    c.attrs.push_back(ir::Attribute::make_string("activation", k.act));
+    seed += 3;
+    SCOPED_TRACE("X " + Dims::of(k.x).to_string() + " W " + Dims::of(k.w).to_string());
+    expect_tactic_matches(deconv, std::move(c), kProductTol, {2, -1, {}});
+  }
+}
+
 TEST(CpuDnnlMatMul, MatMulOverShapesBroadcastsAndEveryImplementation) {
   struct Case {
     Shape a, b;

@@ -23,5 +23,8 @@ const Tactic& cpu_dnnl_matmul_tactic();
 const Tactic& cpu_attention_tactic();
 const Tactic& cpu_dnnl_pool_tactic();
 const Tactic& cpu_transpose_tactic();
+const Tactic& cpu_resize_tactic();
+const Tactic& cpu_concat_tactic();
+const Tactic& cpu_dnnl_deconv_tactic();
 
 }  // namespace kiln::backends

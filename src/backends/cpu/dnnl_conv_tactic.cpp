@@ -249,6 +249,7 @@ class DnnlConvKernel final : public Kernel {
     cpu::dnnl_thread_stream().wait();
     packed_.emplace_back(want, m);
     owner_of_[m.get()] = &t;
+    cpu::release_original(t.data(), t.nbytes());
     return m;
   }
 

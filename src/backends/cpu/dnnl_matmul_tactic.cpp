@@ -273,6 +273,7 @@ class DnnlMatMulKernel final : public Kernel {
     dnnl::reorder(user, *m).execute(cpu::dnnl_thread_stream(), user, *m);
     cpu::dnnl_thread_stream().wait();
     packed_.emplace_back(want, m);
+    cpu::release_original(spec_.b_const->data(), spec_.b_const->nbytes());
     return m;
   }
 

@@ -1,5 +1,9 @@
 #include "backends/cpu/dnnl_util.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdint>
 #include <memory>
 
 namespace kiln::backends::cpu {
@@ -59,6 +63,19 @@ bool append_activation(dnnl::post_ops& po, const ops::ActivationSpec& a) {
     case A::kGeluTanh: po.append_eltwise(1.f, algorithm::eltwise_gelu_tanh, 0.f, 0.f); return true;
   }
   return false;
+}
+
+void release_original(const void* data, size_t bytes) {
+#ifdef MADV_PAGEOUT
+  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(data) + page - 1) / page * page;
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(data) + bytes) / page * page;
+  // Only whole pages inside the tensor: neighbours may still be in use. Failure is harmless.
+  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_PAGEOUT);
+#else
+  (void)data;
+  (void)bytes;
+#endif
 }
 
 std::string impl_name(const dnnl::primitive_desc_base& pd) { return pd.impl_info_str(); }

@@ -25,6 +25,12 @@ dnnl::memory dnnl_scratchpad(const dnnl::memory::desc& md);
 bool append_activation(dnnl::post_ops& po, const ops::ActivationSpec& a);
 bool activation_supported(const ops::ActivationSpec& a);
 
+// After a kernel has packed a weight tensor into its own blocked copy, the original's pages
+// are only needed again by a fallback: ask the kernel to reclaim them (clean file pages of an
+// mmap'd engine are dropped, anonymous ones kept — no data is ever lost), so a run's resident
+// memory holds the weights once, not twice.
+void release_original(const void* data, size_t bytes);
+
 // The implementation a primitive descriptor chose ("brg:avx512_core", "jit:avx512_core", …).
 std::string impl_name(const dnnl::primitive_desc_base& pd);
 
