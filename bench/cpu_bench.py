@@ -160,9 +160,9 @@ def kiln_bench(a, engine, inputs, runs, warmup_ms, intra_flag):
     return {"wall_s": wall, "peak_rss_kb": rss, "report": json.loads(out), "cmd": cmd}
 
 
-def ort_bench(a, model_path, inputs):
+def ort_bench(a, model_path, inputs, runs=None):
     cmd = [sys.executable, str(HERE / "ort_runner.py"), str(model_path), "--threads", str(a.threads),
-           "--runs", str(a.runs), "--warmup-runs", str(a.warmup_runs),
+           "--runs", str(runs or a.runs), "--warmup-runs", str(a.warmup_runs),
            "--inputs", *[f"{n}={p}" for n, p in inputs.items()]]
     rc, out, err, rss, wall = run_measured(cmd, a.timeout)
     if rc != 0:
@@ -250,14 +250,26 @@ def bench_model(a, name, tmp, intra_flag):
     warmup_ms = a.warmup_runs * probe["report"]["latency_ms"]["median"]
     r["kiln_probe_ms"] = probe["report"]["latency_ms"]["median"]
     log(f"[{name}] kiln bench: {a.runs} runs after {warmup_ms:.0f} ms warm-up; then onnxruntime")
-    # Back to back, kiln then ORT, so load on the machine hits both alike.
-    r["kiln"] = kiln_bench(a, engine, inputs, a.runs, warmup_ms, intra_flag)
-    r["ort"] = ort_bench(a, model_path, inputs)
-    k = r["kiln"]["report"]["latency_ms"]
-    r["kiln"]["latency_ms"] = {key: k[key] for key in ("median", "p90", "min", "max", "mean")}
-    r["kiln"]["latency_ms"]["n"] = r["kiln"]["report"]["iterations"]
-    # The CLI reports percentiles only; keep per-run samples when a future CLI prints them.
-    r["kiln"]["samples_ms"] = r["kiln"]["report"].get("samples_ms")
+    # Alternating rounds (kiln, ORT, kiln, ORT, …) so that the shared machine's slow and fast
+    # phases hit both alike; medians are over all samples of all rounds.
+    per_round = max(1, -(-a.runs // a.rounds))
+    kiln_rounds, ort_rounds = [], []
+    for _ in range(a.rounds):
+        kiln_rounds.append(kiln_bench(a, engine, inputs, per_round, warmup_ms, intra_flag))
+        ort_rounds.append(ort_bench(a, model_path, inputs, per_round))
+    kiln_samples = [x for kr in kiln_rounds for x in kr["report"]["samples_ms"]]
+    ort_samples = [x for o in ort_rounds for x in o["samples_ms"]]
+    r["kiln"] = dict(kiln_rounds[0])
+    r["kiln"]["peak_rss_kb"] = max(kr["peak_rss_kb"] for kr in kiln_rounds)
+    r["kiln"]["rounds"] = [kr["report"] for kr in kiln_rounds]
+    r["kiln"]["samples_ms"] = kiln_samples
+    r["kiln"]["latency_ms"] = stats(kiln_samples)
+    r["ort"] = dict(ort_rounds[0])
+    r["ort"]["peak_rss_kb"] = max(o["peak_rss_kb"] for o in ort_rounds)
+    r["ort"]["samples_ms"] = ort_samples
+    r["ort"]["latency_ms"] = stats(ort_samples)
+    r["rounds"] = a.rounds
+    k = r["kiln"]["latency_ms"]
     r["ratio"] = k["median"] / r["ort"]["latency_ms"]["median"]
     return r
 
@@ -358,7 +370,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--models", default=",".join(MODELS), help="comma-separated, of: " + ", ".join(MODELS))
     ap.add_argument("--threads", type=int, default=2, help="intra-op threads of both runtimes")
-    ap.add_argument("--runs", type=int, default=20, help="timed runs per model and runtime")
+    ap.add_argument("--runs", type=int, default=40, help="timed runs per model and runtime")
+    ap.add_argument("--rounds", type=int, default=4,
+                    help="alternating kiln/ORT rounds the runs are split into")
     ap.add_argument("--warmup-runs", type=int, default=5, help="untimed runs before (>= 5 by default)")
     ap.add_argument("--kiln", default=str(REPO / "build/src/tools/kiln"))
     ap.add_argument("--out", default=str(HERE / "results"))

@@ -9,6 +9,7 @@
 #include "backends/backend.h"
 #include "backends/cpu/cpu_tactics.h"
 #include "backends/cpu/cpu_threads.h"
+#include "backends/cpu/dnnl_util.h"
 #include "core/errors.h"
 #include "engine/engine_file.h"
 
@@ -89,7 +90,7 @@ class CpuDevice final : public Device {
     if (bytes > (uint64_t{1} << 46))
       return err(Code::kAllocationFailed, "refusing to allocate ", bytes, " bytes of host memory");
     const uint64_t n = std::max<uint64_t>(a, (bytes + a - 1) / a * a);
-    void* p = std::aligned_alloc(a, n);
+    void* p = cpu::alloc_large(n);  // huge pages for large arenas (64-byte aligned at least)
     if (p == nullptr)
       return err(Code::kAllocationFailed, "could not allocate ", n, " bytes of host memory");
     return std::unique_ptr<Buffer>(new HostBuffer(p, bytes));

@@ -243,7 +243,7 @@ class DnnlConvKernel final : public Kernel {
       if (d == want && m->get_desc().get_size() == want.get_size() && owner_of_.at(m.get()) == &t)
         return m;
     auto& eng = cpu::dnnl_engine();
-    auto m = std::make_shared<memory>(want, eng);
+    auto m = cpu::packed_memory(want);
     memory user(have, eng, const_cast<void*>(t.data()));
     dnnl::reorder(user, *m).execute(cpu::dnnl_thread_stream(), user, *m);
     cpu::dnnl_thread_stream().wait();

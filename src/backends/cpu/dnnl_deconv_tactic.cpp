@@ -273,7 +273,7 @@ class DnnlDeconvKernel final : public Kernel {
   static std::shared_ptr<memory> reorder(const memory::desc& want, const memory::desc& have,
                                          const Tensor& t) {
     auto& eng = cpu::dnnl_engine();
-    auto m = std::make_shared<memory>(want, eng);
+    auto m = cpu::packed_memory(want);
     memory user(have, eng, const_cast<void*>(t.data()));
     dnnl::reorder(user, *m).execute(cpu::dnnl_thread_stream(), user, *m);
     cpu::dnnl_thread_stream().wait();

@@ -268,7 +268,7 @@ class DnnlMatMulKernel final : public Kernel {
     for (const auto& [d, m] : packed_)
       if (d == want) return m;
     auto& eng = cpu::dnnl_engine();
-    auto m = std::make_shared<memory>(want, eng);
+    auto m = cpu::packed_memory(want);
     memory user(have, eng, const_cast<void*>(spec_.b_const->data()));
     dnnl::reorder(user, *m).execute(cpu::dnnl_thread_stream(), user, *m);
     cpu::dnnl_thread_stream().wait();

@@ -4,7 +4,10 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstdlib>
+#include <algorithm>
 #include <memory>
+#include <new>
 
 namespace kiln::backends::cpu {
 
@@ -63,6 +66,29 @@ bool append_activation(dnnl::post_ops& po, const ops::ActivationSpec& a) {
     case A::kGeluTanh: po.append_eltwise(1.f, algorithm::eltwise_gelu_tanh, 0.f, 0.f); return true;
   }
   return false;
+}
+
+void* alloc_large(size_t bytes) {
+  constexpr size_t kHuge = size_t{2} << 20;
+  if (bytes < kHuge) return std::aligned_alloc(64, std::max<size_t>(64, (bytes + 63) / 64 * 64));
+  const size_t n = (bytes + kHuge - 1) / kHuge * kHuge;
+  void* p = std::aligned_alloc(kHuge, n);
+#ifdef MADV_HUGEPAGE
+  if (p != nullptr) madvise(p, n, MADV_HUGEPAGE);
+#endif
+  return p;
+}
+
+std::shared_ptr<dnnl::memory> packed_memory(const dnnl::memory::desc& md) {
+  const size_t bytes = md.get_size();
+  void* p = alloc_large(bytes);
+  if (p == nullptr) throw std::bad_alloc();
+  // The memory object does not own a user handle: the shared_ptr's deleter frees it after.
+  return std::shared_ptr<dnnl::memory>(new dnnl::memory(md, dnnl_engine(), p),
+                                       [p](dnnl::memory* m) {
+                                         delete m;
+                                         std::free(p);
+                                       });
 }
 
 void release_original(const void* data, size_t bytes) {
