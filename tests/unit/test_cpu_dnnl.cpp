@@ -6,6 +6,8 @@
 // with FMA; operands are in [-1, 1] and reductions up to ~1000 terms), exact for movement.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "backends/cpu/cpu_tactics.h"
 #include "ops/layout_util.h"
 #include "unit/cpu_test_data.h"
@@ -126,6 +128,35 @@ TEST(CpuDnnlConv, FusedResidualAndActivationsInBothLayouts) {
                               kProductTol);
         ++seed;
       }
+}
+
+// Winograd F(2,3) (the "wino" variant, blocked activations reordered in and out) trades a
+// little accuracy: its transforms round differently (tolerance 1e-4 on |values| <= 1 with
+// 576-term sums).
+TEST(CpuDnnlConv, WinogradVariantWithResidualAndActivationInNhwc) {
+  auto make = [] {
+    NodeCase c{"FusedConv", "kiln", 1};
+    Tensor x = ops::layout::permuted(rand_f32({2, 64, 13, 13}, -1, 1, 31), {0, 2, 3, 1}).value();
+    Tensor z = ops::layout::permuted(rand_f32({2, 32, 13, 13}, -1, 1, 32), {0, 2, 3, 1}).value();
+    c.inputs = {x, rand_f32({32, 64, 3, 3}, -1, 1, 33), rand_f32({32}, -1, 1, 34), z};
+    c.constants = {1, 2};
+    c.attrs.push_back(ir::Attribute::make_ints("pads", {1, 1, 1, 1}));
+    c.attrs.push_back(ir::Attribute::make_string("activation", "Relu"));
+    c.attrs.push_back(ir::Attribute::make_int("channels_last", 1));
+    return c;
+  };
+  TacticHarness h(make());
+  std::vector<backends::Tactic::Variant> vs = conv().variants(h.node(), h.schema());
+  auto wino = std::find_if(vs.begin(), vs.end(), [](const auto& v) { return v.label == "wino"; });
+  ASSERT_NE(wino, vs.end()) << "no Winograd variant offered for a 3x3 stride-1 convolution";
+  for (int threads : {1, 2}) {
+    ErrorStats st = expect_tactic_matches(conv(), make(), 1e-4, {threads, -1, wino->params});
+    print_stats("winograd", st);
+  }
+  // Not offered where it does not apply (stride 2).
+  NodeCase strided = conv_case(cc({1, 64, 13, 13}, {32, 64, 3, 3}, 1, {2, 2}, {1, 1, 1, 1}), 3);
+  TacticHarness hs(std::move(strided));
+  for (const auto& v : conv().variants(hs.node(), hs.schema())) EXPECT_NE(v.label, "wino");
 }
 
 TEST(CpuDnnlConv, ResidualMayShareTheOutputsMemory) {
