@@ -1,4 +1,5 @@
-// "cpu.softmax": Softmax-13 and LogSoftmax-13 (one axis) over float32.
+// "cpu.softmax": Softmax and LogSoftmax (13: one axis; 1/11: rows from the axis on) over
+// float32.
 //
 // The input is viewed as [outer, n, inner] with n the axis. inner == 1 (the usual last axis)
 // normalizes contiguous rows; otherwise blocks of up to kBlock inner positions are normalized
@@ -122,13 +123,17 @@ class SoftmaxKernel final : public Kernel {
     if (x == nullptr || x->dtype() != DataType::kFloat32 || x->rank() == 0 || x->numel() == 0)
       return schema_.reference_kernel()(ctx);
     const int64_t rank = static_cast<int64_t>(x->rank());
-    KILN_ASSIGN_OR_RETURN(const int64_t axis,
-                          ops::normalize_axis(ctx.attr_int("axis", -1), rank, "Softmax"));
+    // Before opset 13 the input is coerced to 2-D at `axis` (default 1): rows are everything
+    // from the axis on.
+    const bool legacy = schema_.since() < 13;
+    KILN_ASSIGN_OR_RETURN(
+        const int64_t axis,
+        ops::normalize_axis(ctx.attr_int("axis", legacy ? 1 : -1), rank, "Softmax"));
     const auto& shape = x->shape();
     const size_t ax = static_cast<size_t>(axis);
     const int64_t outer = ops::dims_product(shape, 0, ax);
-    const int64_t n = shape[ax];
-    const int64_t inner = ops::dims_product(shape, ax + 1, shape.size());
+    const int64_t n = legacy ? ops::dims_product(shape, ax, shape.size()) : shape[ax];
+    const int64_t inner = legacy ? 1 : ops::dims_product(shape, ax + 1, shape.size());
     KILN_ASSIGN_OR_RETURN(Tensor * out, ctx.allocate_output_uninit(0, DataType::kFloat32, shape));
     const float* in = x->data_as<float>();
     float* y = out->data_as<float>();
@@ -160,7 +165,9 @@ class SoftmaxTactic final : public Tactic {
   std::string_view name() const override { return "cpu.softmax"; }
 
   bool supports(const ir::Node& node, const ops::OpSchema& schema) const override {
-    if (!node.domain().empty() || schema.since() != 13) return false;
+    if (!node.domain().empty() || (schema.since() != 13 && schema.since() != 11 &&
+                                    schema.since() != 1))
+      return false;
     if (node.op_type() != "Softmax" && node.op_type() != "LogSoftmax") return false;
     return is_f32(node.input(0)) && is_f32(node.output(0));
   }
