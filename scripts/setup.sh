@@ -9,7 +9,7 @@ APT_PACKAGES=(
   build-essential cmake ninja-build clang libclang-rt-14-dev   # toolchain, libFuzzer + sanitizers
   libprotobuf-dev protobuf-compiler libonnx-dev libonnx-testdata # ONNX schema, checker, test data
   libgtest-dev libcli11-dev nlohmann-json3-dev libxxhash-dev     # tests, CLI, JSON, checksums
-  libdnnl-dev                                                    # oneDNN: CPU conv/matmul/pool
+  libdnnl-dev libomp-dev                                         # oneDNN (CPU conv/matmul/pool); OpenMP for clang builds
   python3-venv python3-numpy python3-onnx python3-torch python3-torchvision  # model export
 )
 # Pinned so CI is reproducible; bump deliberately.
