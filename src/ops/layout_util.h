@@ -55,10 +55,18 @@ inline Result<Tensor> permuted(const Tensor& t, const std::vector<int64_t>& perm
     }
   };
   switch (width) {
-    case 1: go(uint8_t{}); break;
-    case 2: go(uint16_t{}); break;
-    case 4: go(uint32_t{}); break;
-    case 8: go(uint64_t{}); break;
+    case 1:
+      go(uint8_t{});
+      break;
+    case 2:
+      go(uint16_t{});
+      break;
+    case 4:
+      go(uint32_t{});
+      break;
+    case 8:
+      go(uint64_t{});
+      break;
     default:
       return err(Code::kInvalidArgument, "cannot permute ", data_type_name(t.dtype()),
                  " tensors between layouts");

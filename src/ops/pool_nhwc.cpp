@@ -23,7 +23,9 @@ int64_t base_opset(const std::string& mode) {
   return 1;
 }
 
-bool is_global(const std::string& mode) { return mode.rfind("Global", 0) == 0; }
+bool is_global(const std::string& mode) {
+  return mode.rfind("Global", 0) == 0;
+}
 
 Status infer_pool_nhwc(InferContext& ctx) {
   const Dims& x = ctx.input_shape(0);

@@ -3,7 +3,8 @@
 // Converting per layer would reorder every activation twice; instead this pass
 //
 //   1. makes every 2-D convolution channels-last between two Transposes:
-//        Conv/FusedConv(x, W, B, z)  ->  T_nchw(FusedConv{channels_last}(T_nhwc(x), W, B, T_nhwc(z)))
+//        Conv/FusedConv(x, W, B, z)  ->  T_nchw(FusedConv{channels_last}(T_nhwc(x), W, B,
+//        T_nhwc(z)))
 //      and every pool whose input comes out of such a T_nchw a kiln.PoolNhwc the same way;
 //   2. sinks each T_nchw down through layout-agnostic ops — elementwise/broadcast ops (their
 //      constant operands are permuted once, here), Concat (the axis is remapped), Resize with
@@ -259,8 +260,8 @@ class ChannelsLastLayout final : public Pass {
     std::vector<ir::Value*> in = {src};
     for (size_t i = 1; i < c.inputs().size(); ++i) {
       ir::Value* v = c.input(i);
-      if (v == nullptr || (v->initializer() != nullptr && v->initializer()->shape() ==
-                                                              std::vector<int64_t>{0})) {
+      if (v == nullptr ||
+          (v->initializer() != nullptr && v->initializer()->shape() == std::vector<int64_t>{0})) {
         in.push_back(v);
         continue;
       }
@@ -289,6 +290,8 @@ class ChannelsLastLayout final : public Pass {
 
 }  // namespace
 
-std::unique_ptr<Pass> make_channels_last_layout() { return std::make_unique<ChannelsLastLayout>(); }
+std::unique_ptr<Pass> make_channels_last_layout() {
+  return std::make_unique<ChannelsLastLayout>();
+}
 
 }  // namespace kiln::passes

@@ -17,13 +17,25 @@ namespace {
 
 constexpr double kProductTol = 2e-5;
 
-const backends::Tactic& conv() { return backends::cpu_dnnl_conv_tactic(); }
-const backends::Tactic& matmul() { return backends::cpu_dnnl_matmul_tactic(); }
-const backends::Tactic& pool() { return backends::cpu_dnnl_pool_tactic(); }
-const backends::Tactic& attention() { return backends::cpu_attention_tactic(); }
-const backends::Tactic& transpose() { return backends::cpu_transpose_tactic(); }
+const backends::Tactic& conv() {
+  return backends::cpu_dnnl_conv_tactic();
+}
+const backends::Tactic& matmul() {
+  return backends::cpu_dnnl_matmul_tactic();
+}
+const backends::Tactic& pool() {
+  return backends::cpu_dnnl_pool_tactic();
+}
+const backends::Tactic& attention() {
+  return backends::cpu_attention_tactic();
+}
+const backends::Tactic& transpose() {
+  return backends::cpu_transpose_tactic();
+}
 
-Tensor none() { return Tensor(); }
+Tensor none() {
+  return Tensor();
+}
 
 // Runs every variant the tactic offers for the case (at least one).
 template <typename MakeCase>
@@ -53,10 +65,9 @@ struct ConvCase {
 };
 
 ConvCase cc(Shape x, Shape w, int64_t group = 1, std::vector<int64_t> strides = {},
-            std::vector<int64_t> pads = {}, std::vector<int64_t> dilations = {},
-            bool bias = true) {
-  return ConvCase{std::move(x), std::move(w), group, std::move(strides), std::move(pads),
-                  std::move(dilations), bias};
+            std::vector<int64_t> pads = {}, std::vector<int64_t> dilations = {}, bool bias = true) {
+  return ConvCase{std::move(x),    std::move(w),         group, std::move(strides),
+                  std::move(pads), std::move(dilations), bias};
 }
 
 NodeCase conv_case(const ConvCase& k, uint64_t seed) {
@@ -73,18 +84,19 @@ NodeCase conv_case(const ConvCase& k, uint64_t seed) {
 
 TEST(CpuDnnlConv, MatchesReferenceOverShapesGroupsStridesAndEveryImplementation) {
   const std::vector<ConvCase> cases = {
-      cc({1, 1, 7, 7}, {1, 1, 1, 1}),                                        // 1x1, one channel
-      cc({1, 7, 13, 13}, {13, 7, 3, 3}, 1, {1, 1}, {1, 1, 1, 1}),            // odd channels
+      cc({1, 1, 7, 7}, {1, 1, 1, 1}),                                         // 1x1, one channel
+      cc({1, 7, 13, 13}, {13, 7, 3, 3}, 1, {1, 1}, {1, 1, 1, 1}),             // odd channels
       cc({2, 13, 7, 13}, {7, 13, 3, 3}, 1, {2, 2}, {1, 0, 1, 2}, {}, false),  // uneven pads
-      cc({1, 16, 13, 13}, {16, 1, 3, 3}, 16, {1, 1}, {1, 1, 1, 1}),         // depthwise
-      cc({1, 8, 7, 7}, {6, 4, 3, 3}, 2, {1, 1}, {2, 2, 2, 2}, {2, 2}),      // grouped, dilated
-      cc({1, 3, 127, 13}, {7, 3, 7, 3}, 1, {2, 1}, {3, 1, 3, 1}),           // 7x3 kernel
-      cc({2, 13, 127}, {7, 13, 5}, 1, {1}, {2, 2}),                         // 1-D
+      cc({1, 16, 13, 13}, {16, 1, 3, 3}, 16, {1, 1}, {1, 1, 1, 1}),           // depthwise
+      cc({1, 8, 7, 7}, {6, 4, 3, 3}, 2, {1, 1}, {2, 2, 2, 2}, {2, 2}),        // grouped, dilated
+      cc({1, 3, 127, 13}, {7, 3, 7, 3}, 1, {2, 1}, {3, 1, 3, 1}),             // 7x3 kernel
+      cc({2, 13, 127}, {7, 13, 5}, 1, {1}, {2, 2}),                           // 1-D
   };
   uint64_t seed = 10;
   for (const ConvCase& k : cases) {
     SCOPED_TRACE("X " + Dims::of(k.x).to_string() + " W " + Dims::of(k.w).to_string());
-    expect_all_variants_match(conv(), [&] { return conv_case(k, seed); }, kProductTol);
+    expect_all_variants_match(
+        conv(), [&] { return conv_case(k, seed); }, kProductTol);
     seed += 3;
   }
 }
@@ -115,10 +127,17 @@ TEST(CpuDnnlConv, FusedResidualAndActivationsInBothLayouts) {
     std::string name;
     std::vector<float> params;
   };
-  const std::vector<Act> acts = {{"", {}},          {"Relu", {}},          {"Clip", {0.f, 6.f}},
-                                 {"Sigmoid", {}},   {"HardSigmoid", {0.2f, 0.5f}},
-                                 {"HardSwish", {}}, {"LeakyRelu", {0.1f}}, {"Silu", {}},
-                                 {"Tanh", {}},      {"Gelu", {}},          {"GeluTanh", {}}};
+  const std::vector<Act> acts = {{"", {}},
+                                 {"Relu", {}},
+                                 {"Clip", {0.f, 6.f}},
+                                 {"Sigmoid", {}},
+                                 {"HardSigmoid", {0.2f, 0.5f}},
+                                 {"HardSwish", {}},
+                                 {"LeakyRelu", {0.1f}},
+                                 {"Silu", {}},
+                                 {"Tanh", {}},
+                                 {"Gelu", {}},
+                                 {"GeluTanh", {}}};
   uint64_t seed = 100;
   for (bool last : {false, true})
     for (bool residual : {false, true})
@@ -168,7 +187,8 @@ TEST(CpuDnnlConv, ResidualMayShareTheOutputsMemory) {
 }
 
 TEST(CpuDnnlConv, DeterministicForAFixedThreadCount) {
-  expect_deterministic(conv(), conv_case(cc({1, 64, 13, 13}, {64, 64, 3, 3}, 1, {1, 1}, {1, 1, 1, 1}), 5));
+  expect_deterministic(conv(),
+                       conv_case(cc({1, 64, 13, 13}, {64, 64, 3, 3}, 1, {1, 1}, {1, 1, 1, 1}), 5));
 }
 
 TEST(CpuDnnlConv, DeclinesWhatItDoesNotImplement) {
@@ -227,15 +247,15 @@ TEST(CpuDnnlMatMul, MatMulOverShapesBroadcastsAndEveryImplementation) {
   };
   const std::vector<Case> cases = {{{7, 13}, {13, 1}, true},
                                    {{1, 13}, {13, 127}, true},
-                                   {{2, 3, 7, 13}, {13, 127}, true},      // linear layer
+                                   {{2, 3, 7, 13}, {13, 127}, true},       // linear layer
                                    {{2, 3, 7, 13}, {2, 3, 13, 5}, false},  // batched activations
                                    {{1, 3, 7, 13}, {2, 1, 13, 5}, false},  // batch broadcast
                                    {{3, 7, 13}, {13, 7}, false}};
   uint64_t seed = 200;
   for (const Case& k : cases) {
     SCOPED_TRACE("A " + Dims::of(k.a).to_string() + " B " + Dims::of(k.b).to_string());
-    expect_all_variants_match(matmul(), [&] { return matmul_case(k.a, k.b, k.b_const, seed); },
-                              kProductTol);
+    expect_all_variants_match(
+        matmul(), [&] { return matmul_case(k.a, k.b, k.b_const, seed); }, kProductTol);
     seed += 2;
   }
 }
@@ -274,8 +294,8 @@ TEST(CpuDnnlMatMul, GemmWithBroadcastBiasShapes) {
   for (const Shape& cshape : std::vector<Shape>{{127}, {1, 127}, {7, 127}, {7, 1}, {}})
     for (bool tb : {false, true}) {
       NodeCase c{"Gemm", "", 13};
-      c.inputs = {rand_f32({7, 13}, -1, 1, seed), rand_f32(tb ? Shape{127, 13} : Shape{13, 127},
-                                                          -1, 1, seed + 1),
+      c.inputs = {rand_f32({7, 13}, -1, 1, seed),
+                  rand_f32(tb ? Shape{127, 13} : Shape{13, 127}, -1, 1, seed + 1),
                   rand_f32(cshape, -1, 1, seed + 2)};
       c.constants = {1, 2};
       c.attrs = std::move(Attrs().i("transB", tb).list);
@@ -361,9 +381,9 @@ TEST(CpuTranspose, PermutationsAreExact) {
     Shape x;
     std::vector<int64_t> perm;
   };
-  const std::vector<Case> cases = {{{1, 3, 127, 13}, {0, 2, 3, 1}}, {{2, 13, 7, 33}, {0, 3, 1, 2}},
-                                   {{7, 13}, {1, 0}},               {{2, 3, 5}, {2, 0, 1}},
-                                   {{2, 1, 3, 4, 5}, {4, 2, 0, 3, 1}}, {{1, 1, 7}, {2, 0, 1}}};
+  const std::vector<Case> cases = {
+      {{1, 3, 127, 13}, {0, 2, 3, 1}}, {{2, 13, 7, 33}, {0, 3, 1, 2}},     {{7, 13}, {1, 0}},
+      {{2, 3, 5}, {2, 0, 1}},          {{2, 1, 3, 4, 5}, {4, 2, 0, 3, 1}}, {{1, 1, 7}, {2, 0, 1}}};
   uint64_t seed = 700;
   for (const Case& k : cases) {
     NodeCase c{"Transpose", "", 13};

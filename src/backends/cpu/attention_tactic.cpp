@@ -103,8 +103,8 @@ class AttentionKernel final : public Kernel {
         stride *= m[i];
       }
     }
-    KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output_uninit(0, DataType::kFloat32,
-                                                                 {s.b, s.sq, s.h * s.dv}));
+    KILN_ASSIGN_OR_RETURN(
+        Tensor * y, ctx.allocate_output_uninit(0, DataType::kFloat32, {s.b, s.sq, s.h * s.dv}));
     if (y->numel() == 0) return Status::Ok();
     if (s.sk == 0) {
       std::fill_n(y->data_as<float>(), y->numel(), 0.f);
@@ -119,10 +119,11 @@ class AttentionKernel final : public Kernel {
     auto& eng = cpu::dnnl_engine();
     auto& strm = cpu::dnnl_thread_stream();
     try {
-      plan->scores.execute(strm, {{DNNL_ARG_SRC, memory(plan->q, eng, const_cast<void*>(q->data()))},
-                                  {DNNL_ARG_WEIGHTS, memory(plan->kt, eng, const_cast<void*>(k->data()))},
-                                  {DNNL_ARG_DST, memory(plan->s, eng, sp)},
-                                  {DNNL_ARG_SCRATCHPAD, cpu::dnnl_scratchpad(plan->scratch_s)}});
+      plan->scores.execute(strm,
+                           {{DNNL_ARG_SRC, memory(plan->q, eng, const_cast<void*>(q->data()))},
+                            {DNNL_ARG_WEIGHTS, memory(plan->kt, eng, const_cast<void*>(k->data()))},
+                            {DNNL_ARG_DST, memory(plan->s, eng, sp)},
+                            {DNNL_ARG_SCRATCHPAD, cpu::dnnl_scratchpad(plan->scratch_s)}});
     } catch (const dnnl::error& e) {
       return err(Code::kKernelFailed, "oneDNN attention scores failed: ", e.what());
     }
@@ -137,10 +138,11 @@ class AttentionKernel final : public Kernel {
       }
     });
     try {
-      plan->context.execute(strm, {{DNNL_ARG_SRC, memory(plan->p, eng, sp)},
-                                   {DNNL_ARG_WEIGHTS, memory(plan->v, eng, const_cast<void*>(v->data()))},
-                                   {DNNL_ARG_DST, memory(plan->y, eng, y->data())},
-                                   {DNNL_ARG_SCRATCHPAD, cpu::dnnl_scratchpad(plan->scratch_c)}});
+      plan->context.execute(strm,
+                            {{DNNL_ARG_SRC, memory(plan->p, eng, sp)},
+                             {DNNL_ARG_WEIGHTS, memory(plan->v, eng, const_cast<void*>(v->data()))},
+                             {DNNL_ARG_DST, memory(plan->y, eng, y->data())},
+                             {DNNL_ARG_SCRATCHPAD, cpu::dnnl_scratchpad(plan->scratch_c)}});
     } catch (const dnnl::error& e) {
       return err(Code::kKernelFailed, "oneDNN attention context failed: ", e.what());
     }
@@ -181,7 +183,8 @@ class AttentionKernel final : public Kernel {
       plan->scratch_s = pd1.scratchpad_desc();
       plan->scratch_c = pd2.scratchpad_desc();
     } catch (const dnnl::error& e) {
-      return err(Code::kKernelFailed, "oneDNN has no attention matmuls for these shapes: ", e.what());
+      return err(Code::kKernelFailed,
+                 "oneDNN has no attention matmuls for these shapes: ", e.what());
     }
     std::shared_ptr<const Plan> p = std::move(plan);
     plans_.emplace(s, p);

@@ -50,7 +50,8 @@ class ConcatKernel final : public Kernel {
     }
     auto* out = static_cast<uint8_t*>(y->data());
     const int64_t n_in = static_cast<int64_t>(ctx.num_inputs());
-    cpu::parallel_for(outer * n_in, std::max<int64_t>(1, 65536 / static_cast<int64_t>(out_row / n_in + 1)),
+    cpu::parallel_for(outer * n_in,
+                      std::max<int64_t>(1, 65536 / static_cast<int64_t>(out_row / n_in + 1)),
                       [&](int64_t b, int64_t e) {
                         for (int64_t k = b; k < e; ++k) {
                           const int64_t o = k / n_in, i = k % n_in;

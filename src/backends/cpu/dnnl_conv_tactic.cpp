@@ -113,7 +113,8 @@ class DnnlConvKernel final : public Kernel {
     KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output_uninit(0, DataType::kFloat32, ys));
     if (spec_.has_z) {
       const Tensor* z = ctx.input(3);
-      if (z == nullptr || z->shape() != ys || z->dtype() != DataType::kFloat32) return fallback(ctx);
+      if (z == nullptr || z->shape() != ys || z->dtype() != DataType::kFloat32)
+        return fallback(ctx);
       if (z->data() != y->data()) std::memcpy(y->data(), z->data(), y->nbytes());
     }
     auto& eng = cpu::dnnl_engine();
@@ -132,10 +133,11 @@ class DnnlConvKernel final : public Kernel {
         plan->to_src->execute(strm, src, psrc);
         if (spec_.has_z) plan->to_dst->execute(strm, dst, pdst);  // Z, for the sum post-op
       }
-      std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, psrc},
-                                              {DNNL_ARG_WEIGHTS, *plan->weights},
-                                              {DNNL_ARG_DST, pdst},
-                                              {DNNL_ARG_SCRATCHPAD, cpu::dnnl_scratchpad(plan->scratch)}};
+      std::unordered_map<int, memory> args = {
+          {DNNL_ARG_SRC, psrc},
+          {DNNL_ARG_WEIGHTS, *plan->weights},
+          {DNNL_ARG_DST, pdst},
+          {DNNL_ARG_SCRATCHPAD, cpu::dnnl_scratchpad(plan->scratch)}};
       if (plan->bias) args.emplace(DNNL_ARG_BIAS, *plan->bias);
       plan->prim.execute(strm, args);
       if (plan->from_dst) plan->from_dst->execute(strm, pdst, dst);
@@ -186,10 +188,10 @@ class DnnlConvKernel final : public Kernel {
     KILN_ASSIGN_OR_RETURN(ops::Window win,
                           ops::read_window(attrs, node_.op_type(),
                                            std::vector<int64_t>(ws.begin() + 2, ws.end()), true));
-    KILN_ASSIGN_OR_RETURN(std::vector<int64_t> out,
-                          ops::window_output_sizes(attrs, node_.op_type(),
-                                                   std::vector<int64_t>(xs.begin() + 2, xs.end()),
-                                                   win, false));
+    KILN_ASSIGN_OR_RETURN(
+        std::vector<int64_t> out,
+        ops::window_output_sizes(attrs, node_.op_type(),
+                                 std::vector<int64_t>(xs.begin() + 2, xs.end()), win, false));
     Descs d;
     d.ys = {xs[0], ws[0]};
     d.ys.insert(d.ys.end(), out.begin(), out.end());
@@ -227,8 +229,8 @@ class DnnlConvKernel final : public Kernel {
                      memory::desc(to_dims(d.ys), f32, Tag::any), d.strides, d.dil, d.pad_l,
                      d.pad_r);
       else
-        d.op.emplace(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-                     d.src, d.w_any, d.bias, d.dst, d.strides, d.dil, d.pad_l, d.pad_r);
+        d.op.emplace(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, d.src,
+                     d.w_any, d.bias, d.dst, d.strides, d.dil, d.pad_l, d.pad_r);
     } catch (const dnnl::error& e) {
       return err(Code::kKernelFailed, "oneDNN rejects the convolution: ", e.what());
     }
@@ -236,7 +238,9 @@ class DnnlConvKernel final : public Kernel {
   }
 
   static auto factory(const Descs& d) {
-    return [&d] { return dnnl::convolution_forward::primitive_desc(*d.op, d.attr, cpu::dnnl_engine()); };
+    return [&d] {
+      return dnnl::convolution_forward::primitive_desc(*d.op, d.attr, cpu::dnnl_engine());
+    };
   }
 
  public:
@@ -248,7 +252,8 @@ class DnnlConvKernel final : public Kernel {
     const std::vector<int64_t>& ws = spec_.w->shape();
     if (ws.size() == 4 && ws[2] == 3 && ws[3] == 3 && spec_.group == 1) {
       Result<Descs> w = descs(xs, true);
-      if (w.ok() && !cpu::list_impls<dnnl::convolution_forward::primitive_desc>(factory(*w)).empty())
+      if (w.ok() &&
+          !cpu::list_impls<dnnl::convolution_forward::primitive_desc>(factory(*w)).empty())
         out.push_back(kWinograd);
     }
     return out;
@@ -268,8 +273,8 @@ class DnnlConvKernel final : public Kernel {
       pd = cpu::pick_impl<dnnl::convolution_forward::primitive_desc>(factory(d), "");
     }
     if (!pd)
-      return err(Code::kKernelFailed, "oneDNN has no convolution for X ",
-                 Dims::of(xs).to_string(), " W ", Dims::of(spec_.w->shape()).to_string());
+      return err(Code::kKernelFailed, "oneDNN has no convolution for X ", Dims::of(xs).to_string(),
+                 " W ", Dims::of(spec_.w->shape()).to_string());
     auto plan = std::make_shared<Plan>();
     plan->prim = dnnl::convolution_forward(*pd);
     plan->src = d.src;
@@ -280,7 +285,8 @@ class DnnlConvKernel final : public Kernel {
       auto& eng = cpu::dnnl_engine();
       plan->to_src = dnnl::reorder(dnnl::reorder::primitive_desc(eng, d.src, eng, plan->prim_src));
       plan->to_dst = dnnl::reorder(dnnl::reorder::primitive_desc(eng, d.dst, eng, plan->prim_dst));
-      plan->from_dst = dnnl::reorder(dnnl::reorder::primitive_desc(eng, plan->prim_dst, eng, d.dst));
+      plan->from_dst =
+          dnnl::reorder(dnnl::reorder::primitive_desc(eng, plan->prim_dst, eng, d.dst));
     }
     plan->ys = d.ys;
     plan->scratch = pd->scratchpad_desc();
@@ -295,14 +301,9 @@ class DnnlConvKernel final : public Kernel {
     for (const auto& [d, m] : packed_)
       if (d == want && m->get_desc().get_size() == want.get_size() && owner_of_.at(m.get()) == &t)
         return m;
-    auto& eng = cpu::dnnl_engine();
-    auto m = cpu::packed_memory(want);
-    memory user(have, eng, const_cast<void*>(t.data()));
-    dnnl::reorder(user, *m).execute(cpu::dnnl_thread_stream(), user, *m);
-    cpu::dnnl_thread_stream().wait();
+    auto m = cpu::pack_constant(want, have, t.data(), t.nbytes());
     packed_.emplace_back(want, m);
     owner_of_[m.get()] = &t;
-    cpu::release_original(t.data(), t.nbytes());
     return m;
   }
 
@@ -358,7 +359,8 @@ class DnnlConvTactic final : public Tactic {
                                           const std::vector<uint8_t>& params) const override {
     std::optional<ConvSpec> s = read_spec(node, schema);
     if (!s)
-      return err(Code::kNoKernel, name(), " cannot run this ", node.op_type()).with_node(node.ref());
+      return err(Code::kNoKernel, name(), " cannot run this ", node.op_type())
+          .with_node(node.ref());
     return std::unique_ptr<Kernel>(
         new DnnlConvKernel(node, schema, *s, std::string(params.begin(), params.end())));
   }

@@ -9,9 +9,9 @@
 
 #include "backends/cpu/cpu_kernel_util.h"
 #include "backends/cpu/cpu_tactics.h"
+#include "backends/cpu/cpu_threads.h"
 #include "backends/cpu/dnnl_util.h"
 #include "core/errors.h"
-#include "backends/cpu/cpu_threads.h"
 #include "ops/activation_functions.h"
 #include "ops/fused_kernels.h"
 #include "ops/nn_kernels.h"
@@ -82,8 +82,8 @@ struct PatchPlan {
 };
 
 KILN_CPU_CLONES void scatter_patches(const float* __restrict p, float* __restrict y,
-                                     const float* __restrict bias, int64_t h, int64_t w,
-                                     int64_t co, int64_t kh, int64_t kw, int64_t i0, int64_t i1) {
+                                     const float* __restrict bias, int64_t h, int64_t w, int64_t co,
+                                     int64_t kh, int64_t kw, int64_t i0, int64_t i1) {
   // p is [h*w][co][kh][kw]; y is [co][h*kh][w*kw]. Rows i0..i1 of the input.
   const int64_t ow = w * kw, per = co * kh * kw;
   for (int64_t o = 0; o < co; ++o) {
@@ -127,10 +127,11 @@ class DnnlDeconvKernel final : public Kernel {
       memory src = p.to_src ? memory(p.src, eng) : user_x;
       memory dst = p.from_dst ? memory(p.dst, eng) : user_y;
       if (p.to_src) p.to_src->execute(strm, user_x, src);
-      std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, src},
-                                              {DNNL_ARG_WEIGHTS, *p.weights},
-                                              {DNNL_ARG_DST, dst},
-                                              {DNNL_ARG_SCRATCHPAD, cpu::dnnl_scratchpad(p.scratch)}};
+      std::unordered_map<int, memory> args = {
+          {DNNL_ARG_SRC, src},
+          {DNNL_ARG_WEIGHTS, *p.weights},
+          {DNNL_ARG_DST, dst},
+          {DNNL_ARG_SCRATCHPAD, cpu::dnnl_scratchpad(p.scratch)}};
       if (p.bias) args.emplace(DNNL_ARG_BIAS, *p.bias);
       p.prim.execute(strm, args);
       if (p.from_dst) p.from_dst->execute(strm, dst, user_y);
@@ -146,8 +147,8 @@ class DnnlDeconvKernel final : public Kernel {
     const int64_t n = x.shape()[0], c = x.shape()[1], h = x.shape()[2], w = x.shape()[3];
     const int64_t co = ws[1], kh = ws[2], kw = ws[3], cols = co * kh * kw;
     KILN_ASSIGN_OR_RETURN(std::shared_ptr<const PatchPlan> plan, patch_plan(h * w, c, cols));
-    KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output_uninit(0, DataType::kFloat32,
-                                                                 {n, co, h * kh, w * kw}));
+    KILN_ASSIGN_OR_RETURN(
+        Tensor * y, ctx.allocate_output_uninit(0, DataType::kFloat32, {n, co, h * kh, w * kw}));
     thread_local std::vector<float> patches;
     patches.resize(static_cast<size_t>(h * w * cols));
     float* const pp = patches.data();  // workers reach the caller's buffer through this
@@ -157,11 +158,12 @@ class DnnlDeconvKernel final : public Kernel {
       const float* xb = x.data_as<float>() + b * c * h * w;
       float* yb = y->data_as<float>() + b * co * h * kh * w * kw;
       try {
-        plan->prim.execute(cpu::dnnl_thread_stream(),
-                           {{DNNL_ARG_SRC, memory(plan->a, eng, const_cast<float*>(xb))},
-                            {DNNL_ARG_WEIGHTS, memory(plan->b, eng, const_cast<void*>(spec_.w->data()))},
-                            {DNNL_ARG_DST, memory(plan->c, eng, pp)},
-                            {DNNL_ARG_SCRATCHPAD, cpu::dnnl_scratchpad(plan->scratch)}});
+        plan->prim.execute(
+            cpu::dnnl_thread_stream(),
+            {{DNNL_ARG_SRC, memory(plan->a, eng, const_cast<float*>(xb))},
+             {DNNL_ARG_WEIGHTS, memory(plan->b, eng, const_cast<void*>(spec_.w->data()))},
+             {DNNL_ARG_DST, memory(plan->c, eng, pp)},
+             {DNNL_ARG_SCRATCHPAD, cpu::dnnl_scratchpad(plan->scratch)}});
       } catch (const dnnl::error& e) {
         return err(Code::kKernelFailed, "oneDNN matmul (ConvTranspose patches) failed: ", e.what());
       }
@@ -247,8 +249,8 @@ class DnnlDeconvKernel final : public Kernel {
       dnnl::deconvolution_forward::desc d(
           dnnl::prop_kind::forward_inference, dnnl::algorithm::deconvolution_direct,
           memory::desc(to_dims(xs), f, Tag::any), memory::desc(to_dims(wdims), f, Tag::any), b_md,
-          memory::desc(to_dims(ys), f, Tag::any), to_dims(win.strides),
-          to_dims(dil), to_dims(win.pad_begin), to_dims(win.pad_end));
+          memory::desc(to_dims(ys), f, Tag::any), to_dims(win.strides), to_dims(dil),
+          to_dims(win.pad_begin), to_dims(win.pad_end));
       dnnl::deconvolution_forward::primitive_desc pd(d, attr, cpu::dnnl_engine());
       plan->prim = dnnl::deconvolution_forward(pd);
       plan->scratch = pd.scratchpad_desc();
@@ -260,24 +262,16 @@ class DnnlDeconvKernel final : public Kernel {
       if (plan->dst != plan->user_dst)
         plan->from_dst = dnnl::reorder(dnnl::reorder::primitive_desc(
             cpu::dnnl_engine(), plan->dst, cpu::dnnl_engine(), plan->user_dst));
-      plan->weights = reorder(pd.weights_desc(), memory::desc(to_dims(wdims), f, wtag), *spec_.w);
-      if (spec_.b != nullptr) plan->bias = reorder(pd.bias_desc(), b_md, *spec_.b);
+      plan->weights = cpu::pack_constant(pd.weights_desc(), memory::desc(to_dims(wdims), f, wtag),
+                                         spec_.w->data(), spec_.w->nbytes());
+      if (spec_.b != nullptr)
+        plan->bias = cpu::pack_constant(pd.bias_desc(), b_md, spec_.b->data(), spec_.b->nbytes());
     } catch (const dnnl::error& e) {
       return err(Code::kKernelFailed, "oneDNN rejects the deconvolution: ", e.what());
     }
     std::shared_ptr<const Plan> p = std::move(plan);
     plans_.emplace(xs, p);
     return p;
-  }
-
-  static std::shared_ptr<memory> reorder(const memory::desc& want, const memory::desc& have,
-                                         const Tensor& t) {
-    auto& eng = cpu::dnnl_engine();
-    auto m = cpu::packed_memory(want);
-    memory user(have, eng, const_cast<void*>(t.data()));
-    dnnl::reorder(user, *m).execute(cpu::dnnl_thread_stream(), user, *m);
-    cpu::dnnl_thread_stream().wait();
-    return m;
   }
 
   const ir::Node& node_;
@@ -299,7 +293,8 @@ class DnnlDeconvTactic final : public Tactic {
                                           const std::vector<uint8_t>& params) const override {
     std::optional<DeconvSpec> s = read_spec(node, schema);
     if (!s)
-      return err(Code::kNoKernel, name(), " cannot run this ", node.op_type()).with_node(node.ref());
+      return err(Code::kNoKernel, name(), " cannot run this ", node.op_type())
+          .with_node(node.ref());
     return std::unique_ptr<Kernel>(new DnnlDeconvKernel(node, schema, *s));
   }
 };

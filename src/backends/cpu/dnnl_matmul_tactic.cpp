@@ -31,7 +31,9 @@ struct MatMulSpec {
   bool has_bias = false;
 };
 
-bool f32(const ir::Value* v) { return v != nullptr && v->type.dtype == DataType::kFloat32; }
+bool f32(const ir::Value* v) {
+  return v != nullptr && v->type.dtype == DataType::kFloat32;
+}
 
 std::optional<MatMulSpec> read_spec(const ir::Node& n, const ops::OpSchema& schema) {
   MatMulSpec s;
@@ -124,10 +126,12 @@ class DnnlMatMulKernel final : public Kernel {
     auto& eng = cpu::dnnl_engine();
     std::unordered_map<int, memory> args = {
         {DNNL_ARG_SRC, memory(p.a, eng, const_cast<void*>(a->data()))},
-        {DNNL_ARG_WEIGHTS, p.packed_b ? *p.packed_b : memory(p.b, eng, const_cast<void*>(b->data()))},
+        {DNNL_ARG_WEIGHTS,
+         p.packed_b ? *p.packed_b : memory(p.b, eng, const_cast<void*>(b->data()))},
         {DNNL_ARG_DST, memory(p.dst, eng, y->data())},
         {DNNL_ARG_SCRATCHPAD, cpu::dnnl_scratchpad(p.scratch)}};
-    if (bias != nullptr) args.emplace(DNNL_ARG_BIAS, memory(p.bias, eng, const_cast<void*>(bias->data())));
+    if (bias != nullptr)
+      args.emplace(DNNL_ARG_BIAS, memory(p.bias, eng, const_cast<void*>(bias->data())));
     try {
       p.prim.execute(cpu::dnnl_thread_stream(), args);
     } catch (const dnnl::error& e) {
@@ -206,7 +210,8 @@ class DnnlMatMulKernel final : public Kernel {
     }
     d.attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     dnnl::post_ops po;
-    if (spec_.alpha != 1.f) po.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, spec_.alpha, 0.f);
+    if (spec_.alpha != 1.f)
+      po.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, spec_.alpha, 0.f);
     cpu::append_activation(po, spec_.act);
     d.attr.set_post_ops(po);
     d.y_shape = {out.begin(), out.end()};
@@ -258,7 +263,8 @@ class DnnlMatMulKernel final : public Kernel {
     plan->dst = d.dst;
     plan->scratch = pd->scratchpad_desc();
     plan->y_shape = d.y_shape;
-    if (spec_.b_const != nullptr && d.b_any != d.b) plan->packed_b = packed(pd->weights_desc(), d.b_user);
+    if (spec_.b_const != nullptr && d.b_any != d.b)
+      plan->packed_b = packed(pd->weights_desc(), d.b_user);
     std::shared_ptr<const Plan> p = std::move(plan);
     plans_.emplace(key, p);
     return p;
@@ -267,13 +273,8 @@ class DnnlMatMulKernel final : public Kernel {
   std::shared_ptr<memory> packed(const memory::desc& want, const memory::desc& have) const {
     for (const auto& [d, m] : packed_)
       if (d == want) return m;
-    auto& eng = cpu::dnnl_engine();
-    auto m = cpu::packed_memory(want);
-    memory user(have, eng, const_cast<void*>(spec_.b_const->data()));
-    dnnl::reorder(user, *m).execute(cpu::dnnl_thread_stream(), user, *m);
-    cpu::dnnl_thread_stream().wait();
+    auto m = cpu::pack_constant(want, have, spec_.b_const->data(), spec_.b_const->nbytes());
     packed_.emplace_back(want, m);
-    cpu::release_original(spec_.b_const->data(), spec_.b_const->nbytes());
     return m;
   }
 
@@ -320,7 +321,8 @@ class DnnlMatMulTactic final : public Tactic {
                                           const std::vector<uint8_t>& params) const override {
     std::optional<MatMulSpec> s = read_spec(node, schema);
     if (!s)
-      return err(Code::kNoKernel, name(), " cannot run this ", node.op_type()).with_node(node.ref());
+      return err(Code::kNoKernel, name(), " cannot run this ", node.op_type())
+          .with_node(node.ref());
     return std::unique_ptr<Kernel>(
         new DnnlMatMulKernel(node, schema, *s, std::string(params.begin(), params.end())));
   }

@@ -33,9 +33,9 @@ std::optional<PoolSpec> read_spec(const ir::Node& n, const ops::OpSchema& schema
   if (n.domain() == ops::kKilnDomain && n.op_type() == "PoolNhwc") {
     s.mode = attrs.attr_string("mode", "MaxPool");
     s.channels_last = true;
-  } else if (n.domain().empty() && (n.op_type() == "MaxPool" || n.op_type() == "AveragePool" ||
-                                    n.op_type() == "GlobalAveragePool" ||
-                                    n.op_type() == "GlobalMaxPool")) {
+  } else if (n.domain().empty() &&
+             (n.op_type() == "MaxPool" || n.op_type() == "AveragePool" ||
+              n.op_type() == "GlobalAveragePool" || n.op_type() == "GlobalMaxPool")) {
     s.mode = n.op_type();
   } else {
     return std::nullopt;
@@ -116,8 +116,8 @@ class DnnlPoolKernel final : public Kernel {
       out.assign(nd, 1);
     } else {
       const ops::NodeAttrs attrs(node_, schema_);
-      KILN_ASSIGN_OR_RETURN(win, ops::read_window(attrs, spec_.mode, attrs.attr_ints("kernel_shape"),
-                                                  true));
+      KILN_ASSIGN_OR_RETURN(
+          win, ops::read_window(attrs, spec_.mode, attrs.attr_ints("kernel_shape"), true));
       KILN_ASSIGN_OR_RETURN(out, ops::window_output_sizes(attrs, spec_.mode, in, win, spec_.ceil));
     }
     if (win.kernel.size() != nd) return err(Code::kKernelFailed, "pool kernel rank");
@@ -178,7 +178,8 @@ class DnnlPoolTactic final : public Tactic {
                                           const std::vector<uint8_t>& params) const override {
     std::optional<PoolSpec> s = read_spec(node, schema);
     if (!s)
-      return err(Code::kNoKernel, name(), " cannot run this ", node.op_type()).with_node(node.ref());
+      return err(Code::kNoKernel, name(), " cannot run this ", node.op_type())
+          .with_node(node.ref());
     return std::unique_ptr<Kernel>(new DnnlPoolKernel(node, schema, *s));
   }
 };

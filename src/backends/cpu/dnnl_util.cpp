@@ -3,9 +3,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
-#include <algorithm>
 #include <memory>
 #include <new>
 
@@ -48,11 +48,20 @@ bool activation_supported(const ops::ActivationSpec& a) {
 bool append_activation(dnnl::post_ops& po, const ops::ActivationSpec& a) {
   const float p0 = static_cast<float>(a.p0), p1 = static_cast<float>(a.p1);
   switch (a.kind) {
-    case A::kNone: return true;
-    case A::kRelu: po.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f); return true;
-    case A::kLeakyRelu: po.append_eltwise(1.f, algorithm::eltwise_relu, p0, 0.f); return true;
-    case A::kClip: po.append_eltwise(1.f, algorithm::eltwise_clip_v2, p0, p1); return true;
-    case A::kSigmoid: po.append_eltwise(1.f, algorithm::eltwise_logistic, 0.f, 0.f); return true;
+    case A::kNone:
+      return true;
+    case A::kRelu:
+      po.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f);
+      return true;
+    case A::kLeakyRelu:
+      po.append_eltwise(1.f, algorithm::eltwise_relu, p0, 0.f);
+      return true;
+    case A::kClip:
+      po.append_eltwise(1.f, algorithm::eltwise_clip_v2, p0, p1);
+      return true;
+    case A::kSigmoid:
+      po.append_eltwise(1.f, algorithm::eltwise_logistic, 0.f, 0.f);
+      return true;
     case A::kHardSigmoid:
       po.append_eltwise(1.f, algorithm::eltwise_linear, p0, p1);
       po.append_eltwise(1.f, algorithm::eltwise_clip_v2, 0.f, 1.f);
@@ -60,10 +69,18 @@ bool append_activation(dnnl::post_ops& po, const ops::ActivationSpec& a) {
     case A::kHardSwish:
       po.append_eltwise(1.f, algorithm::eltwise_hardswish, 0.f, 0.f);
       return true;
-    case A::kSilu: po.append_eltwise(1.f, algorithm::eltwise_swish, 1.f, 0.f); return true;
-    case A::kTanh: po.append_eltwise(1.f, algorithm::eltwise_tanh, 0.f, 0.f); return true;
-    case A::kGelu: po.append_eltwise(1.f, algorithm::eltwise_gelu_erf, 0.f, 0.f); return true;
-    case A::kGeluTanh: po.append_eltwise(1.f, algorithm::eltwise_gelu_tanh, 0.f, 0.f); return true;
+    case A::kSilu:
+      po.append_eltwise(1.f, algorithm::eltwise_swish, 1.f, 0.f);
+      return true;
+    case A::kTanh:
+      po.append_eltwise(1.f, algorithm::eltwise_tanh, 0.f, 0.f);
+      return true;
+    case A::kGelu:
+      po.append_eltwise(1.f, algorithm::eltwise_gelu_erf, 0.f, 0.f);
+      return true;
+    case A::kGeluTanh:
+      po.append_eltwise(1.f, algorithm::eltwise_gelu_tanh, 0.f, 0.f);
+      return true;
   }
   return false;
 }
@@ -91,6 +108,17 @@ std::shared_ptr<dnnl::memory> packed_memory(const dnnl::memory::desc& md) {
                                        });
 }
 
+std::shared_ptr<dnnl::memory> pack_constant(const dnnl::memory::desc& want,
+                                            const dnnl::memory::desc& have, const void* data,
+                                            size_t bytes) {
+  std::shared_ptr<dnnl::memory> m = packed_memory(want);
+  dnnl::memory user(have, dnnl_engine(), const_cast<void*>(data));
+  dnnl::reorder(user, *m).execute(dnnl_thread_stream(), user, *m);
+  dnnl_thread_stream().wait();
+  release_original(data, bytes);
+  return m;
+}
+
 void release_original(const void* data, size_t bytes) {
 #ifdef MADV_PAGEOUT
   const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
@@ -104,7 +132,9 @@ void release_original(const void* data, size_t bytes) {
 #endif
 }
 
-std::string impl_name(const dnnl::primitive_desc_base& pd) { return pd.impl_info_str(); }
+std::string impl_name(const dnnl::primitive_desc_base& pd) {
+  return pd.impl_info_str();
+}
 
 dnnl::memory::dims to_dims(const std::vector<int64_t>& v) {
   return dnnl::memory::dims(v.begin(), v.end());

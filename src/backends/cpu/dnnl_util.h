@@ -6,8 +6,8 @@
 
 #include <cstdint>
 #include <cstdio>
-#include <oneapi/dnnl/dnnl.hpp>
 #include <memory>
+#include <oneapi/dnnl/dnnl.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -40,6 +40,12 @@ std::shared_ptr<dnnl::memory> packed_memory(const dnnl::memory::desc& md);
 // Host memory for large buffers (weights, arenas): 2 MiB-aligned + MADV_HUGEPAGE when at least
 // 2 MiB, else 64-byte aligned. Free with std::free.
 void* alloc_large(size_t bytes);
+
+// A constant (weights, bias) of layout `have` at `data` reordered once into `want` in
+// packed_memory; the original's pages are then released (release_original).
+std::shared_ptr<dnnl::memory> pack_constant(const dnnl::memory::desc& want,
+                                            const dnnl::memory::desc& have, const void* data,
+                                            size_t bytes);
 
 // The implementation a primitive descriptor chose ("brg:avx512_core", "jit:avx512_core", …).
 std::string impl_name(const dnnl::primitive_desc_base& pd);

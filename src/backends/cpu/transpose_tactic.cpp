@@ -44,8 +44,8 @@ void collapse(const std::vector<int64_t>& shape, const std::vector<int64_t>& per
 }
 
 KILN_CPU_CLONES void transpose_tile(const uint32_t* __restrict src, uint32_t* __restrict dst,
-                                    int64_t rows, int64_t cols, int64_t r0, int64_t r1,
-                                    int64_t c0, int64_t c1) {
+                                    int64_t rows, int64_t cols, int64_t r0, int64_t r1, int64_t c0,
+                                    int64_t c1) {
   // src is [rows][cols], dst is [cols][rows].
   for (int64_t c = c0; c < c1; ++c)
     for (int64_t r = r0; r < r1; ++r) dst[c * rows + r] = src[r * cols + c];
