@@ -16,5 +16,12 @@ target_link_libraries(kiln_onnx_deps INTERFACE ${ONNX_LIB} ${ONNX_PROTO_LIB} ${P
 
 # CPU backend: oneDNN (libdnnl-dev, built on OpenMP) for convolution/matmul/pooling primitives,
 # and OpenMP as the one intra-op thread pool that oneDNN and kiln's own kernels share.
-find_package(dnnl CONFIG REQUIRED)
+# Found by hand, not through dnnl-config.cmake: Debian builds oneDNN with its OpenCL GPU runtime,
+# and that config then requires the OpenCL headers (a mere Recommends of libdnnl-dev) although
+# kiln only uses the CPU engine.
+find_library(DNNL_LIB dnnl REQUIRED)
+find_path(DNNL_INCLUDE_DIR oneapi/dnnl/dnnl.hpp REQUIRED)
+add_library(DNNL::dnnl INTERFACE IMPORTED)
+target_include_directories(DNNL::dnnl SYSTEM INTERFACE ${DNNL_INCLUDE_DIR})
+target_link_libraries(DNNL::dnnl INTERFACE ${DNNL_LIB})
 find_package(OpenMP REQUIRED)

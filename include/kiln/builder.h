@@ -20,8 +20,8 @@
 #include <vector>
 
 #include "kiln/logger.h"
-#include "kiln/types.h"
 #include "kiln/status.h"
+#include "kiln/types.h"
 
 namespace kiln {
 
@@ -114,6 +114,10 @@ struct BuilderConfig {
   // Time candidate tactics per layer at the profile's opt shapes (levels >= 1); off = take
   // each layer's first supporting tactic and its default variant.
   bool autotune = true;
+  // Store weights in the engine already packed into the layout each chosen kernel runs them in
+  // (at profile 0's opt shapes), so loading reorders nothing. Costs engine size: the original
+  // weights stay too (kernels fall back to them for shapes wanting another layout).
+  bool pack_weights = true;
   // Per-build diagnostics.
   Logger* logger = nullptr;
   ErrorRecorder* error_recorder = nullptr;
@@ -126,10 +130,12 @@ struct BuildSummary {
   size_t layers = 0;  // engine layers after optimization
   // pass → (rewrite → count), e.g. conv_activation_fusion → {Conv+Relu: 49}
   std::map<std::string, std::map<std::string, int64_t>> passes;
-  std::string text;  // "169 nodes → 72 layers (conv_bn_fold 53, …)"
-  int timed_layers = 0;    // layers whose candidate tactics were timed in this build
-  int cached_layers = 0;   // layers with a choice settled by the timing cache alone
+  std::string text;       // "169 nodes → 72 layers (conv_bn_fold 53, …)"
+  int timed_layers = 0;   // layers whose candidate tactics were timed in this build
+  int cached_layers = 0;  // layers with a choice settled by the timing cache alone
   double tuning_seconds = 0;
+  int packed_layers = 0;      // layers whose weights the engine holds pre-packed
+  uint64_t packed_bytes = 0;  // bytes of those packed copies
 };
 
 class Builder {

@@ -2,8 +2,9 @@
 //
 //   Device   — memory (arena buffers), streams, its fingerprint and its tactics.
 //   Tactic   — one kernel implementation for some layers: supports(), the ISA features it needs,
-//              its workspace, whether it may write its output over an input, and prepare(),
-//              which binds it to one layer (packing weights once, at load) into a Kernel.
+//              its workspace, whether it may write its output over an input, pack() (weights
+//              reordered at build time, stored in the engine) and prepare(), which binds it to
+//              one layer into a Kernel.
 //   Kernel   — a prepared layer; run() is const and thread-safe so every execution context of
 //              an engine shares one Kernel per layer (weights are never copied per context).
 //
@@ -50,8 +51,7 @@ class Tactic {
                               size_t input) const {
     return false;
   }
-  virtual Result<std::unique_ptr<Kernel>> prepare(const ir::Node& node,
-                                                  const ops::OpSchema& schema,
+  virtual Result<std::unique_ptr<Kernel>> prepare(const ir::Node& node, const ops::OpSchema& schema,
                                                   const std::vector<uint8_t>& params) const = 0;
 
   // The implementations this tactic could run the layer with, for the autotuner to time. The
@@ -71,6 +71,28 @@ class Tactic {
   // Human-readable form of params recorded in an engine.
   virtual std::string describe(const std::vector<uint8_t>& params) const {
     return std::string(params.begin(), params.end());
+  }
+
+  // Build-time packing: constants (weights) already in the layout the kernel chosen by
+  // `params` runs them in at the opt shapes the node's values carry, so loading an engine
+  // reorders nothing. The builder stores each as a uint8 initializer of the engine; the runtime
+  // hands them back, in order, to prepare_packed(). Default: nothing to pack.
+  struct PackedConstant {
+    std::string tag;  // what it is ("weights"), part of the initializer's name
+    Tensor data;
+  };
+  virtual Result<std::vector<PackedConstant>> pack(const ir::Node& node,
+                                                   const ops::OpSchema& schema,
+                                                   const std::vector<uint8_t>& params) const {
+    return std::vector<PackedConstant>{};
+  }
+  // prepare() with the constants pack() made at build time. A kernel must check that a packed
+  // constant fits what it computes at load (another shape or machine may want another layout)
+  // and pack again from the original weights when it does not.
+  virtual Result<std::unique_ptr<Kernel>> prepare_packed(
+      const ir::Node& node, const ops::OpSchema& schema, const std::vector<uint8_t>& params,
+      const std::vector<const Tensor*>& packed) const {
+    return prepare(node, schema, params);
   }
 };
 

@@ -25,14 +25,22 @@ std::string precision_of(const ir::Node& n) {
   const ir::Value* out = n.output(0);
   if (out == nullptr) return "none";
   switch (out->type.dtype) {
-    case DataType::kFloat32: return "fp32";
-    case DataType::kFloat16: return "fp16";
-    case DataType::kBFloat16: return "bf16";
-    case DataType::kFloat64: return "fp64";
-    case DataType::kInt8: return "int8";
-    case DataType::kUInt8: return "uint8";
-    case DataType::kUndefined: return "unknown";
-    default: return data_type_name(out->type.dtype);
+    case DataType::kFloat32:
+      return "fp32";
+    case DataType::kFloat16:
+      return "fp16";
+    case DataType::kBFloat16:
+      return "bf16";
+    case DataType::kFloat64:
+      return "fp64";
+    case DataType::kInt8:
+      return "int8";
+    case DataType::kUInt8:
+      return "uint8";
+    case DataType::kUndefined:
+      return "unknown";
+    default:
+      return data_type_name(out->type.dtype);
   }
 }
 
@@ -45,11 +53,13 @@ nlohmann::json options_json(const BuilderConfig& c) {
     profiles.push_back(inputs);
   }
   return {{"device", device_kind_name(c.device)},
-          {"precision", {{"fp16", c.precision.fp16}, {"bf16", c.precision.bf16},
-                         {"int8", c.precision.int8}}},
+          {"precision",
+           {{"fp16", c.precision.fp16}, {"bf16", c.precision.bf16}, {"int8", c.precision.int8}}},
           {"workspace_bytes", c.workspace_bytes},
           {"optimization_level", c.optimization_level},
           {"timing_cache", c.timing_cache_path},
+          {"autotune", c.autotune},
+          {"pack_weights", c.pack_weights},
           {"profiles", profiles}};
 }
 
@@ -126,10 +136,11 @@ class Build {
     ops::infer_shapes(*optimized_->graph, {}, found);
     for (const Status& s : found)
       if (s.severity() == Severity::kError)
-        return err(Code::kInternal, "after optimization the graph does not type-check: ",
-                   s.message())
-            .with_fix("rebuild with --opt-level 0 or --disable-pass for the pass that made the "
-                      "node (--dump-ir DIR shows each pass's result), and report the model");
+        return err(Code::kInternal,
+                   "after optimization the graph does not type-check: ", s.message())
+            .with_fix(
+                "rebuild with --opt-level 0 or --disable-pass for the pass that made the "
+                "node (--dump-ir DIR shows each pass's result), and report the model");
     summary_.nodes = r.nodes_before;
     summary_.layers = r.nodes_after;
     summary_.passes = r.counts;
@@ -157,8 +168,8 @@ class Build {
 
   void validate() {
     if (cfg_.optimization_level < 0 || cfg_.optimization_level > 3)
-      problems_.push_back(err(Code::kInvalidOption, "optimization level ",
-                              cfg_.optimization_level, " is outside 0..3"));
+      problems_.push_back(err(Code::kInvalidOption, "optimization level ", cfg_.optimization_level,
+                              " is outside 0..3"));
     Result<backends::Device*> d = backends::device_for(cfg_.device);
     if (!d.ok())
       problems_.push_back(d.status());
@@ -193,9 +204,10 @@ class Build {
     shell.layers.resize(model().graph->num_nodes());
     Result<std::vector<uint8_t>> bytes = engine::write_engine(shell, model());
     if (!bytes.ok() || ranges_.ranges.empty()) {
-      log(LogSeverity::kWarning, "autotune: no opt-shape copy of the graph (" +
-                                     (bytes.ok() ? std::string("no profile") : bytes.status().to_string()) +
-                                     "); tactics are chosen without timing");
+      log(LogSeverity::kWarning,
+          "autotune: no opt-shape copy of the graph (" +
+              (bytes.ok() ? std::string("no profile") : bytes.status().to_string()) +
+              "); tactics are chosen without timing");
       return nullptr;
     }
     opt_bytes_ = std::move(bytes).value();
@@ -217,7 +229,7 @@ class Build {
   void select_tactics() {
     const std::vector<ir::Node*> nodes = model().graph->nodes();
     const bool timing = cfg_.autotune && cfg_.optimization_level >= 1;
-    std::unique_ptr<ir::Model> at_opt = timing ? model_at_opt() : nullptr;
+    std::unique_ptr<ir::Model> at_opt = timing || cfg_.pack_weights ? model_at_opt() : nullptr;
     const std::vector<ir::Node*> opt_nodes =
         at_opt ? at_opt->graph->nodes() : std::vector<ir::Node*>{};
     std::vector<std::string> features;
@@ -259,6 +271,7 @@ class Build {
       layer.params = c.variant.params;
       layer.precision = precision_of(n);
       layer.fused_from = n.origins();
+      if (cfg_.pack_weights && i < opt_nodes.size()) pack(i, *chosen, at, *schema, layer);
       if (c.candidates > 1)
         log(LogSeverity::kVerbose,
             str("layer ", i, " ", n.name(), ": ", chosen->name(),
@@ -271,12 +284,15 @@ class Build {
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (timing)
-      log(LogSeverity::kInfo, str("autotune: ", timed_layers, " layer(s) timed (", timed_runs,
-                                  " candidate kernels), ", cached_layers,
-                                  " from the timing cache, in ", secs, " s"));
+      log(LogSeverity::kInfo,
+          str("autotune: ", timed_layers, " layer(s) timed (", timed_runs, " candidate kernels), ",
+              cached_layers, " from the timing cache, in ", secs, " s"));
     summary_.timed_layers = timed_layers;
     summary_.cached_layers = cached_layers;
     summary_.tuning_seconds = secs;
+    if (summary_.packed_layers > 0)
+      log(LogSeverity::kInfo, str("packed the weights of ", summary_.packed_layers, " layer(s) (",
+                                  summary_.packed_bytes / 1000000.0, " MB) into the engine"));
     std::sort(features.begin(), features.end());
     features.erase(std::unique(features.begin(), features.end()), features.end());
     data_.kiln_version = kiln::version();
@@ -284,6 +300,36 @@ class Build {
     data_.target.device = device_kind_name(cfg_.device);
     data_.target.arch = data_.built_on.arch;
     data_.target.features = features;
+  }
+
+  // The layer's constants packed by its tactic at the opt shapes, added to the engine's main
+  // graph as uint8 initializers the layer names. A tactic that cannot pack leaves the layer to
+  // pack at load (the engine still runs; only loading is slower), so it is a warning.
+  void pack(size_t i, const backends::Tactic& t, const ir::Node& at, const ops::OpSchema& schema,
+            engine::Layer& layer) {
+    Result<std::vector<backends::Tactic::PackedConstant>> packed = t.pack(at, schema, layer.params);
+    if (!packed.ok()) {
+      log(LogSeverity::kWarning, str("layer ", i, " (", at.name(),
+                                     "): weights not packed at build "
+                                     "time, the engine packs them at load: ",
+                                     packed.status().to_string()));
+      return;
+    }
+    ir::Graph& g = *optimized_->graph;
+    for (backends::Tactic::PackedConstant& c : *packed) {
+      std::string name = str("kiln.packed/", i, "/", c.tag);
+      for (int k = 1; g.find(name) != nullptr; ++k)
+        name = str("kiln.packed/", i, "/", c.tag, ".", k);
+      const uint64_t bytes = c.data.nbytes();
+      Result<ir::Value*> v = g.add_initializer(name, std::move(c.data));
+      if (!v.ok()) {
+        problems_.push_back(v.status());
+        return;
+      }
+      layer.packed.push_back(name);
+      summary_.packed_bytes += bytes;
+    }
+    if (!layer.packed.empty()) ++summary_.packed_layers;
   }
 
   // Shapes at the profile's max (what the arena is sized for) and min (so a range that breaks
@@ -307,11 +353,12 @@ class Build {
       ops::infer_shapes(g, {}, found);
       for (const Status& s : found) {
         if (s.severity() != Severity::kError) continue;
-        Status wrapped(s.code(), str("at the ", end == 0 ? "max" : "min", " shapes of profile ",
-                                     p, ": ", s.message()));
+        Status wrapped(s.code(), str("at the ", end == 0 ? "max" : "min", " shapes of profile ", p,
+                                     ": ", s.message()));
         if (s.node() != nullptr) wrapped.with_node(*s.node());
-        wrapped.with_fix("change the profile's range so every node accepts its shapes (kiln check "
-                         "--shapes shows how sizes propagate), or fix the model");
+        wrapped.with_fix(
+            "change the profile's range so every node accepts its shapes (kiln check "
+            "--shapes shows how sizes propagate), or fix the model");
         problems_.push_back(std::move(wrapped));
       }
       if (end == 0) at_max = std::move(copy).value();

@@ -15,7 +15,7 @@ namespace kiln::engine {
 
 // Bumped whenever the byte layout or the meaning of a field changes; readers accept exactly
 // their own version (ENGINE_INCOMPATIBLE otherwise).
-inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr uint32_t kFormatVersion = 2;  // 2: layers list their build-time packed constants
 
 // What a machine offers, or what an engine needs.
 struct Fingerprint {
@@ -24,7 +24,7 @@ struct Fingerprint {
   std::string cpu_name;               // brand string; informational, never compared
   std::vector<std::string> features;  // sorted ISA feature names: "avx2", "avx512f", "fma", …
   // Later for GPUs: sm, driver, CUDA/cuBLASLt/cuDNN versions.
-  std::string to_string() const;      // "cpu x86_64 [avx, avx2, fma, …]"
+  std::string to_string() const;  // "cpu x86_64 [avx, avx2, fma, …]"
 };
 
 // Per input: the min/opt/max shapes of one optimization profile.
@@ -34,11 +34,11 @@ struct ShapeRange {
 
 // Where one main-graph activation lives while a context runs under a profile.
 struct TensorSlot {
-  std::string value;        // value name in the main graph
-  uint64_t offset = 0;      // bytes from the arena start (multiple of kArenaAlignment)
-  uint64_t bytes = 0;       // capacity at the profile's max shapes
-  std::string inplace_of;   // input value whose slot this output reuses ("" = own slot)
-  bool dynamic = false;     // size unknown at build time: allocated when the layer runs
+  std::string value;       // value name in the main graph
+  uint64_t offset = 0;     // bytes from the arena start (multiple of kArenaAlignment)
+  uint64_t bytes = 0;      // capacity at the profile's max shapes
+  std::string inplace_of;  // input value whose slot this output reuses ("" = own slot)
+  bool dynamic = false;    // size unknown at build time: allocated when the layer runs
 };
 
 struct ProfilePlan {
@@ -51,10 +51,13 @@ struct ProfilePlan {
 
 // The builder's decision for one main-graph node.
 struct Layer {
-  std::string tactic;                    // kernel implementation, e.g. "cpu.reference"
-  std::string precision;                 // "fp32", "fp16", "int8", "mixed", …
-  std::vector<std::string> fused_from;   // ONNX node names this layer computes
-  std::vector<uint8_t> params;           // tactic-specific parameters (opaque to the format)
+  std::string tactic;                   // kernel implementation, e.g. "cpu.reference"
+  std::string precision;                // "fp32", "fp16", "int8", "mixed", …
+  std::vector<std::string> fused_from;  // ONNX node names this layer computes
+  std::vector<uint8_t> params;          // tactic-specific parameters (opaque to the format)
+  // Main-graph uint8 initializers holding constants the tactic packed at build time (weights
+  // in its blocked layout), handed to it in this order at load.
+  std::vector<std::string> packed;
 };
 
 struct EngineData {

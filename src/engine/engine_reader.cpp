@@ -7,6 +7,7 @@
 #include "engine/byte_io.h"
 #include "engine/engine_format.h"
 #include "engine/graph_codec.h"
+#include "kiln/tensor.h"
 
 namespace kiln::engine {
 namespace {
@@ -34,7 +35,7 @@ void read_metadata(ByteReader& r, EngineData& d) {
   d.build_options = r.str("build options");
   d.built_on = read_fingerprint(r);
   d.target = read_fingerprint(r);
-  const uint32_t n_layers = r.count("layer count", 4 * 4);
+  const uint32_t n_layers = r.count("layer count", 5 * 4);
   d.layers.reserve(n_layers);
   for (uint32_t i = 0; i < n_layers && r.ok(); ++i) {
     Layer l;
@@ -45,6 +46,9 @@ void read_metadata(ByteReader& r, EngineData& d) {
     for (uint32_t k = 0; k < n_fused && r.ok(); ++k) l.fused_from.push_back(r.str("fused_from"));
     const uint32_t n_params = r.count("layer params size", 1);
     if (const uint8_t* p = r.bytes(n_params, "layer params")) l.params.assign(p, p + n_params);
+    const uint32_t n_packed = r.count("layer packed count", 4);
+    l.packed.reserve(n_packed);
+    for (uint32_t k = 0; k < n_packed && r.ok(); ++k) l.packed.push_back(r.str("packed constant"));
     d.layers.push_back(std::move(l));
   }
   const uint32_t n_profiles = r.count("profile count", 4 + 3 * 8 + 4);
@@ -95,6 +99,14 @@ Status check_against_graph(const EngineData& d, const ir::Graph& g) {
   };
   if (d.layers.size() != g.num_nodes())
     return bad(d.layers.size(), " layers for ", g.num_nodes(), " main-graph nodes");
+  for (size_t i = 0; i < d.layers.size(); ++i)
+    for (const std::string& name : d.layers[i].packed) {
+      const ir::Value* v = g.find(name);
+      const Tensor* t = v != nullptr && v->graph() == &g ? v->initializer() : nullptr;
+      if (t == nullptr || t->dtype() != DataType::kUInt8 || t->rank() != 1)
+        return bad("layer ", i, " names packed constant '", name,
+                   "', which is not a 1-D uint8 initializer of the main graph");
+    }
   for (size_t p = 0; p < d.profiles.size(); ++p) {
     const ProfilePlan& plan = d.profiles[p];
     for (const auto& [name, range] : plan.inputs) {

@@ -30,6 +30,8 @@ Status write_metadata(ByteWriter& w, const EngineData& d) {
     for (const std::string& s : l.fused_from) w.str(s);
     w.count(l.params.size());
     w.raw(l.params.data(), l.params.size());
+    w.count(l.packed.size());
+    for (const std::string& s : l.packed) w.str(s);
   }
   w.count(d.profiles.size());
   for (size_t p = 0; p < d.profiles.size(); ++p) {

@@ -44,13 +44,15 @@ Status resolve_profiles(Program& p) {
       const engine::ShapeRange* r = nullptr;
       for (const auto& [n, range] : plan.inputs)
         if (n == name) r = &range;
-      if (r == nullptr) return malformed("profile " + std::to_string(k) + " has no range for '" + name + "'");
+      if (r == nullptr)
+        return malformed("profile " + std::to_string(k) + " has no range for '" + name + "'");
       const size_t rank = r->min.size();
       if (r->opt.size() != rank || r->max.size() != rank)
         return malformed("profile " + std::to_string(k) + " range of '" + name + "' mixes ranks");
       for (size_t d = 0; d < rank; ++d)
         if (r->min[d] < 0 || r->min[d] > r->opt[d] || r->opt[d] > r->max[d])
-          return malformed("profile " + std::to_string(k) + " range of '" + name + "' is unordered");
+          return malformed("profile " + std::to_string(k) + " range of '" + name +
+                           "' is unordered");
       info.ranges.push_back(*r);
     }
     for (const engine::TensorSlot& s : plan.slots) {
@@ -81,7 +83,8 @@ Status resolve_profiles(Program& p) {
       if (s.inplace_of < 0) continue;
       const Slot& src = info.slots[s.inplace_of];
       if (!src.planned || src.offset != s.offset)
-        return malformed("in-place pair '" + p.values[id].value->name() + "' does not share memory");
+        return malformed("in-place pair '" + p.values[id].value->name() +
+                         "' does not share memory");
     }
     p.profiles.push_back(std::move(info));
   }
@@ -147,7 +150,15 @@ Status load_program(Program& p, Logger* logger) {
       return err(Code::kEngineTargetMismatch, "layer ", i, " uses tactic '", layer.tactic,
                  "', which this kiln does not have; rebuild the engine on this machine")
           .with_node(n.ref());
-    KILN_ASSIGN_OR_RETURN(step.kernel, tactic->prepare(n, *step.schema, layer.params));
+    std::vector<const Tensor*> packed;
+    for (const std::string& name : layer.packed) {
+      const ir::Value* v = g.find(name);  // read_engine checked: a 1-D uint8 initializer
+      if (v == nullptr || v->initializer() == nullptr)
+        return malformed("packed constant '" + name + "' is not an initializer");
+      packed.push_back(v->initializer());
+    }
+    KILN_ASSIGN_OR_RETURN(step.kernel,
+                          tactic->prepare_packed(n, *step.schema, layer.params, packed));
     step.tactic = std::string(tactic->name());
     if (!layer.params.empty()) step.tactic += " " + tactic->describe(layer.params);
     for (const ir::Value* v : n.inputs()) {
@@ -168,6 +179,8 @@ Status load_program(Program& p, Logger* logger) {
     if (v.is_output || v.role == ValueRole::kWeight) continue;
     if (v.last_step >= 0) p.steps[v.last_step].release.push_back(static_cast<int>(id));
   }
+  // Packing at load ran on this thread's workers; nothing should spin once loading is done.
+  p.device->run_finished();
   KILN_RETURN_IF_ERROR(resolve_profiles(p));
   if (logger != nullptr)
     logger->log(LogSeverity::kInfo,

@@ -17,8 +17,8 @@ namespace {
 
 struct BuildArgs {
   std::string model, output, device = "cpu", timing_cache;
-  bool fp16 = false, bf16 = false, int8 = false, json = false, no_progress = false,
-       verbose = false, no_autotune = false;
+  bool fp16 = false, bf16 = false, int8 = false, json = false, no_progress = false, verbose = false,
+       no_autotune = false, no_pack_weights = false;
   std::vector<std::string> shapes, min_shapes, opt_shapes, max_shapes, profiles, disabled_passes,
       tactics;
   std::string dump_ir;
@@ -33,7 +33,8 @@ Status write_file(const std::string& path, const std::vector<uint8_t>& bytes) {
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) return err(Code::kFileWriteFailed, "cannot create '", tmp, "'");
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    out.write(reinterpret_cast<const char*>(bytes.data()),
+              static_cast<std::streamsize>(bytes.size()));
     if (!out.flush()) {
       std::remove(tmp.c_str());
       return err(Code::kFileWriteFailed, "writing '", tmp, "' failed (disk full?)");
@@ -62,6 +63,7 @@ int run_build(const BuildArgs& a) {
   config.disabled_passes = a.disabled_passes;
   config.allowed_tactics = a.tactics;
   config.autotune = !a.no_autotune;
+  config.pack_weights = !a.no_pack_weights;
   config.dump_ir_dir = a.dump_ir;
   auto profiles =
       profiles_from_options(a.shapes, a.min_shapes, a.opt_shapes, a.max_shapes, a.profiles);
@@ -95,7 +97,8 @@ int run_build(const BuildArgs& a) {
   bar.finish();
   if (!w.ok()) return fail(w);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const double build_secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+  const double build_secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
 
   // Report from the engine just written (the same reader users get).
   auto data = engine::read_engine({bytes->data(), bytes->size()}, engine::host_fingerprint());
@@ -115,6 +118,9 @@ int run_build(const BuildArgs& a) {
                                         {{"timed_layers", builder.last_summary().timed_layers},
                                          {"cached_layers", builder.last_summary().cached_layers},
                                          {"seconds", builder.last_summary().tuning_seconds}}},
+                                       {"packed_weights",
+                                        {{"layers", builder.last_summary().packed_layers},
+                                         {"bytes", builder.last_summary().packed_bytes}}},
                                        {"profiles", profs},
                                        {"target", data->target.to_string()},
                                        {"build_seconds", build_secs},
@@ -129,16 +135,19 @@ int run_build(const BuildArgs& a) {
   std::printf("  optimizer (level %d): %s\n", a.opt_level, builder.last_summary().text.c_str());
   for (size_t i = 0; i < data->profiles.size(); ++i) {
     const engine::ProfilePlan& p = data->profiles[i];
-    std::printf("  profile %zu: activation arena %.2f MB (liveness lower bound %.2f MB, "
-                "without reuse %.2f MB)\n",
-                i, static_cast<double>(p.arena_bytes) / 1e6,
-                static_cast<double>(p.lower_bound_bytes) / 1e6,
-                static_cast<double>(p.naive_bytes) / 1e6);
+    std::printf(
+        "  profile %zu: activation arena %.2f MB (liveness lower bound %.2f MB, "
+        "without reuse %.2f MB)\n",
+        i, static_cast<double>(p.arena_bytes) / 1e6, static_cast<double>(p.lower_bound_bytes) / 1e6,
+        static_cast<double>(p.naive_bytes) / 1e6);
   }
   const BuildSummary& sum = builder.last_summary();
   if (sum.timed_layers > 0 || sum.cached_layers > 0)
     std::printf("  autotune: %d layer(s) timed, %d from the timing cache, %.2f s\n",
                 sum.timed_layers, sum.cached_layers, sum.tuning_seconds);
+  if (sum.packed_layers > 0)
+    std::printf("  packed weights: %d layer(s), %.1f MB (blocked for their kernels)\n",
+                sum.packed_layers, static_cast<double>(sum.packed_bytes) / 1e6);
   std::printf("  target: %s\n", data->target.to_string().c_str());
   if (a.verbose) {
     // Every layer with the ONNX nodes it computes (kiln inspect --json has the same, and more).
@@ -147,7 +156,8 @@ int run_build(const BuildArgs& a) {
     const std::vector<ir::Node*> nodes = (*model)->graph->nodes();
     for (size_t i = 0; i < nodes.size() && i < data->layers.size(); ++i) {
       std::string from;
-      for (const std::string& o : data->layers[i].fused_from) from += (from.empty() ? "" : ", ") + o;
+      for (const std::string& o : data->layers[i].fused_from)
+        from += (from.empty() ? "" : ", ") + o;
       const ir::Node& n = *nodes[i];
       const std::string op = n.domain().empty() ? n.op_type() : n.domain() + "::" + n.op_type();
       std::printf("  layer %zu %s '%s' <- %s\n", i, op.c_str(), n.name().c_str(), from.c_str());
@@ -160,8 +170,9 @@ int run_build(const BuildArgs& a) {
 
 Runner add_build(CLI::App& app) {
   auto a = std::make_shared<BuildArgs>();
-  CLI::App* cmd = app.add_subcommand("build", "Build an engine from an ONNX model (slow, once) "
-                                               "for `kiln run` / `kiln bench` (fast, often).");
+  CLI::App* cmd = app.add_subcommand("build",
+                                     "Build an engine from an ONNX model (slow, once) "
+                                     "for `kiln run` / `kiln bench` (fast, often).");
   cmd->add_option("model", a->model, "ONNX model file (.onnx)")->required();
   cmd->add_option("--output,-o", a->output, "Engine file to write")->required();
   cmd->add_option("--device", a->device, "cpu (default) or cuda");
@@ -176,7 +187,8 @@ Runner add_build(CLI::App& app) {
                   "NAME:AxBxC[,…] largest shapes of profile 0 (sizes its memory)");
   cmd->add_option("--profile", a->profiles,
                   "NAME:MIN:OPT:MAX[,…] one more optimization profile (repeatable)");
-  cmd->add_option("--workspace", a->workspace_mib, "Scratch memory limit per layer, MiB (0 = none)");
+  cmd->add_option("--workspace", a->workspace_mib,
+                  "Scratch memory limit per layer, MiB (0 = none)");
   cmd->add_option("--timing-cache", a->timing_cache, "Tactic timing cache file (read + updated)");
   cmd->add_option("--opt-level", a->opt_level,
                   "Optimization level 0-3 (default 3; 0 also skips tactic timing)");
@@ -185,6 +197,8 @@ Runner add_build(CLI::App& app) {
                   "kernels); default all");
   cmd->add_flag("--no-autotune", a->no_autotune,
                 "Take each layer's first supporting tactic instead of timing the candidates");
+  cmd->add_flag("--no-pack-weights", a->no_pack_weights,
+                "Store weights as in the model only (smaller engine); kernels pack them at load");
   cmd->add_option("--disable-pass", a->disabled_passes,
                   "Leave an optimizer pass out (repeatable); `kiln passes` lists them");
   cmd->add_option("--dump-ir", a->dump_ir,

@@ -32,7 +32,9 @@ nlohmann::json shape_json(const ir::ValueType& t) {
   return dims;
 }
 
-std::string mb(uint64_t bytes) { return str(static_cast<double>(bytes) / 1e6, " MB"); }
+std::string mb(uint64_t bytes) {
+  return str(static_cast<double>(bytes) / 1e6, " MB");
+}
 
 int run_inspect(const InspectArgs& a) {
   auto file = engine::MappedFile::open(a.engine);
@@ -60,15 +62,23 @@ int run_inspect(const InspectArgs& a) {
   nlohmann::json io = nlohmann::json::array();
   for (const ir::Value* v : g.inputs())
     if (!v->is_initializer())
-      io.push_back({{"name", v->name()}, {"mode", "input"},
-                    {"dtype", data_type_name(v->type.dtype)}, {"shape", shape_json(v->type)}});
+      io.push_back({{"name", v->name()},
+                    {"mode", "input"},
+                    {"dtype", data_type_name(v->type.dtype)},
+                    {"shape", shape_json(v->type)}});
   for (const ir::Value* v : g.outputs())
-    io.push_back({{"name", v->name()}, {"mode", "output"},
-                  {"dtype", data_type_name(v->type.dtype)}, {"shape", shape_json(v->type)}});
+    io.push_back({{"name", v->name()},
+                  {"mode", "output"},
+                  {"dtype", data_type_name(v->type.dtype)},
+                  {"shape", shape_json(v->type)}});
   j["io"] = io;
-  uint64_t weight_bytes = 0;
+  uint64_t weight_bytes = 0, packed_bytes = 0;
   for (const ir::Value* v : g.initializers()) weight_bytes += v->initializer()->nbytes();
+  for (const engine::Layer& l : data->layers)
+    for (const std::string& name : l.packed)
+      if (const ir::Value* v = g.find(name)) packed_bytes += v->initializer()->nbytes();
   j["weight_bytes"] = weight_bytes;
+  j["packed_weight_bytes"] = packed_bytes;  // part of weight_bytes
 
   nlohmann::json profiles = nlohmann::json::array();
   for (const engine::ProfilePlan& p : data->profiles) {
@@ -117,6 +127,7 @@ int run_inspect(const InspectArgs& a) {
                       {"precision", l.precision},
                       {"tactic", l.tactic},
                       {"variant", variant},
+                      {"packed", l.packed},
                       {"fused_from", l.fused_from},
                       {"onnx_node_index", n.index()},
                       {"inputs", ins},
@@ -132,12 +143,15 @@ int run_inspect(const InspectArgs& a) {
   }
   std::printf("engine %s (%s, format %u, kiln %s)\n", a.engine.c_str(), mb(span.size).c_str(),
               data->format_version, data->kiln_version.c_str());
-  std::printf("  target:   %s\n  built on: %s\n  this machine: %s\n",
-              data->target.to_string().c_str(), data->built_on.to_string().c_str(),
-              missing.empty() ? "can run it"
-                              : str("cannot run it (missing ", missing.size(), ")").c_str());
+  std::printf(
+      "  target:   %s\n  built on: %s\n  this machine: %s\n", data->target.to_string().c_str(),
+      data->built_on.to_string().c_str(),
+      missing.empty() ? "can run it" : str("cannot run it (missing ", missing.size(), ")").c_str());
   std::printf("  build options: %s\n", data->build_options.c_str());
-  std::printf("  weights: %s in %zu tensors\n", mb(weight_bytes).c_str(), g.initializers().size());
+  std::printf("  weights: %s in %zu tensors", mb(weight_bytes).c_str(), g.initializers().size());
+  if (packed_bytes > 0)
+    std::printf(" (%s of them packed at build time for their kernels)", mb(packed_bytes).c_str());
+  std::printf("\n");
   for (const auto& t : io)
     std::printf("  %-6s %s: %s%s\n", t["mode"].get<std::string>().c_str(),
                 t["name"].get<std::string>().c_str(), t["dtype"].get<std::string>().c_str(),
@@ -148,13 +162,14 @@ int run_inspect(const InspectArgs& a) {
     for (const auto& [name, r] : p.inputs)
       std::printf(" %s %s..%s", name.c_str(), Dims::of(r.min).to_string().c_str(),
                   Dims::of(r.max).to_string().c_str());
-    std::printf("\n    memory: arena %s, liveness lower bound %s (arena/bound %.3f), without "
-                "reuse %s\n",
-                mb(p.arena_bytes).c_str(), mb(p.lower_bound_bytes).c_str(),
-                p.lower_bound_bytes ? static_cast<double>(p.arena_bytes) /
-                                          static_cast<double>(p.lower_bound_bytes)
-                                    : 1.0,
-                mb(p.naive_bytes).c_str());
+    std::printf(
+        "\n    memory: arena %s, liveness lower bound %s (arena/bound %.3f), without "
+        "reuse %s\n",
+        mb(p.arena_bytes).c_str(), mb(p.lower_bound_bytes).c_str(),
+        p.lower_bound_bytes
+            ? static_cast<double>(p.arena_bytes) / static_cast<double>(p.lower_bound_bytes)
+            : 1.0,
+        mb(p.naive_bytes).c_str());
   }
   std::printf("  layers: %zu (", layers.size());
   bool first = true;
@@ -167,8 +182,9 @@ int run_inspect(const InspectArgs& a) {
   for (size_t i = 0; i < shown; ++i) {
     const auto& l = layers[i];
     const std::string variant = l["variant"].get<std::string>();
-    const std::string tactic =
-        l["tactic"].get<std::string>() + (variant.empty() ? "" : " " + variant);
+    const std::string tactic = l["tactic"].get<std::string>() +
+                               (variant.empty() ? "" : " " + variant) +
+                               (l["packed"].empty() ? "" : " [packed]");
     std::printf("  %4zu %-28s %-18s %-6s %-36s <- %s\n", i,
                 l["name"].get<std::string>().substr(0, 28).c_str(),
                 l["type"].get<std::string>().c_str(), l["precision"].get<std::string>().c_str(),
@@ -184,9 +200,10 @@ int run_inspect(const InspectArgs& a) {
 
 Runner add_inspect(CLI::App& app) {
   auto a = std::make_shared<InspectArgs>();
-  CLI::App* cmd = app.add_subcommand(
-      "inspect", "Show an engine's layers (fused-from nodes, precision, tactic), profiles, "
-                 "memory plan, target and build options.");
+  CLI::App* cmd =
+      app.add_subcommand("inspect",
+                         "Show an engine's layers (fused-from nodes, precision, tactic), profiles, "
+                         "memory plan, target and build options.");
   cmd->add_option("engine", a->engine, "Engine file (.engine)")->required();
   cmd->add_flag("--json", a->json, "Print everything as JSON");
   cmd->add_flag("--layers", a->all_layers, "List every layer (default: the first 20)");

@@ -5,8 +5,9 @@
 //                                   types inferred as the builder would see them).
 //   h.supports(tactic)              the tactic's static decision on that node.
 //   h.run_reference()               the op's reference kernel on the inputs.
-//   h.run_tactic(tactic, opts)      tactic.prepare(...)->run(ctx), with a thread count and,
-//                                   optionally, output 0 written over (a copy of) input k.
+//   h.run_tactic(tactic, opts)      tactic.prepare_packed(...)->run(ctx), with a thread count,
+//                                   build-time packed constants and, optionally, output 0
+//                                   written over (a copy of) input k.
 //   compare_outputs(got, want, tol) max abs / rel error and where; NaN must meet NaN, +-inf
 //                                   must match exactly, anything else within
 //                                   tol * max(1, |want|) (expect_near_all's rule).
@@ -52,9 +53,17 @@ struct NodeCase {
 };
 
 struct TacticRunOptions {
-  int threads = 1;
-  int inplace_input = -1;        // >= 0: output 0 shares (a copy of) this input's memory
-  std::vector<uint8_t> params;  // the variant to prepare (empty: the tactic's default)
+  // A constructor, not an aggregate: callers list the leading fields only.
+  TacticRunOptions(int threads_ = 1, int inplace_input_ = -1, std::vector<uint8_t> params_ = {},
+                   std::vector<const Tensor*> packed_ = {})
+      : threads(threads_),
+        inplace_input(inplace_input_),
+        params(std::move(params_)),
+        packed(std::move(packed_)) {}
+  int threads;
+  int inplace_input;                  // >= 0: output 0 shares (a copy of) this input's memory
+  std::vector<uint8_t> params;        // the variant to prepare (empty: the tactic's default)
+  std::vector<const Tensor*> packed;  // build-time packed constants (Tactic::pack)
 };
 
 struct ErrorStats {
@@ -128,7 +137,7 @@ class TacticHarness {
   Result<std::vector<Tensor>> run_tactic(const backends::Tactic& tactic,
                                          TacticRunOptions opts = {}) const {
     KILN_ASSIGN_OR_RETURN(std::unique_ptr<backends::Kernel> kernel,
-                          tactic.prepare(*node_, *schema_, opts.params));
+                          tactic.prepare_packed(*node_, *schema_, opts.params, opts.packed));
     std::vector<Tensor> inputs = copies();
     ops::KernelContext ctx = context(inputs);
     // Like the executor's in-place slot: output 0 of the input's type and byte size lands on

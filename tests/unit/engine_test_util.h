@@ -417,6 +417,7 @@ inline void expect_engine_data_equal(const EngineData& a, const EngineData& b) {
     EXPECT_EQ(a.layers[i].precision, b.layers[i].precision);
     EXPECT_EQ(a.layers[i].fused_from, b.layers[i].fused_from);
     EXPECT_EQ(a.layers[i].params, b.layers[i].params);
+    EXPECT_EQ(a.layers[i].packed, b.layers[i].packed);
   }
   ASSERT_EQ(a.profiles.size(), b.profiles.size());
   for (size_t p = 0; p < a.profiles.size(); ++p) {

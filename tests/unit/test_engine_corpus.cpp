@@ -86,7 +86,7 @@ EngineData dynamic_data(const ir::Model& m) {
   d.kiln_version = "0.1.0";
   d.build_options = R"({"fp16":true})";
   for (const ir::Node* n : m.graph->nodes())
-    d.layers.push_back(Layer{"cpu.reference", "fp16", {n->name()}, {}});
+    d.layers.push_back(Layer{"cpu.reference", "fp16", {n->name()}, {}, {}});
   ProfilePlan p;
   p.inputs = {{"x", ShapeRange{{1, 1, 8}, {4, 128, 8}, {8, 512, 8}}}};
   p.arena_bytes = 131072;
@@ -108,7 +108,7 @@ std::vector<std::pair<std::string, std::vector<uint8_t>>> seeds() {
   td.kiln_version = "0.1.0";
   td.build_options = "{}";
   for (const ir::Node* n : tiny->graph->nodes())
-    td.layers.push_back(Layer{"cpu.reference", "fp32", {n->name()}, {1, 2, 3}});
+    td.layers.push_back(Layer{"cpu.reference", "fp32", {n->name()}, {1, 2, 3}, {}});
   td.profiles.push_back(ProfilePlan{{{"x", ShapeRange{{1, 4}, {1, 4}, {1, 4}}}},
                                     64,
                                     64,

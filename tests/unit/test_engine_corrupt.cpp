@@ -343,5 +343,30 @@ TEST(EngineCorrupt, RandomStructureEditsNeverCrash) {
   EXPECT_GT(malformed, 1000);
 }
 
+// A layer's build-time packed constants are 1-D uint8 initializers of the main graph; they
+// round-trip, and a name that is anything else is ENGINE_CORRUPT before a kernel sees it.
+TEST(EngineCorrupt, PackedConstantsRoundTripAndMustBeUint8Initializers) {
+  auto m = make_rich_model();
+  must(m->graph->add_initializer("kiln.packed/0/weights",
+                                 tensor_of<uint8_t>(DataType::kUInt8, {3}, {1, 2, 3})));
+  EngineData d = make_engine_data(*m);
+  d.layers[0].packed = {"kiln.packed/0/weights"};
+  std::vector<uint8_t> file = write_or_die(d, *m);
+  auto ok = read_engine(span(file), host_fingerprint());
+  ASSERT_TRUE(ok.ok()) << ok.status().to_string();
+  EXPECT_EQ(ok->layers[0].packed, d.layers[0].packed);
+
+  for (const std::string& bad :
+       {std::string("w"), std::string("no_such_value"), std::string("x")}) {
+    SCOPED_TRACE(bad);
+    d.layers[0].packed = {bad};
+    std::vector<uint8_t> f = write_or_die(d, *m);
+    auto r = read_engine(span(f), host_fingerprint());
+    ASSERT_EQ(r.status().code(), kMalformed) << r.status().to_string();
+    EXPECT_TRUE(contains(r.status().message(), "'" + bad + "'")) << r.status().message();
+    EXPECT_TRUE(contains(r.status().message(), "1-D uint8 initializer")) << r.status().message();
+  }
+}
+
 }  // namespace
 }  // namespace kiln::engine

@@ -26,7 +26,7 @@ EngineData layers_for(const ir::Model& m) {
   d.kiln_version = "test";
   d.target = host_fingerprint();
   for (const ir::Node* n : m.graph->nodes())
-    d.layers.push_back(Layer{"cpu.reference", "fp32", {n->name()}, {}});
+    d.layers.push_back(Layer{"cpu.reference", "fp32", {n->name()}, {}, {}});
   return d;
 }
 

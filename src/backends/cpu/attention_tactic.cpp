@@ -66,8 +66,7 @@ KILN_CPU_CLONES void softmax_row(float* __restrict s, int64_t n, const float* __
 
 class AttentionKernel final : public Kernel {
  public:
-  AttentionKernel(const ir::Node& node, const ops::OpSchema& schema)
-      : node_(node), schema_(schema) {
+  AttentionKernel(const ir::Node& node, const ops::OpSchema& schema) : schema_(schema) {
     ops::NodeAttrs a(node, schema);
     heads_ = a.attr_int("num_heads");
     has_scale_ = a.has_attr("scale");
@@ -191,7 +190,6 @@ class AttentionKernel final : public Kernel {
     return p;
   }
 
-  const ir::Node& node_;
   const ops::OpSchema& schema_;
   int64_t heads_ = 0;
   bool has_scale_ = false;

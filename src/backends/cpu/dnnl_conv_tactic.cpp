@@ -3,10 +3,12 @@
 // post-ops) fused in, in NCHW or — when the layout pass marked the layer channels_last — NHWC,
 // the layout oneDNN's brgemm convolutions run fastest in.
 //
-// Weights are reordered once per kernel into the blocked format the chosen implementation
-// wants (shared by every execution context). Primitives are created per input shape on first
-// use and cached, so dynamic shapes work; the implementation the autotuner picked at the opt
-// shape (params) is preferred wherever it accepts the shape.
+// Weights come packed from the build (pack(): the blocked format the chosen implementation
+// wants at the opt shape, stored in the engine); another shape or machine whose implementation
+// wants another format gets its own copy reordered once per kernel (shared by every execution
+// context). Primitives are created per input shape and cached — the engine's static shape at
+// load, others on first use — so dynamic shapes work; the implementation the autotuner picked
+// at the opt shape (params) is preferred wherever it accepts the shape.
 #include <cstring>
 #include <map>
 #include <memory>
@@ -99,8 +101,28 @@ struct Plan {
 
 class DnnlConvKernel final : public Kernel {
  public:
-  DnnlConvKernel(const ir::Node& node, const ops::OpSchema& schema, ConvSpec spec, std::string impl)
-      : node_(node), schema_(schema), spec_(spec), impl_(std::move(impl)) {}
+  DnnlConvKernel(const ir::Node& node, const ops::OpSchema& schema, ConvSpec spec, std::string impl,
+                 const Tensor* packed_w = nullptr, bool release = true)
+      : node_(node),
+        schema_(schema),
+        spec_(spec),
+        impl_(std::move(impl)),
+        w_(spec.w, packed_w, release),
+        b_(spec.b, nullptr, release) {}
+
+  // The weights as the plan at input shape xs (NCHW order) runs them, for the engine.
+  Result<Tensor> packed_weights(const std::vector<int64_t>& xs) const {
+    KILN_ASSIGN_OR_RETURN(std::shared_ptr<const Plan> plan, plan_for(xs));
+    try {
+      return cpu::encode_packed(*plan->weights);
+    } catch (const dnnl::error& e) {
+      return err(Code::kKernelFailed, "oneDNN: ", e.what());
+    }
+  }
+  // Plans ahead for xs (load time, so the first run does not pay for it); errors surface
+  // again on that run.
+  void warm(const std::vector<int64_t>& xs) const { (void)plan_for(xs); }
+  int adopted() const { return w_.adopted(); }
 
   Status run(ops::KernelContext& ctx) const override {
     const Tensor* x = ctx.input(0);
@@ -290,21 +312,13 @@ class DnnlConvKernel final : public Kernel {
     }
     plan->ys = d.ys;
     plan->scratch = pd->scratchpad_desc();
-    plan->weights = packed(pd->weights_desc(), d.w_user, *spec_.w);
-    if (spec_.b != nullptr) plan->bias = packed(pd->bias_desc(), d.bias, *spec_.b);
+    try {
+      plan->weights = w_.get(pd->weights_desc(), d.w_user);
+      if (spec_.b != nullptr) plan->bias = b_.get(pd->bias_desc(), d.bias);
+    } catch (const std::exception& e) {
+      return err(Code::kKernelFailed, "packing the convolution weights failed: ", e.what());
+    }
     return std::shared_ptr<const Plan>(std::move(plan));
-  }
-
-  // The weights (or bias) reordered into `want`, once per distinct format.
-  std::shared_ptr<memory> packed(const memory::desc& want, const memory::desc& have,
-                                 const Tensor& t) const {
-    for (const auto& [d, m] : packed_)
-      if (d == want && m->get_desc().get_size() == want.get_size() && owner_of_.at(m.get()) == &t)
-        return m;
-    auto m = cpu::pack_constant(want, have, t.data(), t.nbytes());
-    packed_.emplace_back(want, m);
-    owner_of_[m.get()] = &t;
-    return m;
   }
 
   const ir::Node& node_;
@@ -313,8 +327,7 @@ class DnnlConvKernel final : public Kernel {
   std::string impl_;
   mutable std::mutex mu_;
   mutable std::map<std::vector<int64_t>, std::shared_ptr<const Plan>> plans_;
-  mutable std::vector<std::pair<memory::desc, std::shared_ptr<memory>>> packed_;
-  mutable std::map<const memory*, const Tensor*> owner_of_;
+  mutable cpu::PackedConstant w_, b_;  // guarded by mu_
 };
 
 // The input shape (NCHW) the node's annotated types give, when fully static.
@@ -355,14 +368,33 @@ class DnnlConvTactic final : public Tactic {
     if (out.empty()) out.push_back(Variant{});
     return out;
   }
+  Result<std::vector<PackedConstant>> pack(const ir::Node& node, const ops::OpSchema& schema,
+                                           const std::vector<uint8_t>& params) const override {
+    std::optional<ConvSpec> s = read_spec(node, schema);
+    std::optional<std::vector<int64_t>> xs = s ? static_input_shape(node, *s) : std::nullopt;
+    if (!xs) return std::vector<PackedConstant>{};
+    DnnlConvKernel k(node, schema, *s, std::string(params.begin(), params.end()), nullptr, false);
+    KILN_ASSIGN_OR_RETURN(Tensor w, k.packed_weights(*xs));
+    std::vector<PackedConstant> out;
+    out.push_back({"weights", std::move(w)});
+    return out;
+  }
   Result<std::unique_ptr<Kernel>> prepare(const ir::Node& node, const ops::OpSchema& schema,
                                           const std::vector<uint8_t>& params) const override {
+    return prepare_packed(node, schema, params, {});
+  }
+  Result<std::unique_ptr<Kernel>> prepare_packed(
+      const ir::Node& node, const ops::OpSchema& schema, const std::vector<uint8_t>& params,
+      const std::vector<const Tensor*>& packed) const override {
     std::optional<ConvSpec> s = read_spec(node, schema);
     if (!s)
       return err(Code::kNoKernel, name(), " cannot run this ", node.op_type())
           .with_node(node.ref());
-    return std::unique_ptr<Kernel>(
-        new DnnlConvKernel(node, schema, *s, std::string(params.begin(), params.end())));
+    auto k = std::make_unique<DnnlConvKernel>(node, schema, *s,
+                                              std::string(params.begin(), params.end()),
+                                              packed.empty() ? nullptr : packed.front());
+    if (std::optional<std::vector<int64_t>> xs = static_input_shape(node, *s)) k->warm(*xs);
+    return std::unique_ptr<Kernel>(std::move(k));
   }
 };
 

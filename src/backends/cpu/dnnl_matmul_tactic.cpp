@@ -1,8 +1,8 @@
 // "cpu.dnnl.matmul": MatMul, Gemm, kiln.FusedMatMul and kiln.FusedGemm as one oneDNN matmul
 // with the bias and the activation fused in. Transposed operands are strides, not copies;
 // batch dimensions broadcast as ONNX's MatMul does. A constant 2-D B (a linear layer's
-// weights) is reordered once into the blocked format the implementation wants; activations
-// multiply in place.
+// weights) comes packed from the build in the blocked format the implementation wants at the
+// opt shape (reordered once per kernel for another format); activations multiply in place.
 #include <cstring>
 #include <map>
 #include <memory>
@@ -103,8 +103,31 @@ struct Plan {
 class DnnlMatMulKernel final : public Kernel {
  public:
   DnnlMatMulKernel(const ir::Node& node, const ops::OpSchema& schema, MatMulSpec spec,
-                   std::string impl)
-      : node_(node), schema_(schema), spec_(spec), impl_(std::move(impl)) {}
+                   std::string impl, const Tensor* packed_b = nullptr, bool release = true)
+      : node_(node),
+        schema_(schema),
+        spec_(spec),
+        impl_(std::move(impl)),
+        b_(spec.b_const, packed_b, release) {}
+
+  // B as the plan at these shapes runs it, for the engine; empty when it runs B as stored.
+  Result<std::optional<Tensor>> packed_b(const std::vector<int64_t>& as,
+                                         const std::vector<int64_t>& bs,
+                                         const std::vector<int64_t>& cs) const {
+    KILN_ASSIGN_OR_RETURN(std::shared_ptr<const Plan> plan, plan_for(as, bs, cs));
+    if (!plan->packed_b) return std::optional<Tensor>{};
+    try {
+      KILN_ASSIGN_OR_RETURN(Tensor t, cpu::encode_packed(*plan->packed_b));
+      return std::optional<Tensor>(std::move(t));
+    } catch (const dnnl::error& e) {
+      return err(Code::kKernelFailed, "oneDNN: ", e.what());
+    }
+  }
+  void warm(const std::vector<int64_t>& as, const std::vector<int64_t>& bs,
+            const std::vector<int64_t>& cs) const {
+    (void)plan_for(as, bs, cs);
+  }
+  int adopted() const { return b_.adopted(); }
 
   Status run(ops::KernelContext& ctx) const override {
     const Tensor* a = ctx.input(0);
@@ -263,19 +286,16 @@ class DnnlMatMulKernel final : public Kernel {
     plan->dst = d.dst;
     plan->scratch = pd->scratchpad_desc();
     plan->y_shape = d.y_shape;
-    if (spec_.b_const != nullptr && d.b_any != d.b)
-      plan->packed_b = packed(pd->weights_desc(), d.b_user);
+    if (spec_.b_const != nullptr && d.b_any != d.b) {
+      try {
+        plan->packed_b = b_.get(pd->weights_desc(), d.b_user);
+      } catch (const std::exception& e) {
+        return err(Code::kKernelFailed, "packing the matmul weights failed: ", e.what());
+      }
+    }
     std::shared_ptr<const Plan> p = std::move(plan);
     plans_.emplace(key, p);
     return p;
-  }
-
-  std::shared_ptr<memory> packed(const memory::desc& want, const memory::desc& have) const {
-    for (const auto& [d, m] : packed_)
-      if (d == want) return m;
-    auto m = cpu::pack_constant(want, have, spec_.b_const->data(), spec_.b_const->nbytes());
-    packed_.emplace_back(want, m);
-    return m;
   }
 
   const ir::Node& node_;
@@ -284,7 +304,7 @@ class DnnlMatMulKernel final : public Kernel {
   std::string impl_;
   mutable std::mutex mu_;
   mutable std::map<std::vector<int64_t>, std::shared_ptr<const Plan>> plans_;
-  mutable std::vector<std::pair<memory::desc, std::shared_ptr<memory>>> packed_;
+  mutable cpu::PackedConstant b_;  // guarded by mu_
 };
 
 std::optional<std::vector<int64_t>> static_shape(const ir::Value* v) {
@@ -306,25 +326,55 @@ class DnnlMatMulTactic final : public Tactic {
   std::vector<Variant> variants(const ir::Node& node, const ops::OpSchema& schema) const override {
     std::optional<MatMulSpec> s = read_spec(node, schema);
     if (!s) return {};
-    auto as = static_shape(node.input(0)), bs = static_shape(node.input(1));
-    std::optional<std::vector<int64_t>> cs = std::vector<int64_t>{};
-    if (s->has_bias) cs = static_shape(node.input(2));
-    if (!as || !bs || !cs) return {Variant{}};
-    DnnlMatMulKernel k(node, schema, *s, "");
+    std::optional<Shapes> sh = shapes(node, *s);
+    if (!sh) return {Variant{}};
+    DnnlMatMulKernel k(node, schema, *s, "", nullptr, false);
     std::vector<Variant> out;
-    for (const std::string& impl : k.impls(*as, *bs, *cs))
+    for (const std::string& impl : k.impls(sh->a, sh->b, sh->c))
       out.push_back({impl, {impl.begin(), impl.end()}});
     if (out.empty()) out.push_back(Variant{});
     return out;
   }
+  Result<std::vector<PackedConstant>> pack(const ir::Node& node, const ops::OpSchema& schema,
+                                           const std::vector<uint8_t>& params) const override {
+    std::optional<MatMulSpec> s = read_spec(node, schema);
+    std::optional<Shapes> sh = s && s->b_const ? shapes(node, *s) : std::nullopt;
+    if (!sh) return std::vector<PackedConstant>{};
+    DnnlMatMulKernel k(node, schema, *s, std::string(params.begin(), params.end()), nullptr, false);
+    KILN_ASSIGN_OR_RETURN(std::optional<Tensor> b, k.packed_b(sh->a, sh->b, sh->c));
+    std::vector<PackedConstant> out;
+    if (b) out.push_back({"weights", std::move(*b)});
+    return out;
+  }
   Result<std::unique_ptr<Kernel>> prepare(const ir::Node& node, const ops::OpSchema& schema,
                                           const std::vector<uint8_t>& params) const override {
+    return prepare_packed(node, schema, params, {});
+  }
+  Result<std::unique_ptr<Kernel>> prepare_packed(
+      const ir::Node& node, const ops::OpSchema& schema, const std::vector<uint8_t>& params,
+      const std::vector<const Tensor*>& packed) const override {
     std::optional<MatMulSpec> s = read_spec(node, schema);
     if (!s)
       return err(Code::kNoKernel, name(), " cannot run this ", node.op_type())
           .with_node(node.ref());
-    return std::unique_ptr<Kernel>(
-        new DnnlMatMulKernel(node, schema, *s, std::string(params.begin(), params.end())));
+    auto k = std::make_unique<DnnlMatMulKernel>(node, schema, *s,
+                                                std::string(params.begin(), params.end()),
+                                                packed.empty() ? nullptr : packed.front());
+    if (std::optional<Shapes> sh = shapes(node, *s)) k->warm(sh->a, sh->b, sh->c);
+    return std::unique_ptr<Kernel>(std::move(k));
+  }
+
+ private:
+  struct Shapes {
+    std::vector<int64_t> a, b, c;
+  };
+  // The operand shapes when the node's types make them static.
+  static std::optional<Shapes> shapes(const ir::Node& node, const MatMulSpec& s) {
+    auto as = static_shape(node.input(0)), bs = static_shape(node.input(1));
+    std::optional<std::vector<int64_t>> cs = std::vector<int64_t>{};
+    if (s.has_bias) cs = static_shape(node.input(2));
+    if (!as || !bs || !cs) return std::nullopt;
+    return Shapes{*as, *bs, *cs};
   }
 };
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <new>
 
@@ -110,12 +111,85 @@ std::shared_ptr<dnnl::memory> packed_memory(const dnnl::memory::desc& md) {
 
 std::shared_ptr<dnnl::memory> pack_constant(const dnnl::memory::desc& want,
                                             const dnnl::memory::desc& have, const void* data,
-                                            size_t bytes) {
+                                            size_t bytes, bool release) {
   std::shared_ptr<dnnl::memory> m = packed_memory(want);
   dnnl::memory user(have, dnnl_engine(), const_cast<void*>(data));
   dnnl::reorder(user, *m).execute(dnnl_thread_stream(), user, *m);
   dnnl_thread_stream().wait();
-  release_original(data, bytes);
+  if (release) release_original(data, bytes);
+  return m;
+}
+
+namespace {
+
+constexpr char kPackedMagic[8] = {'K', 'D', 'N', 'N', 'L', 'P', 'K', '1'};
+
+struct PackedHeader {
+  char magic[8];
+  uint32_t major, minor, patch;
+  uint32_t desc_bytes;
+  dnnl_memory_desc_t desc;
+};
+
+constexpr size_t kPackedDataOffset = (sizeof(PackedHeader) + 63) / 64 * 64;
+
+}  // namespace
+
+size_t packed_header_bytes() {
+  return kPackedDataOffset;
+}
+
+Result<Tensor> encode_packed(const dnnl::memory& m) {
+  const dnnl::memory::desc md = m.get_desc();
+  const size_t bytes = md.get_size();
+  KILN_ASSIGN_OR_RETURN(
+      Tensor t,
+      Tensor::allocate(DataType::kUInt8, {static_cast<int64_t>(kPackedDataOffset + bytes)}));
+  PackedHeader h{};
+  std::memcpy(h.magic, kPackedMagic, sizeof h.magic);
+  const dnnl_version_t* v = dnnl_version();
+  h.major = static_cast<uint32_t>(v->major);
+  h.minor = static_cast<uint32_t>(v->minor);
+  h.patch = static_cast<uint32_t>(v->patch);
+  h.desc_bytes = sizeof(dnnl_memory_desc_t);
+  h.desc = md.data;
+  auto* out = t.data_as<uint8_t>();
+  std::memcpy(out, &h, sizeof h);
+  std::memcpy(out + kPackedDataOffset, m.get_data_handle(), bytes);
+  return t;
+}
+
+std::shared_ptr<dnnl::memory> adopt_packed(const Tensor* blob, const dnnl::memory::desc& want) {
+  if (blob == nullptr || blob->dtype() != DataType::kUInt8 || blob->nbytes() < kPackedDataOffset)
+    return nullptr;
+  PackedHeader h;
+  std::memcpy(&h, blob->data(), sizeof h);
+  const dnnl_version_t* v = dnnl_version();
+  if (std::memcmp(h.magic, kPackedMagic, sizeof h.magic) != 0 ||
+      h.major != static_cast<uint32_t>(v->major) || h.minor != static_cast<uint32_t>(v->minor) ||
+      h.patch != static_cast<uint32_t>(v->patch) || h.desc_bytes != sizeof(dnnl_memory_desc_t))
+    return nullptr;
+  dnnl::memory::desc have;
+  have.data = h.desc;
+  // Equality is oneDNN's own comparison of every field; a blob whose header was forged to
+  // equal `want` describes exactly the bytes `want` needs, which the size check then bounds.
+  if (!(have == want) || blob->nbytes() - kPackedDataOffset != want.get_size()) return nullptr;
+  std::shared_ptr<dnnl::memory> m = packed_memory(want);
+  std::memcpy(m->get_data_handle(), blob->data_as<uint8_t>() + kPackedDataOffset, want.get_size());
+  release_original(blob->data(), blob->nbytes());
+  return m;
+}
+
+std::shared_ptr<dnnl::memory> PackedConstant::get(const dnnl::memory::desc& want,
+                                                  const dnnl::memory::desc& have) {
+  for (const auto& [d, m] : copies_)
+    if (d == want) return m;
+  std::shared_ptr<dnnl::memory> m = adopt_packed(prebuilt_, want);
+  if (m)
+    ++adopted_;
+  else
+    m = pack_constant(want, have, original_->data(), original_->nbytes(), release_);
+  copies_.emplace_back(want, m);
   return m;
 }
 

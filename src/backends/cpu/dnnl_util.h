@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "kiln/status.h"
+#include "kiln/tensor.h"
 #include "ops/activation_functions.h"
 
 namespace kiln::backends::cpu {
@@ -45,7 +47,40 @@ void* alloc_large(size_t bytes);
 // packed_memory; the original's pages are then released (release_original).
 std::shared_ptr<dnnl::memory> pack_constant(const dnnl::memory::desc& want,
                                             const dnnl::memory::desc& have, const void* data,
-                                            size_t bytes);
+                                            size_t bytes, bool release = true);
+
+// Weights packed at build time travel in the engine as a uint8 tensor: a header naming the
+// oneDNN version and the memory descriptor (raw dnnl_memory_desc_t), then the packed bytes at a
+// 64-byte offset (initializers are 64-byte aligned in the file, so the data is too).
+Result<Tensor> encode_packed(const dnnl::memory& m);
+// The packed memory `blob` holds, copied into packed_memory, when it was made by this oneDNN
+// version for exactly `want` (a hostile or stale blob only ever fails the comparison);
+// nullptr otherwise.
+std::shared_ptr<dnnl::memory> adopt_packed(const Tensor* blob, const dnnl::memory::desc& want);
+// Where the packed bytes start in such a tensor.
+size_t packed_header_bytes();
+
+// The packed copies of one constant a kernel runs with, one per layout its plans ask for,
+// shared by every plan and execution context; the build-time blob is taken when it fits.
+// Not thread-safe: kernels call get() under the lock that guards their plans.
+class PackedConstant {
+ public:
+  // `release`: hand the original's pages back after packing (not at build time, where the
+  // weights are the builder's anonymous copy and are read again).
+  PackedConstant(const Tensor* original, const Tensor* prebuilt, bool release)
+      : original_(original), prebuilt_(prebuilt), release_(release) {}
+  // The constant in layout `want`; `have` describes the original.
+  std::shared_ptr<dnnl::memory> get(const dnnl::memory::desc& want, const dnnl::memory::desc& have);
+  // How many get() calls were served by the build-time blob (tests, inspect).
+  int adopted() const { return adopted_; }
+
+ private:
+  const Tensor* original_;
+  const Tensor* prebuilt_;
+  bool release_;
+  int adopted_ = 0;
+  std::vector<std::pair<dnnl::memory::desc, std::shared_ptr<dnnl::memory>>> copies_;
+};
 
 // The implementation a primitive descriptor chose ("brg:avx512_core", "jit:avx512_core", …).
 std::string impl_name(const dnnl::primitive_desc_base& pd);

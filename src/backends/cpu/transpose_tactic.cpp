@@ -53,8 +53,7 @@ KILN_CPU_CLONES void transpose_tile(const uint32_t* __restrict src, uint32_t* __
 
 class TransposeKernel final : public Kernel {
  public:
-  TransposeKernel(const ir::Node& node, const ops::OpSchema& schema)
-      : node_(node), schema_(schema) {}
+  TransposeKernel(const ir::Node& node, const ops::OpSchema& schema) : schema_(schema) {}
 
   Status run(ops::KernelContext& ctx) const override {
     const Tensor* x = ctx.input(0);
@@ -129,7 +128,6 @@ class TransposeKernel final : public Kernel {
   }
 
  private:
-  const ir::Node& node_;
   const ops::OpSchema& schema_;
 };
 
