@@ -64,6 +64,10 @@ ninja -C "$build" -j "${KILN_FUZZ_JOBS:-2}" "${targets[@]/#/fuzz_}"
 
 export ASAN_OPTIONS="detect_leaks=1:${ASAN_OPTIONS:-}"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:${UBSAN_OPTIONS:-}"
+# kiln's kernels keep their own oneDNN primitives; oneDNN's process-wide cache of up to 1024
+# more (JIT code included) would only grow with every fuzzed engine's new shapes until the RSS
+# limit stops the run.
+export ONEDNN_PRIMITIVE_CACHE_CAPACITY=0 DNNL_PRIMITIVE_CACHE_CAPACITY=0
 mkdir -p "$artifacts"
 
 # fuzz_target NAME SECONDS: regressions, then a bounded run; prints the summary line and returns
