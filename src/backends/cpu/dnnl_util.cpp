@@ -23,14 +23,19 @@ dnnl::stream& dnnl_thread_stream() {
 }
 
 dnnl::memory dnnl_scratchpad(const dnnl::memory::desc& md) {
+  // Freed with the matching aligned operator delete: a plain delete[] on an
+  // aligned new is undefined (ASan's new-delete-type-mismatch).
+  struct AlignedDelete {
+    void operator()(uint8_t* p) const { ::operator delete[](p, std::align_val_t{64}); }
+  };
   struct Pad {
-    std::unique_ptr<uint8_t[]> bytes;
+    std::unique_ptr<uint8_t[], AlignedDelete> bytes;
     size_t size = 0;
   };
   thread_local Pad pad;
   const size_t need = md.get_size();
   if (need > pad.size) {
-    pad.bytes.reset(new (std::align_val_t{64}) uint8_t[need]);
+    pad.bytes.reset(static_cast<uint8_t*>(::operator new[](need, std::align_val_t{64})));
     pad.size = need;
   }
   return dnnl::memory(md, dnnl_engine(), need > 0 ? pad.bytes.get() : nullptr);
