@@ -227,7 +227,7 @@ class Build {
   // INT8: the layers that can run it get the calibrated scale of their input (from the
   // calibrator, or the calibration cache), which makes the INT8 tactics candidates for them.
   Status quantize() {
-    std::vector<builder::Int8Layer> layers = builder::int8_candidates(*optimized_->graph, pinned_);
+    std::vector<builder::Int8Layer> layers = builder::int8_candidates(*optimized_, pinned_);
     if (layers.empty()) {
       log(LogSeverity::kWarning, "--int8: no layer of this model can run INT8; all stay fp32");
       return Status::Ok();

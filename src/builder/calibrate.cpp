@@ -145,8 +145,8 @@ Result<std::map<std::string, float>> calibrate(const CalibrationContext& ctx,
     report.tensors.push_back({t, it->second.amax, it->second.saturation});
   }
   std::stable_sort(report.tensors.begin(), report.tensors.end(),
-                   [](const CalibratedTensor& a, const CalibratedTensor& b) {
-                     return a.saturation > b.saturation;
+                   [](const CalibratedTensor& x, const CalibratedTensor& y) {
+                     return x.saturation > y.saturation;
                    });
   report.algorithm = calib::algorithm_name(algo);
   report.samples = samples;

@@ -7,6 +7,7 @@
 
 #include "core/errors.h"
 #include "ops/op_schema.h"
+#include "passes/rewrite.h"
 
 namespace kiln::builder {
 
@@ -108,7 +109,50 @@ bool non_negative(const ir::Value& v) {
   return false;
 }
 
-std::vector<Int8Layer> int8_candidates(ir::Graph& g, const std::vector<LayerPrecision>& pinned) {
+namespace {
+
+bool constant_f32(const ir::Value* v, std::initializer_list<size_t> ranks) {
+  if (v == nullptr || v->initializer() == nullptr ||
+      v->initializer()->dtype() != DataType::kFloat32)
+    return false;
+  for (size_t r : ranks)
+    if (v->initializer()->rank() == r) return true;
+  return false;
+}
+
+// A plain ONNX Conv / Gemm / MatMul with constant weights that no fusion claimed (no
+// activation followed it) becomes the kiln op that can carry the INT8 annotation; the fused
+// op computes exactly the same (activation none) and keeps the node's output values.
+void lift_plain_products(ir::Model& model) {
+  passes::PassContext ctx(model, nullptr);
+  passes::Editor edit(*model.graph, ctx);
+  for (ir::Node* n : model.graph->nodes()) {
+    if (!n->domain().empty() || n->outputs().size() != 1) continue;
+    const std::string& op = n->op_type();
+    std::string to;
+    std::vector<std::string> drop;
+    if (op == "Conv" && constant_f32(n->input(1), {3, 4})) {
+      to = "FusedConv";
+    } else if (op == "Gemm" && constant_f32(n->input(1), {2})) {
+      to = "FusedGemm";
+      drop = {"broadcast"};
+    } else if (op == "MatMul" && constant_f32(n->input(1), {2})) {
+      to = "FusedMatMul";
+    } else {
+      continue;
+    }
+    if (n->inputs().size() > 2 && n->input(2) != nullptr && n->input(2)->initializer() == nullptr)
+      continue;
+    edit.replace({n}, n, to, std::string(ops::kKilnDomain), n->inputs(),
+                 passes::copy_attrs(*n, drop));
+  }
+}
+
+}  // namespace
+
+std::vector<Int8Layer> int8_candidates(ir::Model& model, const std::vector<LayerPrecision>& pinned) {
+  lift_plain_products(model);
+  ir::Graph& g = *model.graph;
   std::vector<Int8Layer> out;
   for (ir::Node* n : g.nodes()) {
     bool ok = false;

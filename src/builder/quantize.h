@@ -29,8 +29,9 @@ struct Int8Layer {
 
 // Layers an INT8 tactic could run: kiln.FusedConv with constant float32 weights, kiln.FusedMatMul
 // / kiln.FusedGemm with a constant 2-D B (a linear layer), float32 activations; minus those a
-// LayerPrecision pins to another precision.
-std::vector<Int8Layer> int8_candidates(ir::Graph& g, const std::vector<LayerPrecision>& pinned);
+// LayerPrecision pins to another precision. Plain Conv / Gemm / MatMul nodes with constant
+// weights are first rewritten into those kiln ops (activation none).
+std::vector<Int8Layer> int8_candidates(ir::Model& model, const std::vector<LayerPrecision>& pinned);
 
 // Whether `v` can never hold a negative value, from the ops that produce it (ReLU and fused
 // ReLU-like activations, Sigmoid, Softmax, pooling / reshaping / concatenation of non-negative
