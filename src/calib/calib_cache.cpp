@@ -64,7 +64,8 @@ class Parser {
     CacheData d;
     std::string_view line;
     // Header: five lines in a fixed order.
-    if (!next_content_line(line)) return malformed_at_end("is empty");
+    if (!next_content_line(line))
+      return err(Code::kCalibCacheMalformed, "calibration cache '", what_, "' is empty");
     if (line.substr(0, kMagic.size()) != kMagic)
       return malformed("is not a kiln calibration cache (the first line should be '", kMagic, " ",
                        kCacheFormatVersion, "', it is '", excerpt(line), "')");
@@ -117,12 +118,13 @@ class Parser {
       const std::string_view text = trim(line.substr(colon + 1));
       float scale = 0;
       if (!parse_number(text, scale))
-        return malformed("scale '", excerpt(text), "' of tensor '", name, "' is not a number");
+        return malformed("scale '", excerpt(text), "' of tensor '", escape_name(name),
+                         "' is not a number");
       if (!std::isfinite(scale) || scale <= 0.0f)
-        return malformed("scale ", excerpt(text), " of tensor '", name,
+        return malformed("scale ", excerpt(text), " of tensor '", escape_name(name),
                          "' is not a positive finite number");
       if (!d.scales.emplace(name, scale).second)
-        return malformed("lists tensor '", name, "' a second time");
+        return malformed("lists tensor '", escape_name(name), "' a second time");
     }
     return d;
   }
@@ -300,8 +302,7 @@ Status check_cache(const CacheData& data, std::string_view model_key,
   const std::string_view here = version();
   std::string differs;
   if (data.model_key != model_key)
-    differs += str("it was made for model ", data.model_key.empty() ? "''" : data.model_key,
-                   ", this model is ", model_key.empty() ? "''" : model_key);
+    differs += str("it was made for model '", data.model_key, "', this model is '", model_key, "'");
   if (data.kiln_version != here)
     differs += str(differs.empty() ? "" : "; ", "kiln ", data.kiln_version,
                    " wrote it, this is kiln ", here);
