@@ -16,6 +16,7 @@
 
 namespace kiln::calib {
 
+// Not synchronized: call add() from one thread at a time.
 class Collector {
  public:
   // Adds a float32 tensor's values to the statistics kept under `name` (batch_index names the

@@ -207,6 +207,30 @@ TEST(TensorStats, BatchWithNonFiniteStillBinsItsFiniteValues) {
   EXPECT_EQ(as_vector(s.histogram()), naive_histogram(v, s.range()));
 }
 
+TEST(TensorStats, ExtremeMagnitudes) {
+  // Tiny values: the range is raised to a floor so kBins / range stays finite.
+  const std::vector<float> tiny = {1e-38f, -3e-39f, 0.0f, std::numeric_limits<float>::denorm_min()};
+  const TensorStats t = stats_of(tiny);
+  EXPECT_EQ(t.abs_max(), 1e-38f);
+  EXPECT_GT(t.range(), 0.0);
+  auto h = t.histogram();
+  EXPECT_EQ(std::accumulate(h.begin(), h.end(), uint64_t{0}), 4u);
+  // The largest floats, then growth past them.
+  const float big = std::numeric_limits<float>::max();
+  TensorStats b;
+  const std::vector<float> first = {big / 4, 1.0f};
+  const std::vector<float> second = {-big, big, 0.0f};
+  b.add(first.data(), first.size());
+  b.add(second.data(), second.size());
+  EXPECT_EQ(b.abs_max(), big);
+  EXPECT_GE(b.range(), static_cast<double>(big));
+  h = b.histogram();
+  EXPECT_EQ(std::accumulate(h.begin(), h.end(), uint64_t{0}), 5u);
+  Result<Range> r = choose_range(b, Algorithm::kPercentile, 50.0, "big");
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(std::isfinite(r->amax));
+}
+
 // ---- Algorithms -------------------------------------------------------------------------------
 
 TEST(Thresholds, AlgorithmNamesRoundTrip) {
