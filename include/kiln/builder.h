@@ -176,7 +176,8 @@ struct BuildSummary {
   int timed_layers = 0;   // layers whose candidate tactics were timed in this build
   int cached_layers = 0;  // layers with a choice settled by the timing cache alone
   double tuning_seconds = 0;
-  int int8_layers = 0;        // layers running INT8 kernels
+  int int8_layers = 0;        // layers whose chosen tactic runs INT8 (the autotuner may keep a
+                              // calibrated layer in FP32 where that is faster)
   CalibrationReport calibration;
   int packed_layers = 0;      // layers whose weights the engine holds pre-packed
   uint64_t packed_bytes = 0;  // bytes of those packed copies

@@ -239,10 +239,10 @@ class Build {
     builder::CalibrationContext ctx{*optimized_, tensors, cfg_, model_key()};
     using Ranges = std::map<std::string, float>;
     KILN_ASSIGN_OR_RETURN(Ranges amax, builder::calibrate(ctx, summary_.calibration));
-    summary_.int8_layers = builder::annotate_int8(layers, amax);
+    const int annotated = builder::annotate_int8(layers, amax);
     const CalibrationReport& r = summary_.calibration;
     log(LogSeverity::kInfo,
-        str("int8: ", summary_.int8_layers, " of ", layers.size(), " candidate layer(s) calibrated (",
+        str("int8: ", annotated, " of ", layers.size(), " candidate layer(s) calibrated (",
             r.from_cache ? "from the cache " + cfg_.calibration.cache_path
                          : str(r.algorithm, ", ", r.samples, " samples in ", r.batches, " batches"),
             ")"));
@@ -339,6 +339,7 @@ class Build {
       layer.precision = precision_of(n);
       if (chosen->name().size() > 5 && chosen->name().substr(chosen->name().size() - 5) == ".int8")
         layer.precision = "int8";
+      if (layer.precision == "int8") ++summary_.int8_layers;
       layer.fused_from = n.origins();
       if (cfg_.pack_weights && i < opt_nodes.size()) pack(i, *chosen, at, *schema, layer);
       if (c.candidates > 1)

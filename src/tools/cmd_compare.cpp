@@ -94,6 +94,25 @@ Result<Tensor> deep_copy(const Tensor& t) {
   return c;
 }
 
+// [N, C, spatial…] float32 -> [N, spatial…, C].
+Result<Tensor> to_channels_last(const Tensor& t) {
+  const std::vector<int64_t>& s = t.shape();
+  if (s.size() < 3) return err(Code::kInvalidArgument, "rank below 3");
+  int64_t spatial = 1;
+  for (size_t i = 2; i < s.size(); ++i) spatial *= s[i];
+  std::vector<int64_t> out = {s[0]};
+  out.insert(out.end(), s.begin() + 2, s.end());
+  out.push_back(s[1]);
+  KILN_ASSIGN_OR_RETURN(Tensor r, Tensor::allocate(DataType::kFloat32, out));
+  const float* src = t.data_as<float>();
+  float* dst = r.data_as<float>();
+  for (int64_t n = 0; n < s[0]; ++n)
+    for (int64_t c = 0; c < s[1]; ++c)
+      for (int64_t p = 0; p < spatial; ++p)
+        dst[(n * spatial + p) * s[1] + c] = src[(n * s[1] + c) * spatial + p];
+  return r;
+}
+
 Result<std::vector<uint8_t>> build_engine(const CompareArgs& a) {
   KILN_ASSIGN_OR_RETURN(auto net, Network::from_onnx_file(a.model));
   BuilderConfig config;
@@ -180,10 +199,19 @@ int run_compare(const CompareArgs& a) {
   if (a.per_layer)
     opts.on_value = [&](const ir::Node&, const ir::Value& v, const Tensor& t) {
       auto it = taps.find(v.name());
-      if (it == taps.end() || it->second.value.shape() != t.shape() ||
-          it->second.value.dtype() != t.dtype())
-        return;  // fused away, or another layout (channels_last): not comparable
-      layer_diffs[it->second.layer] = {v.name(), diff(it->second.value, t, a.atol, a.rtol)};
+      if (it != taps.end() && it->second.value.shape() == t.shape() &&
+          it->second.value.dtype() == t.dtype()) {
+        layer_diffs[it->second.layer] = {v.name(), diff(it->second.value, t, a.atol, a.rtol)};
+        return;
+      }
+      // The layout pass's channels-last copy of the value ("<name>_nhwc"): compare it with the
+      // reference transposed the same way.
+      it = taps.find(v.name() + "_nhwc");
+      if (it == taps.end() || t.dtype() != DataType::kFloat32 || it->second.value.dtype() != t.dtype())
+        return;  // fused away: not comparable
+      Result<Tensor> nhwc = to_channels_last(t);
+      if (!nhwc.ok() || nhwc->shape() != it->second.value.shape()) return;
+      layer_diffs[it->second.layer] = {it->first, diff(it->second.value, *nhwc, a.atol, a.rtol)};
     };
   auto ref = interp::run(imported->model, inputs, opts);
   if (!ref.ok()) return fail(ref.status());
@@ -229,7 +257,8 @@ int run_compare(const CompareArgs& a) {
                 o["max_rel"].get<double>(), o["mean_abs"].get<double>(),
                 o["cosine"].get<double>(), o["pass"].get<bool>() ? "PASS" : "FAIL");
   if (a.per_layer) {
-    std::printf("per layer: %zu of %zu layer outputs comparable (same name and shape)\n",
+    std::printf("per layer: %zu of %zu layer outputs comparable (same name and shape, or its "
+                "channels-last copy)\n",
                 layers.size(), engine->num_layers());
     if (first.is_null())
       std::printf("  every compared layer within tolerance\n");
