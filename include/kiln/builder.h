@@ -28,6 +28,7 @@ namespace kiln {
 namespace ir {
 struct Model;
 }
+class Calibrator;  // kiln/calibrator.h
 
 // A parsed, checked ONNX model ready to build.
 class Network {
@@ -51,6 +52,10 @@ class Network {
   size_t num_nodes() const;
 
   const ir::Model& model() const { return *model_; }
+
+  // A network over an IR model that is already verified and typed (the builder's own use: the
+  // FP32 engine INT8 calibration runs is built from the optimized graph).
+  static std::unique_ptr<Network> adopt(std::unique_ptr<ir::Model> model);
 
  private:
   explicit Network(std::unique_ptr<ir::Model> model);
@@ -80,6 +85,38 @@ struct PrecisionFlags {
   bool int8 = false;
 };
 
+// INT8 post-training calibration (BuilderConfig::precision.int8).
+struct Int8Calibration {
+  // Streams representative input batches (nullptr: the scales come from cache_path alone).
+  Calibrator* calibrator = nullptr;
+  // How a tensor's range is chosen from what calibration saw: "entropy" (TensorRT's KL-divergence
+  // threshold over a 2048-bin histogram of |x|, the default), "minmax" (the largest |x|) or
+  // "percentile" (that percentile of |x|).
+  std::string algorithm = "entropy";
+  double percentile = 99.99;
+  // Calibration cache: read (instead of calibrating) when there is no calibrator, written
+  // after calibrating. Rejected when made for another model or kiln version.
+  std::string cache_path;
+  // Fewer samples than this (summed over batches' first dimension) is a warning, or an error
+  // with `strict`: a few hundred real inputs are what makes INT8 ranges representative.
+  int64_t min_samples = 500;
+  bool strict = false;
+};
+
+// What calibration chose, per tensor (BuildSummary, `kiln build` log, inspect).
+struct CalibratedTensor {
+  std::string name;
+  float amax = 0;           // the range [-amax, amax] (or [0, amax]) the tensor is quantized to
+  double saturation = 0;    // fraction of calibration values beyond it (clipped)
+};
+struct CalibrationReport {
+  bool from_cache = false;
+  std::string algorithm;
+  int64_t samples = 0;
+  int64_t batches = 0;
+  std::vector<CalibratedTensor> tensors;  // highest saturation first
+};
+
 // Reports build progress: a phase name and the fraction of it done (0..1). Called on the
 // building thread.
 using BuildProgress = std::function<void(std::string_view phase, double fraction)>;
@@ -88,6 +125,11 @@ using BuildProgress = std::function<void(std::string_view phase, double fraction
 struct BuilderConfig {
   DeviceKind device = DeviceKind::kCpu;
   PrecisionFlags precision;
+  Int8Calibration calibration;
+  // Per-layer precision constraints, `PATTERN:PRECISION` (`kiln build --layer-precision`):
+  // PATTERN is a layer or ONNX node name or a glob over them; e.g. "/head/*:fp32" keeps those
+  // layers out of reduced precision.
+  std::vector<std::string> layer_precisions;
   // Scratch memory a layer's kernel may use, in bytes; 0 = no limit. Tactics needing more are
   // not considered.
   uint64_t workspace_bytes = 0;
@@ -134,6 +176,9 @@ struct BuildSummary {
   int timed_layers = 0;   // layers whose candidate tactics were timed in this build
   int cached_layers = 0;  // layers with a choice settled by the timing cache alone
   double tuning_seconds = 0;
+  int int8_layers = 0;        // layers whose chosen tactic runs INT8 (the autotuner may keep a
+                              // calibrated layer in FP32 where that is faster)
+  CalibrationReport calibration;
   int packed_layers = 0;      // layers whose weights the engine holds pre-packed
   uint64_t packed_bytes = 0;  // bytes of those packed copies
 };

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -113,6 +114,15 @@ class ExecutionContext {
   };
   virtual void set_profiling(bool on) = 0;
   virtual std::vector<LayerTime> layer_profile() const = 0;
+
+  // A tap on every tensor a run produces (TensorRT's debug tensors; kiln's INT8 calibration and
+  // `kiln compare --per-layer` use it): while set, each run calls `observer` on the running
+  // thread with every graph input (layer -1) and every layer output as soon as it is produced
+  // (the layer's index), before any later layer can reuse its memory. Views are valid only
+  // during the call. An error returned stops the run with that error. Empty: off.
+  using TensorObserver =
+      std::function<Status(const std::string& name, const Tensor& value, int layer)>;
+  virtual void set_tensor_observer(TensorObserver observer) = 0;
 };
 
 }  // namespace kiln

@@ -7,8 +7,10 @@
 
 #include "backends/backend.h"
 #include "builder/autotune.h"
+#include "builder/calibrate.h"
 #include "builder/memory_planner.h"
 #include "builder/profiles.h"
+#include "builder/quantize.h"
 #include "builder/timing_cache.h"
 #include "core/errors.h"
 #include "engine/engine_file.h"
@@ -60,6 +62,7 @@ nlohmann::json options_json(const BuilderConfig& c) {
           {"timing_cache", c.timing_cache_path},
           {"autotune", c.autotune},
           {"pack_weights", c.pack_weights},
+          {"layer_precisions", c.layer_precisions},
           {"profiles", profiles}};
 }
 
@@ -89,6 +92,12 @@ class Build {
     phase("optimize", 0);
     Status o = optimize();
     if (!o.ok()) return report(o);
+    if (cfg_.precision.int8) {
+      phase("calibrate", 0);
+      Status q = quantize();
+      if (!q.ok()) return report(q);
+      phase("calibrate", 1);
+    }
     phase("select tactics", 0);
     select_tactics();
     if (!problems_.empty()) return fail();
@@ -101,7 +110,17 @@ class Build {
     }
     if (!problems_.empty()) return fail();
     phase("plan memory", 1);
-    data_.build_options = options_json(cfg_).dump();
+    nlohmann::json options = options_json(cfg_);
+    if (cfg_.precision.int8) {
+      const CalibrationReport& r = summary_.calibration;
+      nlohmann::json tensors = nlohmann::json::array();
+      for (const CalibratedTensor& t : r.tensors)
+        tensors.push_back({{"name", t.name}, {"amax", t.amax}, {"saturation", t.saturation}});
+      options["int8_calibration"] = {{"algorithm", r.algorithm}, {"from_cache", r.from_cache},
+                                     {"samples", r.samples},     {"batches", r.batches},
+                                     {"int8_layers", summary_.int8_layers}, {"tensors", tensors}};
+    }
+    data_.build_options = options.dump();
     phase("serialize", 0);
     KILN_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, engine::write_engine(data_, model()));
     phase("serialize", 1);
@@ -175,10 +194,25 @@ class Build {
       problems_.push_back(d.status());
     else
       device_ = *d;
-    if (cfg_.precision.fp16 || cfg_.precision.bf16 || cfg_.precision.int8)
+    if (cfg_.precision.fp16 || cfg_.precision.bf16)
       log(LogSeverity::kWarning,
-          "reduced precision (fp16/bf16/int8) is allowed but this build's CPU tactics compute "
-          "in the model's own types: layers stay fp32");
+          "fp16/bf16 are allowed but this build's CPU tactics compute in the model's own "
+          "types: those layers stay fp32");
+    for (const std::string& spec : cfg_.layer_precisions) {
+      Result<builder::LayerPrecision> lp = builder::parse_layer_precision(spec);
+      if (!lp.ok())
+        problems_.push_back(lp.status());
+      else
+        pinned_.push_back(*lp);
+    }
+    if (cfg_.precision.int8) {
+      const Int8Calibration& c = cfg_.calibration;
+      if (c.calibrator == nullptr && c.cache_path.empty())
+        problems_.push_back(
+            err(Code::kCalibNoData, "--int8 needs calibration data or a calibration cache")
+                .with_fix("give --calib DIR (.npy batches of representative inputs) or "
+                          "--calib-cache FILE from an earlier calibration of this model"));
+    }
     if (!cfg_.timing_cache_path.empty()) {
       Status s = cache_.load(cfg_.timing_cache_path);
       if (!s.ok()) problems_.push_back(s);
@@ -188,6 +222,39 @@ class Build {
       if (passes::find_pass(name) == nullptr)
         problems_.push_back(err(Code::kInvalidOption, "--disable-pass '", name,
                                 "' names no optimizer pass (`kiln passes` lists them)"));
+  }
+
+  // INT8: the layers that can run it get the calibrated scale of their input (from the
+  // calibrator, or the calibration cache), which makes the INT8 tactics candidates for them.
+  Status quantize() {
+    std::vector<builder::Int8Layer> layers = builder::int8_candidates(*optimized_, pinned_);
+    if (layers.empty()) {
+      log(LogSeverity::kWarning, "--int8: no layer of this model can run INT8; all stay fp32");
+      return Status::Ok();
+    }
+    std::vector<std::string> tensors;
+    for (const builder::Int8Layer& l : layers)
+      if (std::find(tensors.begin(), tensors.end(), l.input) == tensors.end())
+        tensors.push_back(l.input);
+    builder::CalibrationContext ctx{*optimized_, tensors, cfg_, model_key()};
+    using Ranges = std::map<std::string, float>;
+    KILN_ASSIGN_OR_RETURN(Ranges amax, builder::calibrate(ctx, summary_.calibration));
+    const int annotated = builder::annotate_int8(layers, amax);
+    const CalibrationReport& r = summary_.calibration;
+    log(LogSeverity::kInfo,
+        str("int8: ", annotated, " of ", layers.size(), " candidate layer(s) calibrated (",
+            r.from_cache ? "from the cache " + cfg_.calibration.cache_path
+                         : str(r.algorithm, ", ", r.samples, " samples in ", r.batches, " batches"),
+            ")"));
+    for (size_t i = 0; i < r.tensors.size() && i < 5; ++i)
+      log(LogSeverity::kInfo, str("int8: saturation ", r.tensors[i].saturation * 100, "% of '",
+                                  r.tensors[i].name, "' (range ", r.tensors[i].amax, ")"));
+    return Status::Ok();
+  }
+
+  // Identifies the model a calibration cache belongs to: its graph and weights as imported.
+  std::string model_key() const {
+    return builder::hex_digest(copy_bytes_);
   }
 
   bool allowed(const backends::Tactic& t) const {
@@ -270,6 +337,9 @@ class Build {
       layer.tactic = std::string(chosen->name());
       layer.params = c.variant.params;
       layer.precision = precision_of(n);
+      if (chosen->name().size() > 5 && chosen->name().substr(chosen->name().size() - 5) == ".int8")
+        layer.precision = "int8";
+      if (layer.precision == "int8") ++summary_.int8_layers;
       layer.fused_from = n.origins();
       if (cfg_.pack_weights && i < opt_nodes.size()) pack(i, *chosen, at, *schema, layer);
       if (c.candidates > 1)
@@ -389,6 +459,7 @@ class Build {
 
   const Network& net_;
   const BuilderConfig& cfg_;
+  std::vector<builder::LayerPrecision> pinned_;
   BuildSummary& summary_;
   std::vector<uint8_t> copy_bytes_;
   std::unique_ptr<ir::Model> optimized_;

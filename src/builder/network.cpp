@@ -37,6 +37,10 @@ Result<std::unique_ptr<ir::Model>> check_imported(Result<onnx_import::Imported> 
 Network::Network(std::unique_ptr<ir::Model> model) : model_(std::move(model)) {}
 Network::~Network() = default;
 
+std::unique_ptr<Network> Network::adopt(std::unique_ptr<ir::Model> model) {
+  return std::unique_ptr<Network>(new Network(std::move(model)));
+}
+
 Result<std::unique_ptr<Network>> Network::from_onnx_file(const std::string& path,
                                                          ErrorRecorder* recorder) {
   KILN_ASSIGN_OR_RETURN(auto model, check_imported(onnx_import::import_file(path), recorder));

@@ -1,5 +1,6 @@
 #include "ops/fused_kernels.h"
 
+#include <cmath>
 #include <string>
 #include <utility>
 
@@ -16,6 +17,17 @@ void add_activation_attrs(OpSchema& schema) {
         Result<ActivationSpec> a = read_activation(NodeAttrs(node, s));
         if (!a.ok()) problems.push_back(a.status());
       });
+}
+
+void add_int8_attrs(OpSchema& schema) {
+  schema.attr("int8_x_scale", ir::AttrType::kFloat, 0.0f)
+      .attr_int_enum("int8_x_unsigned", 0, {0, 1});
+}
+
+std::optional<Int8Input> read_int8(const NodeAttrs& attrs) {
+  const float scale = attrs.attr_float("int8_x_scale", 0.0f);
+  if (!(scale > 0) || !std::isfinite(scale)) return std::nullopt;
+  return Int8Input{scale, attrs.attr_int("int8_x_unsigned", 0) != 0};
 }
 
 Result<ActivationSpec> read_activation(const NodeAttrs& attrs) {

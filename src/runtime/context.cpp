@@ -163,6 +163,10 @@ class Context final : public ExecutionContext {
     return Status::Ok();
   }
 
+  void set_tensor_observer(TensorObserver observer) override {
+    state_.observer = std::move(observer);
+  }
+
   void set_profiling(bool on) override {
     state_.layer_ms.assign(on ? p_->steps.size() : 0, 0.0);
     state_.profiled_runs = 0;

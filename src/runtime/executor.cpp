@@ -49,6 +49,9 @@ class Run {
 
   Status go() {
     KILN_RETURN_IF_ERROR(bind_inputs());
+    if (st_.observer)
+      for (int id : p_.inputs)
+        KILN_RETURN_IF_ERROR(st_.observer(p_.values[id].value->name(), *st_.ptrs[id], -1));
     const bool profiling = !st_.layer_ms.empty();
     if (profiling) ++st_.profiled_runs;
     for (size_t i = 0; i < p_.steps.size(); ++i) {
@@ -181,6 +184,9 @@ class Run {
         return err(Code::kInternal, step.node->op_type(), " kernel did not produce output ", i,
                    " '", p_.values[id].value->name(), "'");
       KILN_RETURN_IF_ERROR(place(id, std::move(t)));
+      if (st_.observer)
+        KILN_RETURN_IF_ERROR(st_.observer(p_.values[id].value->name(), st_.values[id],
+                                          static_cast<int>(&step - p_.steps.data())));
     }
     return Status::Ok();
   }

@@ -4,6 +4,7 @@
 #include <optional>
 #include <vector>
 
+#include "kiln/engine.h"
 #include "runtime/program.h"
 
 namespace kiln::runtime {
@@ -31,6 +32,9 @@ struct RunState {
   // Per-layer milliseconds summed over profiled runs (empty: profiling off).
   std::vector<double> layer_ms;
   int64_t profiled_runs = 0;
+
+  // ExecutionContext::set_tensor_observer's tap (empty: off).
+  ExecutionContext::TensorObserver observer;
 
   // Scratch of one run.
   std::vector<Tensor> values;

@@ -6,6 +6,7 @@
 
 #include "core/errors.h"
 #include "engine/engine_file.h"
+#include "calib/batch_dir.h"
 #include "kiln/builder.h"
 #include "tools/commands.h"
 #include "tools/output.h"
@@ -22,6 +23,12 @@ struct BuildArgs {
   std::vector<std::string> shapes, min_shapes, opt_shapes, max_shapes, profiles, disabled_passes,
       tactics;
   std::string dump_ir;
+  // INT8 calibration.
+  std::string calib_dir, calib_algo = "entropy", calib_cache;
+  double calib_percentile = 99.99;
+  int64_t calib_min_samples = 500;
+  bool strict = false;
+  std::vector<std::string> layer_precisions;
   double workspace_mib = 0;
   int opt_level = 3;
 };
@@ -65,6 +72,14 @@ int run_build(const BuildArgs& a) {
   config.autotune = !a.no_autotune;
   config.pack_weights = !a.no_pack_weights;
   config.dump_ir_dir = a.dump_ir;
+  config.layer_precisions = a.layer_precisions;
+  config.calibration.algorithm = a.calib_algo;
+  config.calibration.percentile = a.calib_percentile;
+  config.calibration.cache_path = a.calib_cache;
+  config.calibration.min_samples = a.calib_min_samples;
+  config.calibration.strict = a.strict;
+  if ((!a.calib_dir.empty() || !a.calib_cache.empty()) && !a.int8)
+    return fail(err(Code::kInvalidOption, "--calib / --calib-cache need --int8"));
   auto profiles =
       profiles_from_options(a.shapes, a.min_shapes, a.opt_shapes, a.max_shapes, a.profiles);
   if (!profiles.ok()) return fail(profiles.status());
@@ -85,6 +100,15 @@ int run_build(const BuildArgs& a) {
     return fail(first);
   };
   if (!network.ok()) return print_all(network.status());
+  std::unique_ptr<calib::DirCalibrator> calibrator;
+  if (!a.calib_dir.empty()) {
+    std::vector<std::string> inputs;
+    for (const Network::Input& in : (*network)->inputs()) inputs.push_back(in.name);
+    auto c = calib::DirCalibrator::open(a.calib_dir, inputs);
+    if (!c.ok()) return print_all(c.status());
+    calibrator = std::move(c).value();
+    config.calibration.calibrator = calibrator.get();
+  }
   const auto t1 = std::chrono::steady_clock::now();
   recorder.clear();
   // The recorder holds the errors; print each once, below (verbose runs keep the log).
@@ -118,6 +142,11 @@ int run_build(const BuildArgs& a) {
                                         {{"timed_layers", builder.last_summary().timed_layers},
                                          {"cached_layers", builder.last_summary().cached_layers},
                                          {"seconds", builder.last_summary().tuning_seconds}}},
+                                       {"int8",
+                                        {{"layers", builder.last_summary().int8_layers},
+                                         {"algorithm", builder.last_summary().calibration.algorithm},
+                                         {"from_cache", builder.last_summary().calibration.from_cache},
+                                         {"samples", builder.last_summary().calibration.samples}}},
                                        {"packed_weights",
                                         {{"layers", builder.last_summary().packed_layers},
                                          {"bytes", builder.last_summary().packed_bytes}}},
@@ -145,6 +174,16 @@ int run_build(const BuildArgs& a) {
   if (sum.timed_layers > 0 || sum.cached_layers > 0)
     std::printf("  autotune: %d layer(s) timed, %d from the timing cache, %.2f s\n",
                 sum.timed_layers, sum.cached_layers, sum.tuning_seconds);
+  if (a.int8) {
+    const CalibrationReport& r = sum.calibration;
+    std::printf("  int8: %d layer(s) (%s%s)\n", sum.int8_layers,
+                r.from_cache ? "scales from " : r.algorithm.c_str(),
+                r.from_cache ? a.calib_cache.c_str()
+                             : str(" calibration, ", r.samples, " samples").c_str());
+    for (size_t i = 0; i < r.tensors.size() && i < 3 && !r.from_cache; ++i)
+      std::printf("    saturation %.4f%% of '%s' (range %.4g)\n", r.tensors[i].saturation * 100,
+                  r.tensors[i].name.c_str(), r.tensors[i].amax);
+  }
   if (sum.packed_layers > 0)
     std::printf("  packed weights: %d layer(s), %.1f MB (blocked for their kernels)\n",
                 sum.packed_layers, static_cast<double>(sum.packed_bytes) / 1e6);
@@ -178,7 +217,26 @@ Runner add_build(CLI::App& app) {
   cmd->add_option("--device", a->device, "cpu (default) or cuda");
   cmd->add_flag("--fp16", a->fp16, "Allow FP16 layers");
   cmd->add_flag("--bf16", a->bf16, "Allow BF16 layers");
-  cmd->add_flag("--int8", a->int8, "Allow INT8 layers");
+  cmd->add_flag("--int8", a->int8,
+                "INT8 conv/linear layers, calibrated with --calib DIR or --calib-cache FILE");
+  cmd->add_option("--calib", a->calib_dir,
+                  "Calibration data: a directory of .npy batches (one file per batch for a "
+                  "single-input model; a sub-directory per batch holding INPUT.npy files; or "
+                  "manifest.json)");
+  cmd->add_option("--calib-algo", a->calib_algo,
+                  "entropy (default; KL-divergence threshold), minmax or percentile");
+  cmd->add_option("--calib-percentile", a->calib_percentile,
+                  "Percentile of |x| kept by --calib-algo percentile (default 99.99)");
+  cmd->add_option("--calib-cache", a->calib_cache,
+                  "Calibration cache: written after calibrating; without --calib, the scales "
+                  "are read from it");
+  cmd->add_option("--calib-min-samples", a->calib_min_samples,
+                  "Fewer calibration samples than this is a warning (an error with --strict); "
+                  "default 500");
+  cmd->add_flag("--strict", a->strict, "Treat too few calibration samples as an error");
+  cmd->add_option("--layer-precision", a->layer_precisions,
+                  "PATTERN:PRECISION, e.g. 'conv1:fp32' or '/head/*:fp32' (glob over layer and "
+                  "ONNX node names; repeatable): keep those layers out of INT8");
   cmd->add_option("--shapes", a->shapes, "NAME:AxBxC[,…] fixed input shapes (min = opt = max)");
   cmd->add_option("--min-shapes", a->min_shapes, "NAME:AxBxC[,…] smallest shapes of profile 0");
   cmd->add_option("--opt-shapes", a->opt_shapes,

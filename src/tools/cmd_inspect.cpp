@@ -120,7 +120,13 @@ int run_inspect(const InspectArgs& a) {
       const backends::Tactic* t = dev.ok() ? (*dev)->find_tactic(l.tactic) : nullptr;
       variant = t != nullptr ? t->describe(l.params) : str(l.params.size(), " bytes of params");
     }
+    // A conv/linear layer the INT8 tactics could not run (or that was pinned / never
+    // calibrated) is an FP32 fallback of an INT8 build: users must see those.
+    const bool int8_capable = n.domain() == "kiln" && (n.op_type() == "FusedConv" ||
+                                                       n.op_type() == "FusedMatMul" ||
+                                                       n.op_type() == "FusedGemm");
     layers.push_back({{"index", i},
+                      {"int8_capable", int8_capable},
                       {"name", n.name()},
                       {"type", n.op_type()},
                       {"domain", n.domain()},
@@ -147,7 +153,40 @@ int run_inspect(const InspectArgs& a) {
       "  target:   %s\n  built on: %s\n  this machine: %s\n", data->target.to_string().c_str(),
       data->built_on.to_string().c_str(),
       missing.empty() ? "can run it" : str("cannot run it (missing ", missing.size(), ")").c_str());
-  std::printf("  build options: %s\n", data->build_options.c_str());
+  nlohmann::json shown_options = j["build_options"];
+  nlohmann::json calib;
+  if (shown_options.is_object() && shown_options.contains("int8_calibration")) {
+    calib = shown_options["int8_calibration"];
+    shown_options.erase("int8_calibration");
+  }
+  std::printf("  build options: %s\n", shown_options.dump().c_str());
+  if (calib.is_object()) {
+    std::vector<std::string> fallback;
+    int int8 = 0;
+    for (const auto& l : layers) {
+      if (l["precision"] == "int8") ++int8;
+      else if (l["int8_capable"].get<bool>()) fallback.push_back(l["name"].get<std::string>());
+    }
+    std::printf("  int8: %d layer(s); scales %s\n", int8,
+                calib.value("from_cache", false)
+                    ? "from a calibration cache"
+                    : str(calib.value("algorithm", std::string()), " calibration, ",
+                          calib.value("samples", 0), " samples in ", calib.value("batches", 0),
+                          " batches")
+                          .c_str());
+    const nlohmann::json& ts = calib["tensors"];
+    for (size_t k = 0; k < ts.size() && k < 5 && !calib.value("from_cache", false); ++k)
+      std::printf("    saturation %.4f%% of '%s' (range %.4g)\n",
+                  ts[k].value("saturation", 0.0) * 100, ts[k].value("name", std::string()).c_str(),
+                  ts[k].value("amax", 0.0));
+    if (!fallback.empty()) {
+      std::string names;
+      for (size_t k = 0; k < fallback.size() && k < 8; ++k)
+        names += (k ? ", " : "") + fallback[k];
+      std::printf("    fp32 fallback: %zu conv/linear layer(s): %s%s\n", fallback.size(),
+                  names.c_str(), fallback.size() > 8 ? ", …" : "");
+    }
+  }
   std::printf("  weights: %s in %zu tensors", mb(weight_bytes).c_str(), g.initializers().size());
   if (packed_bytes > 0)
     std::printf(" (%s of them packed at build time for their kernels)", mb(packed_bytes).c_str());

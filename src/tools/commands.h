@@ -20,6 +20,7 @@ Runner add_build(CLI::App& app);
 Runner add_bench(CLI::App& app);
 Runner add_inspect(CLI::App& app);
 Runner add_passes(CLI::App& app);
+Runner add_compare(CLI::App& app);
 
 // The Markdown catalog written to docs/errors.md.
 std::string errors_markdown();

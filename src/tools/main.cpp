@@ -16,7 +16,7 @@ int main(int argc, char** argv) {
 
   // Each add_* creates exactly one subcommand; pair it with its runner.
   std::vector<std::pair<CLI::App*, Runner>> commands;
-  for (Runner (*add)(CLI::App&) : {add_check, add_build, add_run, add_bench, add_inspect, add_passes, add_explain, add_ops}) {
+  for (Runner (*add)(CLI::App&) : {add_check, add_build, add_run, add_bench, add_compare, add_inspect, add_passes, add_explain, add_ops}) {
     Runner run = add(app);
     commands.emplace_back(app.get_subcommands([](CLI::App*) { return true; }).back(), std::move(run));
   }

@@ -14,6 +14,10 @@ SUBCOMMAND_FLAGS = {
     "check": ["--json", "--strict", "--no-onnx-checker", "--help"],
     "explain": ["--list", "--markdown", "--json", "--help"],
     "ops": ["--json", "--help"],
+    "build": ["--int8", "--calib", "--calib-algo", "--calib-percentile", "--calib-cache",
+              "--calib-min-samples", "--strict", "--layer-precision", "--help"],
+    "compare": ["--engine", "--input", "--atol", "--rtol", "--per-layer", "--json", "--shapes",
+                "--int8", "--calib", "--calib-cache", "--help"],
 }
 CODE_RE = re.compile(r"^K\d{4}$")
 

@@ -4,7 +4,9 @@ namespace kiln::backends {
 
 std::vector<const Tactic*> cpu_tactics() {
   return {
+      &cpu_dnnl_conv_int8_tactic(),
       &cpu_dnnl_conv_tactic(),
+      &cpu_dnnl_matmul_int8_tactic(),
       &cpu_dnnl_matmul_tactic(),
       &cpu_attention_tactic(),
       &cpu_dnnl_pool_tactic(),

@@ -19,6 +19,9 @@ const Tactic& cpu_eltwise_tactic();
 
 const Tactic& cpu_reference_tactic();
 const Tactic& cpu_dnnl_conv_tactic();
+// INT8 layers the builder calibrated (int8_x_scale set); dnnl_conv_tactic.cpp, dnnl_matmul_tactic.cpp.
+const Tactic& cpu_dnnl_conv_int8_tactic();
+const Tactic& cpu_dnnl_matmul_int8_tactic();
 const Tactic& cpu_dnnl_matmul_tactic();
 const Tactic& cpu_attention_tactic();
 const Tactic& cpu_dnnl_pool_tactic();

@@ -3,6 +3,11 @@
 // batch dimensions broadcast as ONNX's MatMul does. A constant 2-D B (a linear layer's
 // weights) comes packed from the build in the blocked format the implementation wants at the
 // opt shape (reordered once per kernel for another format); activations multiply in place.
+//
+// "cpu.dnnl.matmul.int8": a linear layer (constant 2-D B, constant or no bias) the builder's
+// calibration annotated (int8_x_scale): A quantized per tensor on the way in, B per output
+// column once (int8_weights.h), s32 accumulation, dequantization + bias + activation fused into
+// the epilogue, float32 out.
 #include <cstring>
 #include <map>
 #include <memory>
@@ -10,6 +15,7 @@
 
 #include "backends/cpu/cpu_tactics.h"
 #include "backends/cpu/dnnl_util.h"
+#include "backends/cpu/int8_weights.h"
 #include "core/errors.h"
 #include "ops/fused_kernels.h"
 
@@ -29,13 +35,15 @@ struct MatMulSpec {
   ops::ActivationSpec act;
   const Tensor* b_const = nullptr;  // packed once when 2-D
   bool has_bias = false;
+  std::optional<ops::fused::Int8Input> int8;  // set only for the INT8 tactic
 };
 
 bool f32(const ir::Value* v) {
   return v != nullptr && v->type.dtype == DataType::kFloat32;
 }
 
-std::optional<MatMulSpec> read_spec(const ir::Node& n, const ops::OpSchema& schema) {
+std::optional<MatMulSpec> read_spec(const ir::Node& n, const ops::OpSchema& schema,
+                                    bool int8 = false) {
   MatMulSpec s;
   const bool kiln = n.domain() == ops::kKilnDomain;
   if (!kiln && !n.domain().empty()) return std::nullopt;
@@ -74,6 +82,17 @@ std::optional<MatMulSpec> read_spec(const ir::Node& n, const ops::OpSchema& sche
     if (s.kind == Kind::kGemm && v->type.shape.rank() != 2) return std::nullopt;
   }
   if (const Tensor* b = n.input(1)->initializer(); b != nullptr && b->rank() == 2) s.b_const = b;
+  if (int8) {
+    if (!kiln || s.b_const == nullptr || s.alpha != 1.f) return std::nullopt;
+    s.int8 = ops::fused::read_int8(attrs);
+    if (!s.int8) return std::nullopt;
+    // The bias is folded into the accumulator once: it must be a constant row of N values.
+    if (s.has_bias) {
+      const Tensor* c = n.input(2)->initializer();
+      const int64_t cols = s.b_const->shape()[s.trans_b ? 0 : 1];
+      if (c == nullptr || c->numel() != cols || c->shape().back() != cols) return std::nullopt;
+    }
+  }
   return s;
 }
 
@@ -96,19 +115,24 @@ Operand operand(const std::vector<int64_t>& shape, size_t rank, bool t) {
 struct Plan {
   dnnl::matmul prim;
   memory::desc a, b, bias, dst, scratch;
+  memory::desc qa;                        // INT8: A quantized
+  std::optional<dnnl::reorder> quantize;  // INT8: A float32 -> qa
   std::shared_ptr<memory> packed_b;
   std::vector<int64_t> y_shape;
 };
 
 class DnnlMatMulKernel final : public Kernel {
  public:
+  // INT8 (spec.int8): `q` holds the quantized B and bias.
   DnnlMatMulKernel(const ir::Node& node, const ops::OpSchema& schema, MatMulSpec spec,
-                   std::string impl, const Tensor* packed_b = nullptr, bool release = true)
+                   std::string impl, const Tensor* packed_b = nullptr, bool release = true,
+                   std::shared_ptr<const cpu::QuantizedWeights> q = nullptr)
       : node_(node),
         schema_(schema),
         spec_(spec),
         impl_(std::move(impl)),
-        b_(spec.b_const, packed_b, release) {}
+        q_(std::move(q)),
+        b_(q_ ? &q_->weights : spec.b_const, packed_b, release && !q_) {}
 
   // B as the plan at these shapes runs it, for the engine; empty when it runs B as stored.
   Result<std::optional<Tensor>> packed_b(const std::vector<int64_t>& as,
@@ -147,8 +171,21 @@ class DnnlMatMulKernel final : public Kernel {
     KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output_uninit(0, DataType::kFloat32, p.y_shape));
     if (y->numel() == 0) return Status::Ok();
     auto& eng = cpu::dnnl_engine();
+    memory src(p.a, eng, const_cast<void*>(a->data()));
+    if (p.quantize) {
+      thread_local std::vector<uint8_t> qa;
+      qa.resize(p.qa.get_size() + 64);
+      memory q(p.qa, eng, qa.data());
+      try {
+        p.quantize->execute(cpu::dnnl_thread_stream(), src, q);
+      } catch (const dnnl::error& e) {
+        return err(Code::kKernelFailed, "oneDNN quantization of A failed: ", e.what());
+      }
+      src = q;
+      if (q_->bias.numel() > 0) bias = &q_->bias;
+    }
     std::unordered_map<int, memory> args = {
-        {DNNL_ARG_SRC, memory(p.a, eng, const_cast<void*>(a->data()))},
+        {DNNL_ARG_SRC, src},
         {DNNL_ARG_WEIGHTS,
          p.packed_b ? *p.packed_b : memory(p.b, eng, const_cast<void*>(b->data()))},
         {DNNL_ARG_DST, memory(p.dst, eng, y->data())},
@@ -165,6 +202,7 @@ class DnnlMatMulKernel final : public Kernel {
 
   struct Descs {
     memory::desc a, b, b_any, b_user, bias, dst;
+    memory::desc qa;  // INT8: A quantized, contiguous
     dnnl::primitive_attr attr;
     std::vector<int64_t> y_shape;
     std::optional<dnnl::matmul::desc> op;  // outlives the primitive descriptors (next_impl)
@@ -210,10 +248,20 @@ class DnnlMatMulKernel final : public Kernel {
     out[rank - 1] = n;
     Descs d;
     const auto f = memory::data_type::f32;
+    const auto wdt = spec_.int8 ? memory::data_type::s8 : f;
     d.a = memory::desc(oa.dims, f, oa.strides);
-    d.b = memory::desc(ob.dims, f, ob.strides);
+    d.b = memory::desc(ob.dims, wdt, ob.strides);
     d.b_user = d.b;
-    d.b_any = spec_.b_const != nullptr && rank == 2 ? memory::desc(ob.dims, f, Tag::any) : d.b;
+    d.b_any = spec_.b_const != nullptr && rank == 2 ? memory::desc(ob.dims, wdt, Tag::any) : d.b;
+    if (spec_.int8) {
+      std::vector<int64_t> st(rank, 1);
+      for (size_t i = rank - 1; i-- > 0;) st[i] = st[i + 1] * oa.dims[i + 1];
+      d.qa = memory::desc(oa.dims,
+                          spec_.int8->is_unsigned ? memory::data_type::u8 : memory::data_type::s8,
+                          to_dims(st));
+      // Per output column; oneDNN 2.x adds the bias (q_->bias, in accumulator units) first.
+      d.attr.set_output_scales(1 << (rank - 1), q_->out_scales);
+    }
     d.dst = memory::desc(out, f, rank == 2 ? Tag::ab : memory::format_tag::undef);
     if (rank != 2) {
       std::vector<int64_t> st(rank, 1);
@@ -244,7 +292,7 @@ class DnnlMatMulKernel final : public Kernel {
       d.y_shape.erase(d.y_shape.begin(), d.y_shape.begin() + (rank - keep));
     }
     try {
-      d.op.emplace(d.a, d.b_any, d.bias, d.dst);
+      d.op.emplace(spec_.int8 ? d.qa : d.a, d.b_any, d.bias, d.dst);
     } catch (const dnnl::error& e) {
       return err(Code::kKernelFailed, "oneDNN rejects the matmul: ", e.what());
     }
@@ -286,6 +334,18 @@ class DnnlMatMulKernel final : public Kernel {
     plan->dst = d.dst;
     plan->scratch = pd->scratchpad_desc();
     plan->y_shape = d.y_shape;
+    if (spec_.int8) {
+      plan->qa = d.qa;
+      dnnl::primitive_attr qa;
+      qa.set_output_scales(0, {1.f / spec_.int8->scale});
+      auto& eng = cpu::dnnl_engine();
+      try {
+        plan->quantize = dnnl::reorder(dnnl::reorder::primitive_desc(eng, d.a, eng, d.qa, qa));
+      } catch (const dnnl::error& e) {
+        return err(Code::kKernelFailed, "oneDNN cannot quantize A: ", e.what());
+      }
+      if (pd->src_desc() != d.qa) return err(Code::kKernelFailed, "oneDNN wants A blocked");
+    }
     if (spec_.b_const != nullptr && d.b_any != d.b) {
       try {
         plan->packed_b = b_.get(pd->weights_desc(), d.b_user);
@@ -302,6 +362,7 @@ class DnnlMatMulKernel final : public Kernel {
   const ops::OpSchema& schema_;
   MatMulSpec spec_;
   std::string impl_;
+  std::shared_ptr<const cpu::QuantizedWeights> q_;  // INT8 only; b_ points into it
   mutable std::mutex mu_;
   mutable std::map<std::vector<int64_t>, std::shared_ptr<const Plan>> plans_;
   mutable cpu::PackedConstant b_;  // guarded by mu_
@@ -319,31 +380,37 @@ std::optional<std::vector<int64_t>> static_shape(const ir::Value* v) {
 
 class DnnlMatMulTactic final : public Tactic {
  public:
-  std::string_view name() const override { return "cpu.dnnl.matmul"; }
+  explicit DnnlMatMulTactic(bool int8) : int8_(int8) {}
+  std::string_view name() const override {
+    return int8_ ? "cpu.dnnl.matmul.int8" : "cpu.dnnl.matmul";
+  }
   bool supports(const ir::Node& node, const ops::OpSchema& schema) const override {
-    return read_spec(node, schema).has_value() && schema.reference_kernel();
+    return read_spec(node, schema, int8_).has_value() && schema.reference_kernel();
   }
   std::vector<Variant> variants(const ir::Node& node, const ops::OpSchema& schema) const override {
-    std::optional<MatMulSpec> s = read_spec(node, schema);
+    std::optional<MatMulSpec> s = read_spec(node, schema, int8_);
     if (!s) return {};
     std::optional<Shapes> sh = shapes(node, *s);
     if (!sh) return {Variant{}};
-    DnnlMatMulKernel k(node, schema, *s, "", nullptr, false);
+    Result<std::unique_ptr<DnnlMatMulKernel>> k = make(node, schema, *s, "", nullptr, false);
+    if (!k.ok()) return {};
     std::vector<Variant> out;
-    for (const std::string& impl : k.impls(sh->a, sh->b, sh->c))
+    for (const std::string& impl : (*k)->impls(sh->a, sh->b, sh->c))
       out.push_back({impl, {impl.begin(), impl.end()}});
     if (out.empty()) out.push_back(Variant{});
     return out;
   }
   Result<std::vector<PackedConstant>> pack(const ir::Node& node, const ops::OpSchema& schema,
                                            const std::vector<uint8_t>& params) const override {
-    std::optional<MatMulSpec> s = read_spec(node, schema);
+    std::optional<MatMulSpec> s = read_spec(node, schema, int8_);
     std::optional<Shapes> sh = s && s->b_const ? shapes(node, *s) : std::nullopt;
     if (!sh) return std::vector<PackedConstant>{};
-    DnnlMatMulKernel k(node, schema, *s, std::string(params.begin(), params.end()), nullptr, false);
-    KILN_ASSIGN_OR_RETURN(std::optional<Tensor> b, k.packed_b(sh->a, sh->b, sh->c));
+    KILN_ASSIGN_OR_RETURN(
+        std::unique_ptr<DnnlMatMulKernel> k,
+        make(node, schema, *s, std::string(params.begin(), params.end()), nullptr, false));
+    KILN_ASSIGN_OR_RETURN(std::optional<Tensor> b, k->packed_b(sh->a, sh->b, sh->c));
     std::vector<PackedConstant> out;
-    if (b) out.push_back({"weights", std::move(*b)});
+    if (b) out.push_back({int8_ ? "weights_s8" : "weights", std::move(*b)});
     return out;
   }
   Result<std::unique_ptr<Kernel>> prepare(const ir::Node& node, const ops::OpSchema& schema,
@@ -353,18 +420,35 @@ class DnnlMatMulTactic final : public Tactic {
   Result<std::unique_ptr<Kernel>> prepare_packed(
       const ir::Node& node, const ops::OpSchema& schema, const std::vector<uint8_t>& params,
       const std::vector<const Tensor*>& packed) const override {
-    std::optional<MatMulSpec> s = read_spec(node, schema);
+    std::optional<MatMulSpec> s = read_spec(node, schema, int8_);
     if (!s)
       return err(Code::kNoKernel, name(), " cannot run this ", node.op_type())
           .with_node(node.ref());
-    auto k = std::make_unique<DnnlMatMulKernel>(node, schema, *s,
-                                                std::string(params.begin(), params.end()),
-                                                packed.empty() ? nullptr : packed.front());
+    KILN_ASSIGN_OR_RETURN(std::unique_ptr<DnnlMatMulKernel> k,
+                          make(node, schema, *s, std::string(params.begin(), params.end()),
+                               packed.empty() ? nullptr : packed.front(), true));
     if (std::optional<Shapes> sh = shapes(node, *s)) k->warm(sh->a, sh->b, sh->c);
     return std::unique_ptr<Kernel>(std::move(k));
   }
 
  private:
+  static Result<std::unique_ptr<DnnlMatMulKernel>> make(const ir::Node& node,
+                                                        const ops::OpSchema& schema,
+                                                        const MatMulSpec& s, std::string impl,
+                                                        const Tensor* packed, bool release) {
+    std::shared_ptr<const cpu::QuantizedWeights> q;
+    if (s.int8) {
+      const Tensor* c = s.has_bias ? node.input(2)->initializer() : nullptr;
+      KILN_ASSIGN_OR_RETURN(
+          cpu::QuantizedWeights qw,
+          cpu::quantize_per_channel(*s.b_const, s.trans_b ? 0 : 1, c, s.int8->scale));
+      q = std::make_shared<const cpu::QuantizedWeights>(std::move(qw));
+    }
+    return std::make_unique<DnnlMatMulKernel>(node, schema, s, std::move(impl), packed, release,
+                                              std::move(q));
+  }
+  bool int8_;
+
   struct Shapes {
     std::vector<int64_t> a, b, c;
   };
@@ -381,7 +465,12 @@ class DnnlMatMulTactic final : public Tactic {
 }  // namespace
 
 const Tactic& cpu_dnnl_matmul_tactic() {
-  static const DnnlMatMulTactic t;
+  static const DnnlMatMulTactic t(false);
+  return t;
+}
+
+const Tactic& cpu_dnnl_matmul_int8_tactic() {
+  static const DnnlMatMulTactic t(true);
   return t;
 }
 

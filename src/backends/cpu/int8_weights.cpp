@@ -1,0 +1,57 @@
+#include "backends/cpu/int8_weights.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
+namespace kiln::backends::cpu {
+
+Result<QuantizedWeights> quantize_per_channel(const Tensor& w, size_t axis, const Tensor* bias,
+                                      float x_scale) {
+  const std::vector<int64_t>& shape = w.shape();
+  // w viewed as [outer, channels, inner].
+  size_t outer = 1, inner = 1;
+  for (size_t i = 0; i < axis; ++i) outer *= static_cast<size_t>(shape[i]);
+  for (size_t i = axis + 1; i < shape.size(); ++i) inner *= static_cast<size_t>(shape[i]);
+  const size_t channels = static_cast<size_t>(shape[axis]);
+  const float* src = w.data_as<float>();
+
+  std::vector<float> amax(channels, 0.f);
+  for (size_t o = 0; o < outer; ++o)
+    for (size_t c = 0; c < channels; ++c) {
+      const float* p = src + (o * channels + c) * inner;
+      float m = amax[c];
+      for (size_t i = 0; i < inner; ++i) m = std::max(m, std::fabs(p[i]));
+      amax[c] = m;
+    }
+
+  QuantizedWeights q;
+  q.w_scales.resize(channels);
+  q.out_scales.resize(channels);
+  for (size_t c = 0; c < channels; ++c) {
+    // An all-zero channel quantizes to zeros under any scale.
+    q.w_scales[c] = amax[c] > 0 ? amax[c] / 127.f : 1.f;
+    q.out_scales[c] = x_scale * q.w_scales[c];
+  }
+  KILN_ASSIGN_OR_RETURN(q.weights, Tensor::allocate(DataType::kInt8, shape));
+  auto* dst = q.weights.data_as<int8_t>();
+  for (size_t o = 0; o < outer; ++o)
+    for (size_t c = 0; c < channels; ++c) {
+      const size_t base = (o * channels + c) * inner;
+      const float inv = 1.f / q.w_scales[c];
+      for (size_t i = 0; i < inner; ++i) {
+        const float v = std::nearbyint(src[base + i] * inv);
+        dst[base + i] = static_cast<int8_t>(std::clamp(v, -127.f, 127.f));
+      }
+    }
+  if (bias != nullptr) {
+    KILN_ASSIGN_OR_RETURN(q.bias,
+                          Tensor::allocate(DataType::kFloat32, {static_cast<int64_t>(channels)}));
+    const float* b = bias->data_as<float>();
+    float* out = q.bias.data_as<float>();
+    for (size_t c = 0; c < channels; ++c) out[c] = b[c] / q.out_scales[c];
+  }
+  return q;
+}
+
+}  // namespace kiln::backends::cpu

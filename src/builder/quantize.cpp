@@ -1,0 +1,196 @@
+#include "builder/quantize.h"
+
+#include <fnmatch.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/errors.h"
+#include "ops/op_schema.h"
+#include "passes/rewrite.h"
+
+namespace kiln::builder {
+
+Result<LayerPrecision> parse_layer_precision(const std::string& spec) {
+  const size_t colon = spec.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == spec.size())
+    return err(Code::kInvalidOption, "--layer-precision '", spec,
+               "' is not PATTERN:PRECISION (e.g. 'conv1:fp32' or '/encoder/*/Softmax*:fp32')");
+  LayerPrecision lp{spec.substr(0, colon), spec.substr(colon + 1)};
+  if (lp.precision != "fp32" && lp.precision != "fp16" && lp.precision != "bf16" &&
+      lp.precision != "int8")
+    return err(Code::kInvalidOption, "--layer-precision '", spec, "': precision '", lp.precision,
+               "' is not one of fp32, fp16, bf16, int8");
+  return lp;
+}
+
+bool layer_matches(const ir::Node& n, const std::string& pattern) {
+  auto match = [&](const std::string& name) {
+    return name == pattern || fnmatch(pattern.c_str(), name.c_str(), 0) == 0;
+  };
+  if (match(n.name())) return true;
+  for (const std::string& o : n.origins())
+    if (match(o)) return true;
+  return false;
+}
+
+namespace {
+
+bool is_kiln(const ir::Node& n, std::string_view op) {
+  return n.domain() == ops::kKilnDomain && n.op_type() == op;
+}
+
+const ir::Attribute* attr(const ir::Node& n, std::string_view name) { return n.attr(name); }
+
+std::string string_attr(const ir::Node& n, std::string_view name) {
+  const ir::Attribute* a = attr(n, name);
+  return a != nullptr && a->type == ir::AttrType::kString ? a->s : std::string();
+}
+
+// The fused activation leaves nothing below zero.
+bool activation_non_negative(const ir::Node& n) {
+  const std::string act = string_attr(n, "activation");
+  if (act == "Relu" || act == "Sigmoid" || act == "HardSigmoid") return true;
+  if (act == "Clip") {
+    const ir::Attribute* p = attr(n, "activation_params");
+    return p != nullptr && !p->floats.empty() && p->floats[0] >= 0;
+  }
+  return false;
+}
+
+bool float32(const ir::Value* v) { return v != nullptr && v->type.dtype == DataType::kFloat32; }
+
+}  // namespace
+
+bool non_negative(const ir::Value& v) {
+  // Bounded walk through shape-only and order-preserving ops.
+  const ir::Value* cur = &v;
+  for (int depth = 0; depth < 64 && cur != nullptr; ++depth) {
+    if (const Tensor* init = cur->initializer()) {
+      if (init->dtype() != DataType::kFloat32) return false;
+      const float* p = init->data_as<float>();
+      return std::all_of(p, p + init->numel(), [](float x) { return x >= 0; });
+    }
+    const ir::Node* n = cur->producer();
+    if (n == nullptr) return false;  // a graph input
+    const std::string& op = n->op_type();
+    if (n->domain() == ops::kKilnDomain) {
+      if (op == "FusedConv" || op == "FusedConvTranspose" || op == "FusedGemm" ||
+          op == "FusedMatMul" || op == "FusedElementwise")
+        return activation_non_negative(*n);
+      return false;
+    }
+    if (!n->domain().empty()) return false;
+    if (op == "Relu" || op == "Sigmoid" || op == "Softmax" || op == "Abs" || op == "Exp" ||
+        op == "HardSigmoid" || op == "Sqrt")
+      return true;
+    if (op == "Clip") {
+      const ir::Value* lo = n->inputs().size() > 1 ? n->input(1) : nullptr;
+      if (lo != nullptr && lo->initializer() != nullptr &&
+          lo->initializer()->dtype() == DataType::kFloat32 && lo->initializer()->numel() == 1)
+        return lo->initializer()->data_as<float>()[0] >= 0;
+      const ir::Attribute* a = attr(*n, "min");
+      return a != nullptr && a->f >= 0;
+    }
+    if (op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool" ||
+        op == "GlobalMaxPool" || op == "Reshape" || op == "Flatten" || op == "Transpose" ||
+        op == "Squeeze" || op == "Unsqueeze" || op == "Resize" || op == "Identity" ||
+        op == "Slice" || op == "Gather" || op == "DepthToSpace" || op == "SpaceToDepth") {
+      cur = n->input(0);
+      continue;
+    }
+    if (op == "Concat") {
+      for (const ir::Value* in : n->inputs())
+        if (in == nullptr || !non_negative(*in)) return false;
+      return true;
+    }
+    return false;
+  }
+  return false;
+}
+
+namespace {
+
+bool constant_f32(const ir::Value* v, std::initializer_list<size_t> ranks) {
+  if (v == nullptr || v->initializer() == nullptr ||
+      v->initializer()->dtype() != DataType::kFloat32)
+    return false;
+  for (size_t r : ranks)
+    if (v->initializer()->rank() == r) return true;
+  return false;
+}
+
+// A plain ONNX Conv / Gemm / MatMul with constant weights that no fusion claimed (no
+// activation followed it) becomes the kiln op that can carry the INT8 annotation; the fused
+// op computes exactly the same (activation none) and keeps the node's output values.
+void lift_plain_products(ir::Model& model) {
+  passes::PassContext ctx(model, nullptr);
+  passes::Editor edit(*model.graph, ctx);
+  for (ir::Node* n : model.graph->nodes()) {
+    if (!n->domain().empty() || n->outputs().size() != 1) continue;
+    const std::string& op = n->op_type();
+    std::string to;
+    std::vector<std::string> drop;
+    if (op == "Conv" && constant_f32(n->input(1), {3, 4})) {
+      to = "FusedConv";
+    } else if (op == "Gemm" && constant_f32(n->input(1), {2})) {
+      to = "FusedGemm";
+      drop = {"broadcast"};
+    } else if (op == "MatMul" && constant_f32(n->input(1), {2})) {
+      to = "FusedMatMul";
+    } else {
+      continue;
+    }
+    if (n->inputs().size() > 2 && n->input(2) != nullptr && n->input(2)->initializer() == nullptr)
+      continue;
+    edit.replace({n}, n, to, std::string(ops::kKilnDomain), n->inputs(),
+                 passes::copy_attrs(*n, drop));
+  }
+}
+
+}  // namespace
+
+std::vector<Int8Layer> int8_candidates(ir::Model& model, const std::vector<LayerPrecision>& pinned) {
+  lift_plain_products(model);
+  ir::Graph& g = *model.graph;
+  std::vector<Int8Layer> out;
+  for (ir::Node* n : g.nodes()) {
+    bool ok = false;
+    if (is_kiln(*n, "FusedConv")) {
+      const ir::Value* w = n->input(1);
+      ok = w != nullptr && w->initializer() != nullptr &&
+           w->initializer()->dtype() == DataType::kFloat32 &&
+           (w->initializer()->rank() == 3 || w->initializer()->rank() == 4) &&
+           (n->input(2) == nullptr || n->input(2)->initializer() != nullptr);
+    } else if (is_kiln(*n, "FusedMatMul") || is_kiln(*n, "FusedGemm")) {
+      const ir::Value* b = n->input(1);
+      ok = b != nullptr && b->initializer() != nullptr &&
+           b->initializer()->dtype() == DataType::kFloat32 && b->initializer()->rank() == 2 &&
+           (n->inputs().size() < 3 || n->input(2) == nullptr ||
+            n->input(2)->initializer() != nullptr);
+    }
+    if (!ok || !float32(n->input(0)) || n->outputs().size() != 1 || !float32(n->output(0)))
+      continue;
+    bool keep = true;
+    for (const LayerPrecision& p : pinned)
+      if (p.precision != "int8" && layer_matches(*n, p.pattern)) keep = false;
+    if (!keep) continue;
+    out.push_back({n, n->input(0)->name(), non_negative(*n->input(0))});
+  }
+  return out;
+}
+
+int annotate_int8(const std::vector<Int8Layer>& layers, const std::map<std::string, float>& amax) {
+  int done = 0;
+  for (const Int8Layer& l : layers) {
+    auto it = amax.find(l.input);
+    if (it == amax.end() || !(it->second > 0) || !std::isfinite(it->second)) continue;
+    const float scale = it->second / (l.non_negative ? 255.f : 127.f);
+    l.node->set_attr(ir::Attribute::make_float("int8_x_scale", scale));
+    l.node->set_attr(ir::Attribute::make_int("int8_x_unsigned", l.non_negative ? 1 : 0));
+    ++done;
+  }
+  return done;
+}
+
+}  // namespace kiln::builder

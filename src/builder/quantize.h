@@ -1,0 +1,46 @@
+// INT8 post-training quantization in the builder: which layers of the optimized graph can run
+// INT8, which of their inputs need a calibrated scale, and writing the scales onto the layers
+// (the int8_x_scale / int8_x_unsigned annotations the INT8 tactics run from).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+#include "kiln/status.h"
+
+namespace kiln::builder {
+
+// `--layer-precision PATTERN:PRECISION`: PATTERN is a layer name or a glob (`*`, `?`, `[…]`)
+// matched against the layer's name and the names of the ONNX nodes fused into it.
+struct LayerPrecision {
+  std::string pattern;
+  std::string precision;  // "fp32" (others are accepted by the parser for the future)
+};
+Result<LayerPrecision> parse_layer_precision(const std::string& spec);
+bool layer_matches(const ir::Node& n, const std::string& pattern);
+
+struct Int8Layer {
+  ir::Node* node;
+  std::string input;  // the tensor whose scale the layer needs (its input 0)
+  bool non_negative;  // uint8 input: no value below 0 can reach it
+};
+
+// Layers an INT8 tactic could run: kiln.FusedConv with constant float32 weights, kiln.FusedMatMul
+// / kiln.FusedGemm with a constant 2-D B (a linear layer), float32 activations; minus those a
+// LayerPrecision pins to another precision. Plain Conv / Gemm / MatMul nodes with constant
+// weights are first rewritten into those kiln ops (activation none).
+std::vector<Int8Layer> int8_candidates(ir::Model& model, const std::vector<LayerPrecision>& pinned);
+
+// Whether `v` can never hold a negative value, from the ops that produce it (ReLU and fused
+// ReLU-like activations, Sigmoid, Softmax, pooling / reshaping / concatenation of non-negative
+// values, …). Static, so a value calibration happened to see non-negative is not trusted.
+bool non_negative(const ir::Value& v);
+
+// The scales INT8 layers read (`amax` per tensor: the calibrated range): sets int8_x_scale =
+// amax / 255 (uint8 inputs) or amax / 127 (int8), int8_x_unsigned. Layers whose input has no
+// range stay FP32; returns how many layers were annotated.
+int annotate_int8(const std::vector<Int8Layer>& layers, const std::map<std::string, float>& amax);
+
+}  // namespace kiln::builder

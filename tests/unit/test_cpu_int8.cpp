@@ -1,0 +1,275 @@
+// INT8 convolution and linear layers (cpu.dnnl.conv.int8, cpu.dnnl.matmul.int8) against an
+// oracle computed independently: the FP32 reference kernel run on fake-quantized operands
+// (x -> round(x / x_scale) * x_scale saturated to the uint8/int8 range, each output channel's
+// weights -> round(w / s_c) * s_c with s_c = max|w_c| / 127). INT8 arithmetic with s32
+// accumulation equals that up to float rounding, so the tolerance is tight; a second check
+// bounds the distance to the true FP32 result (quantization error, not garbage).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "backends/cpu/cpu_tactics.h"
+#include "unit/cpu_test_data.h"
+
+namespace kiln::test {
+namespace {
+
+Tensor fake_quant_input(const Tensor& x, float scale, bool is_unsigned) {
+  Tensor out = Tensor::allocate(DataType::kFloat32, x.shape()).value();
+  const float lo = is_unsigned ? 0.f : -128.f, hi = is_unsigned ? 255.f : 127.f;
+  const float inv = 1.f / scale;
+  for (int64_t i = 0; i < x.numel(); ++i)
+    out.data_as<float>()[i] =
+        std::clamp(std::nearbyint(x.data_as<float>()[i] * inv), lo, hi) * scale;
+  return out;
+}
+
+// Channels along `axis` of w.
+Tensor fake_quant_weights(const Tensor& w, size_t axis) {
+  Tensor out = Tensor::allocate(DataType::kFloat32, w.shape()).value();
+  size_t outer = 1, inner = 1;
+  for (size_t i = 0; i < axis; ++i) outer *= w.shape()[i];
+  for (size_t i = axis + 1; i < w.shape().size(); ++i) inner *= w.shape()[i];
+  const size_t ch = w.shape()[axis];
+  auto at = [&](size_t o, size_t c, size_t i) { return (o * ch + c) * inner + i; };
+  for (size_t c = 0; c < ch; ++c) {
+    float amax = 0;
+    for (size_t o = 0; o < outer; ++o)
+      for (size_t i = 0; i < inner; ++i)
+        amax = std::max(amax, std::fabs(w.data_as<float>()[at(o, c, i)]));
+    const float s = amax > 0 ? amax / 127.f : 1.f;
+    for (size_t o = 0; o < outer; ++o)
+      for (size_t i = 0; i < inner; ++i)
+        out.data_as<float>()[at(o, c, i)] =
+            std::clamp(std::nearbyint(w.data_as<float>()[at(o, c, i)] / s), -127.f, 127.f) * s;
+  }
+  return out;
+}
+
+// Attributes are move-only; cases keep copyable descriptions and make them per node.
+struct A {
+  enum Kind { kInt, kInts, kString } kind;
+  std::string name;
+  int64_t i = 0;
+  std::vector<int64_t> ints;
+  std::string str;
+  static A make_int(std::string n, int64_t v) { return {kInt, std::move(n), v, {}, {}}; }
+  static A make_ints(std::string n, std::vector<int64_t> v) {
+    return {kInts, std::move(n), 0, std::move(v), {}};
+  }
+  static A make_string(std::string n, std::string v) { return {kString, std::move(n), 0, {}, v}; }
+  ir::Attribute make() const {
+    switch (kind) {
+      case kInt:
+        return ir::Attribute::make_int(name, i);
+      case kInts:
+        return ir::Attribute::make_ints(name, ints);
+      case kString:
+        break;
+    }
+    return ir::Attribute::make_string(name, str);
+  }
+};
+
+struct Int8Case {
+  std::string op;          // FusedConv, FusedMatMul or FusedGemm
+  std::vector<Tensor> in;  // X/A, W/B, bias (may be empty), Z (conv residual, optional)
+  std::vector<A> attrs;
+  float x_scale;
+  bool is_unsigned;
+  size_t w_axis;  // output-channel axis of the weights
+};
+
+NodeCase node_of(const Int8Case& c, std::vector<Tensor> in, bool annotate) {
+  NodeCase n{c.op, "kiln", 1};
+  n.inputs = std::move(in);
+  n.constants = {1};
+  if (!n.inputs[2].empty()) n.constants.push_back(2);
+  for (const A& a : c.attrs) n.attrs.push_back(a.make());
+  if (annotate) {
+    n.attrs.push_back(ir::Attribute::make_float("int8_x_scale", c.x_scale));
+    n.attrs.push_back(ir::Attribute::make_int("int8_x_unsigned", c.is_unsigned ? 1 : 0));
+  }
+  return n;
+}
+
+std::vector<Tensor> copies(const std::vector<Tensor>& v) {
+  std::vector<Tensor> out;
+  for (const Tensor& t : v) {
+    if (t.empty()) {
+      out.emplace_back();
+      continue;
+    }
+    Tensor c = Tensor::allocate(t.dtype(), t.shape()).value();
+    std::memcpy(c.data(), t.data(), t.nbytes());
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+void expect_int8_matches(const backends::Tactic& t, const Int8Case& c, int threads = 1) {
+  TacticHarness h(node_of(c, copies(c.in), true));
+  ASSERT_TRUE(h.supports(t)) << t.name() << " declines " << c.op;
+  std::vector<Tensor> fq = copies(c.in);
+  fq[0] = fake_quant_input(c.in[0], c.x_scale, c.is_unsigned);
+  fq[1] = fake_quant_weights(c.in[1], c.w_axis);
+  TacticHarness oracle(node_of(c, std::move(fq), false));
+  Result<std::vector<Tensor>> want = oracle.run_reference();
+  Result<std::vector<Tensor>> exact = h.run_reference();
+  ASSERT_TRUE(want.ok() && exact.ok());
+  for (const backends::Tactic::Variant& v : t.variants(h.node(), h.schema())) {
+    SCOPED_TRACE("variant '" + v.label + "'");
+    Result<std::vector<Tensor>> got = h.run_tactic(t, {threads, -1, v.params});
+    ASSERT_TRUE(got.ok()) << got.status().to_string();
+    ErrorStats e = compare_outputs(*got, *want, 1e-4);
+    EXPECT_TRUE(e.ok) << "vs fake-quantized reference: " << e.where << " (max abs " << e.max_abs
+                      << ")";
+    // Against FP32: the quantization error (with 1-2% of the inputs saturated), well under a
+    // tenth of the output's range.
+    double range = 0;
+    for (int64_t i = 0; i < (*exact)[0].numel(); ++i)
+      range = std::max(range, std::fabs(static_cast<double>((*exact)[0].data_as<float>()[i])));
+    ErrorStats f = compare_outputs(*got, *exact, 1e9);
+    EXPECT_LT(f.max_abs, 0.1 * range) << "INT8 result far from FP32: " << f.where;
+    EXPECT_GT(f.max_abs, 0.0) << "bit-equal to FP32: the INT8 path did not run";
+  }
+}
+
+Int8Case conv_case(std::vector<int64_t> xs, std::vector<int64_t> ws, bool bias, bool residual,
+                   const char* act, bool is_unsigned, std::vector<A> attrs,
+                   uint64_t seed) {
+  Int8Case c;
+  c.op = "FusedConv";
+  const float lo = is_unsigned ? 0.f : -1.f;
+  c.in.push_back(rand_f32(xs, lo, 1.f, seed));
+  c.in.push_back(rand_f32(ws, -0.5f, 0.5f, seed + 1));
+  c.in.push_back(bias ? rand_f32({ws[0]}, -1, 1, seed + 2) : Tensor());
+  c.attrs = std::move(attrs);
+  c.attrs.push_back(A::make_string("activation", act));
+  // A range a little below the data's, so a few values saturate as in real calibrations.
+  c.x_scale = 0.98f / (is_unsigned ? 255.f : 127.f);
+  c.is_unsigned = is_unsigned;
+  c.w_axis = 0;
+  if (residual) {
+    TacticHarness shape_of(node_of(c, copies(c.in), false));
+    const std::vector<int64_t> ys = shape_of.run_reference().value()[0].shape();
+    c.in.push_back(rand_f32(ys, -1, 1, seed + 3));
+  }
+  return c;
+}
+
+TEST(CpuInt8, ConvMatchesFakeQuantizedReferenceOverShapesGroupsStridesAndEpilogues) {
+  const backends::Tactic& t = backends::cpu_dnnl_conv_int8_tactic();
+  const std::vector<int64_t> p1 = {1, 1, 1, 1};
+  struct Shape {
+    std::vector<int64_t> x, w;
+    std::vector<A> attrs;
+  };
+  std::vector<Shape> shapes;
+  shapes.push_back({{1, 16, 13, 13}, {32, 16, 3, 3}, {A::make_ints("pads", p1)}});
+  shapes.push_back({{2, 7, 9, 11}, {13, 7, 1, 1}, {}});
+  shapes.push_back({{1, 32, 15, 15}, {64, 32, 3, 3},
+                    {A::make_ints("pads", p1), A::make_ints("strides", {2, 2})}});
+  shapes.push_back({{1, 24, 14, 14}, {24, 1, 3, 3},
+                    {A::make_ints("pads", p1), A::make_int("group", 24)}});
+  shapes.push_back({{1, 16, 12, 12}, {32, 4, 3, 3},
+                    {A::make_ints("pads", {2, 2, 2, 2}), A::make_int("group", 4),
+                     A::make_ints("dilations", {2, 2})}});
+  shapes.push_back({{1, 127, 7, 7}, {1, 127, 1, 1}, {}});
+  uint64_t seed = 100;
+  for (const Shape& s : shapes)
+    for (bool is_unsigned : {true, false})
+      for (int epi = 0; epi < 3; ++epi) {
+        SCOPED_TRACE("X " + Dims::of(s.x).to_string() + " W " + Dims::of(s.w).to_string() +
+                     (is_unsigned ? " u8" : " s8") + " epilogue " + std::to_string(epi));
+        const bool bias = epi != 1, residual = epi == 2;
+        const char* act = epi == 0 ? "" : "Relu";
+        expect_int8_matches(
+            t, conv_case(s.x, s.w, bias, residual, act, is_unsigned, s.attrs, seed += 10),
+            epi == 2 ? 2 : 1);
+      }
+}
+
+TEST(CpuInt8, ConvInChannelsLastLayout) {
+  const backends::Tactic& t = backends::cpu_dnnl_conv_int8_tactic();
+  // channels_last: X, Z and Y are NHWC; W stays OIHW.
+  Int8Case c = conv_case({1, 16, 10, 10}, {32, 16, 3, 3}, true, false, "Relu", true,
+                         {A::make_ints("pads", {1, 1, 1, 1}),
+                          A::make_int("channels_last", 1)},
+                         500);
+  c.in[0] = rand_f32({1, 10, 10, 16}, 0, 1, 501);
+  c.in.push_back(rand_f32({1, 10, 10, 32}, -1, 1, 502));
+  expect_int8_matches(t, c, 2);
+}
+
+Int8Case linear_case(std::vector<int64_t> as, int64_t n, bool trans_b, bool bias, const char* act,
+                     bool is_unsigned, uint64_t seed) {
+  Int8Case c;
+  c.op = "FusedMatMul";
+  const int64_t k = as.back();
+  c.in.push_back(rand_f32(as, is_unsigned ? 0.f : -2.f, 2.f, seed));
+  c.in.push_back(trans_b ? rand_f32({n, k}, -0.3f, 0.3f, seed + 1)
+                         : rand_f32({k, n}, -0.3f, 0.3f, seed + 1));
+  c.in.push_back(bias ? rand_f32({n}, -1, 1, seed + 2) : Tensor());
+  c.attrs.push_back(A::make_int("transB", trans_b ? 1 : 0));
+  c.attrs.push_back(A::make_string("activation", act));
+  c.x_scale = 1.8f / (is_unsigned ? 255.f : 127.f);
+  c.is_unsigned = is_unsigned;
+  c.w_axis = trans_b ? 0 : 1;
+  return c;
+}
+
+TEST(CpuInt8, LinearLayerMatchesFakeQuantizedReference) {
+  const backends::Tactic& t = backends::cpu_dnnl_matmul_int8_tactic();
+  uint64_t seed = 700;
+  for (const std::vector<int64_t>& as :
+       std::vector<std::vector<int64_t>>{{1, 64}, {2, 3, 7, 64}, {1, 13, 127}, {128, 96}})
+    for (bool trans_b : {false, true})
+      for (bool is_unsigned : {false, true}) {
+        SCOPED_TRACE("A " + Dims::of(as).to_string() + (trans_b ? " transB" : "") +
+                     (is_unsigned ? " u8" : " s8"));
+        expect_int8_matches(t, linear_case(as, 127, trans_b, true, "Gelu", is_unsigned, seed += 10));
+        expect_int8_matches(t, linear_case(as, 33, trans_b, false, "", is_unsigned, seed += 10), 2);
+      }
+}
+
+// Only annotated layers are INT8 layers; the FP32 tactics ignore the annotation.
+TEST(CpuInt8, OnlyAnnotatedLayersAreInt8AndFp32TacticsIgnoreTheAnnotation) {
+  Int8Case c = conv_case({1, 8, 6, 6}, {8, 8, 3, 3}, true, false, "", false, {}, 900);
+  {
+    TacticHarness plain(node_of(c, copies(c.in), false));
+    EXPECT_FALSE(plain.supports(backends::cpu_dnnl_conv_int8_tactic()));
+  }
+  expect_tactic_matches(backends::cpu_dnnl_conv_tactic(), node_of(c, copies(c.in), true), 2e-5);
+  Int8Case l = linear_case({4, 32}, 16, false, true, "", false, 910);
+  {
+    TacticHarness plain(node_of(l, copies(l.in), false));
+    EXPECT_FALSE(plain.supports(backends::cpu_dnnl_matmul_int8_tactic()));
+    // A non-constant B cannot be quantized once: not an INT8 layer.
+    NodeCase act = node_of(l, copies(l.in), true);
+    act.constants = {2};
+    TacticHarness h(std::move(act));
+    EXPECT_FALSE(h.supports(backends::cpu_dnnl_matmul_int8_tactic()));
+  }
+  expect_tactic_matches(backends::cpu_dnnl_matmul_tactic(), node_of(l, copies(l.in), true), 2e-5);
+}
+
+// Weights packed at build time for the INT8 kernels are the int8 blocked weights.
+TEST(CpuInt8, PackedInt8WeightsAreAdoptedAndMatch) {
+  const backends::Tactic& t = backends::cpu_dnnl_conv_int8_tactic();
+  Int8Case c = conv_case({1, 16, 13, 13}, {32, 16, 3, 3}, true, false, "Relu", true,
+                         {A::make_ints("pads", {1, 1, 1, 1})}, 1000);
+  TacticHarness h(node_of(c, copies(c.in), true));
+  auto packed = t.pack(h.node(), h.schema(), {});
+  ASSERT_TRUE(packed.ok()) << packed.status().to_string();
+  ASSERT_EQ(packed->size(), 1u);
+  EXPECT_EQ((*packed)[0].tag, "weights_s8");
+  Result<std::vector<Tensor>> unpacked = h.run_tactic(t, {1});
+  Result<std::vector<Tensor>> with_blob = h.run_tactic(t, {1, -1, {}, {&(*packed)[0].data}});
+  ASSERT_TRUE(unpacked.ok() && with_blob.ok());
+  EXPECT_TRUE(compare_outputs(*with_blob, *unpacked, 0).ok);
+}
+
+}  // namespace
+}  // namespace kiln::test

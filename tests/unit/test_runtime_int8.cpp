@@ -1,0 +1,280 @@
+// INT8 post-training quantization end to end through the builder and runtime: calibration
+// from a Calibrator, INT8 layers in the engine, accuracy against FP32, the calibration cache
+// (round trip, rejection for another model), every CALIBRATION_FAILED cause, layer precision
+// pins, and the tensor observer calibration runs on.
+#include <filesystem>
+#include <fstream>
+
+#include "core/errors.h"
+#include "engine/engine_file.h"
+#include "kiln/calibrator.h"
+#include "unit/runtime_test_models.h"
+
+namespace kiln::test {
+namespace {
+
+// x[N,3,12,12] → Conv 3→8 + Relu → Conv 8→8 3x3 + Relu → GlobalAveragePool → Flatten →
+// Gemm 8→10 → y: three INT8 candidates, the second and third with non-negative inputs.
+ModelBuilder int8_model(uint32_t seed = 11) {
+  ModelBuilder m(17);
+  auto& g = m.graph();
+  g.input("x", TensorProto::FLOAT, {"N", 3, 12, 12}).output("y", TensorProto::FLOAT, {"N", 10});
+  g.initializer(float_tensor("w1", {8, 3, 3, 3}, random_floats(216, seed)));
+  g.initializer(float_tensor("b1", {8}, random_floats(8, seed + 1)));
+  g.initializer(float_tensor("w2", {8, 8, 3, 3}, random_floats(576, seed + 2)));
+  g.initializer(float_tensor("b2", {8}, random_floats(8, seed + 3)));
+  g.initializer(float_tensor("fw", {10, 8}, random_floats(80, seed + 4)));
+  g.initializer(float_tensor("fb", {10}, random_floats(10, seed + 5)));
+  g.node("Conv", {"x", "w1", "b1"}, {"c1"}, "conv1").attr_ints("pads", {1, 1, 1, 1});
+  g.node("Relu", {"c1"}, {"r1"}, "relu1");
+  g.node("Conv", {"r1", "w2", "b2"}, {"c2"}, "conv2").attr_ints("pads", {1, 1, 1, 1});
+  g.node("Relu", {"c2"}, {"r2"}, "relu2");
+  g.node("GlobalAveragePool", {"r2"}, {"p"}, "gap");
+  g.node("Flatten", {"p"}, {"f"}, "flatten");
+  g.node("Gemm", {"f", "fw", "fb"}, {"y"}, "fc").attr_i("transB", 1);
+  return m;
+}
+
+// Batches held in memory.
+class VectorCalibrator final : public Calibrator {
+ public:
+  explicit VectorCalibrator(std::vector<Tensor> xs) : xs_(std::move(xs)) {}
+  Result<std::optional<std::vector<std::pair<std::string, Tensor>>>> next_batch() override {
+    if (i_ >= xs_.size()) return std::optional<std::vector<std::pair<std::string, Tensor>>>{};
+    std::vector<std::pair<std::string, Tensor>> b;
+    b.emplace_back("x", xs_[i_++].view());
+    return std::optional<std::vector<std::pair<std::string, Tensor>>>(std::move(b));
+  }
+  void reset() override { i_ = 0; }
+
+ private:
+  std::vector<Tensor> xs_;
+  size_t i_ = 0;
+};
+
+std::vector<Tensor> batches(size_t n, int64_t batch, uint32_t seed) {
+  std::vector<Tensor> out;
+  for (size_t i = 0; i < n; ++i) out.push_back(random_tensor({batch, 3, 12, 12}, seed + i));
+  return out;
+}
+
+std::string temp_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() /
+          ("kiln_int8_" + std::to_string(::getpid()) + "_" + name))
+      .string();
+}
+
+BuilderConfig int8_config(Calibrator* c, const std::string& cache = "") {
+  BuilderConfig cfg;
+  cfg.autotune = false;  // the INT8 tactics come first; same kernels in every build
+  cfg.precision.int8 = true;
+  cfg.calibration.calibrator = c;
+  cfg.calibration.cache_path = cache;
+  cfg.calibration.min_samples = 100;
+  cfg.profiles.push_back(OptimizationProfile().set("x", {1, 3, 12, 12}, {4, 3, 12, 12},
+                                                   {8, 3, 12, 12}));
+  return cfg;
+}
+
+Tensor run_once(const std::vector<uint8_t>& bytes, const Tensor& x) {
+  auto e = Engine::deserialize(bytes);
+  EXPECT_TRUE(e.ok()) << e.status().to_string();
+  auto ctx = (*e)->create_context();
+  EXPECT_TRUE((*ctx)->set_input("x", x).ok());
+  Status s = (*ctx)->execute();
+  EXPECT_TRUE(s.ok()) << s.to_string();
+  Tensor y = (*ctx)->output("y").value();
+  Tensor c = Tensor::allocate(y.dtype(), y.shape()).value();
+  std::memcpy(c.data(), y.data(), y.nbytes());
+  return c;
+}
+
+double cosine(const Tensor& a, const Tensor& b) {
+  double ab = 0, aa = 0, bb = 0;
+  for (int64_t i = 0; i < a.numel(); ++i) {
+    const double x = a.data_as<float>()[i], y = b.data_as<float>()[i];
+    ab += x * y;
+    aa += x * x;
+    bb += y * y;
+  }
+  return ab / std::sqrt(aa * bb);
+}
+
+int int8_layers(const std::vector<uint8_t>& bytes) {
+  auto data = engine::read_engine({bytes.data(), bytes.size()}, engine::host_fingerprint());
+  EXPECT_TRUE(data.ok());
+  int n = 0;
+  for (const engine::Layer& l : data->layers) n += l.precision == "int8" ? 1 : 0;
+  return n;
+}
+
+Status build_error(const ModelBuilder& m, const BuilderConfig& cfg) {
+  auto net = network_of(m);
+  if (net == nullptr) return err(Code::kInternal, "no network");
+  return Builder().build_serialized(*net, cfg).status();
+}
+
+TEST(RuntimeInt8, CalibratedEngineRunsInt8LayersCloseToFp32AndItsCacheRebuildsIt) {
+  ModelBuilder m = int8_model();
+  auto net = network_of(m);
+  ASSERT_NE(net, nullptr);
+  const std::string cache = temp_path("cache.txt");
+  VectorCalibrator calib(batches(40, 4, 100));
+  Builder b;
+  auto int8 = b.build_serialized(*net, int8_config(&calib, cache));
+  ASSERT_TRUE(int8.ok()) << int8.status().to_string();
+  const BuildSummary& sum = b.last_summary();
+  EXPECT_EQ(sum.int8_layers, 3);
+  EXPECT_EQ(int8_layers(*int8), 3);
+  EXPECT_EQ(sum.calibration.samples, 160);
+  EXPECT_EQ(sum.calibration.batches, 40);
+  EXPECT_EQ(sum.calibration.algorithm, "entropy");
+  ASSERT_EQ(sum.calibration.tensors.size(), 3u);
+
+  BuilderConfig fp32_cfg = int8_config(nullptr);
+  fp32_cfg.precision.int8 = false;
+  const std::vector<uint8_t> fp32 = build_or_die(*net, fp32_cfg);
+  EXPECT_EQ(int8_layers(fp32), 0);
+  for (uint32_t seed : {900u, 901u, 902u}) {
+    const Tensor x = random_tensor({4, 3, 12, 12}, seed);
+    const Tensor yq = run_once(*int8, x), yf = run_once(fp32, x);
+    EXPECT_GT(cosine(yq, yf), 0.999);
+    EXPECT_FALSE(bit_equal(yq, yf)) << "INT8 engine computed exactly FP32's answer";
+  }
+
+  // The cache alone rebuilds the same engine (same scales, same kernels).
+  ASSERT_TRUE(std::filesystem::exists(cache));
+  auto again = Builder().build_serialized(*net, int8_config(nullptr, cache));
+  ASSERT_TRUE(again.ok()) << again.status().to_string();
+  const Tensor x = random_tensor({2, 3, 12, 12}, 77);
+  EXPECT_TRUE(bit_equal(run_once(*again, x), run_once(*int8, x)));
+
+  // Another model (other weights) refuses it, naming the mismatch.
+  Status other = build_error(int8_model(50), int8_config(nullptr, cache));
+  EXPECT_EQ(other.category(), Category::kCalibrationFailed) << other.to_string();
+  EXPECT_NE(other.message().find("model"), std::string::npos) << other.to_string();
+  std::filesystem::remove(cache);
+}
+
+TEST(RuntimeInt8, EveryCalibrationFailureHasItsCode) {
+  ModelBuilder m = int8_model();
+  // No data at all.
+  {
+    Status s = build_error(m, int8_config(nullptr));
+    EXPECT_EQ(s.category(), Category::kCalibrationFailed) << s.to_string();
+    VectorCalibrator empty({});
+    s = build_error(m, int8_config(&empty));
+    EXPECT_EQ(s.category(), Category::kCalibrationFailed) << s.to_string();
+  }
+  // A batch whose shape the profile does not allow (N = 9 > max 8), named with its index.
+  {
+    std::vector<Tensor> xs = batches(3, 4, 10);
+    xs.push_back(random_tensor({9, 3, 12, 12}, 20));
+    VectorCalibrator c(std::move(xs));
+    Status s = build_error(m, int8_config(&c));
+    EXPECT_EQ(s.category(), Category::kCalibrationFailed) << s.to_string();
+    EXPECT_NE(s.message().find("3"), std::string::npos) << s.to_string();
+  }
+  // NaN in an input.
+  {
+    std::vector<Tensor> xs = batches(3, 4, 30);
+    xs[1].data_as<float>()[17] = std::nanf("");
+    VectorCalibrator c(std::move(xs));
+    Status s = build_error(m, int8_config(&c));
+    EXPECT_EQ(s.category(), Category::kCalibrationFailed) << s.to_string();
+  }
+  // All-zero inputs: conv1's input has no range (scale 0).
+  {
+    std::vector<Tensor> xs = batches(3, 4, 40);
+    for (Tensor& t : xs) std::memset(t.data(), 0, t.nbytes());
+    VectorCalibrator c(std::move(xs));
+    Status s = build_error(m, int8_config(&c));
+    EXPECT_EQ(s.category(), Category::kCalibrationFailed) << s.to_string();
+    // conv1 reads x (in NHWC after the layout pass: 'x_nhwc').
+    EXPECT_NE(s.message().find("'x"), std::string::npos) << s.to_string();
+  }
+  // Too few samples: an error only with strict.
+  {
+    VectorCalibrator c(batches(2, 4, 50));
+    BuilderConfig cfg = int8_config(&c);
+    cfg.calibration.strict = true;
+    Status s = build_error(m, cfg);
+    EXPECT_EQ(s.category(), Category::kCalibrationFailed) << s.to_string();
+    cfg.calibration.strict = false;
+    auto net = network_of(m);
+    EXPECT_TRUE(Builder().build_serialized(*net, cfg).ok());
+  }
+}
+
+TEST(RuntimeInt8, PinnedLayersStayFp32AndAlgorithmsDiffer) {
+  ModelBuilder m = int8_model();
+  auto net = network_of(m);
+  VectorCalibrator c(batches(10, 4, 60));
+  BuilderConfig cfg = int8_config(&c);
+  cfg.calibration.min_samples = 1;
+  cfg.layer_precisions = {"conv2:fp32", "f?:fp32"};
+  Builder b;
+  auto bytes = b.build_serialized(*net, cfg);
+  ASSERT_TRUE(bytes.ok()) << bytes.status().to_string();
+  EXPECT_EQ(b.last_summary().int8_layers, 1);
+  EXPECT_EQ(int8_layers(*bytes), 1);
+  cfg.layer_precisions = {"conv2"};
+  EXPECT_EQ(build_error(m, cfg).code(), static_cast<int>(Code::kInvalidOption));
+
+  // minmax keeps every value (saturation 0); percentile 90 clips about a tenth.
+  cfg.layer_precisions.clear();
+  cfg.calibration.algorithm = "minmax";
+  Builder mm;
+  ASSERT_TRUE(mm.build_serialized(*net, cfg).ok());
+  for (const CalibratedTensor& t : mm.last_summary().calibration.tensors)
+    EXPECT_EQ(t.saturation, 0.0) << t.name;
+  cfg.calibration.algorithm = "percentile";
+  cfg.calibration.percentile = 90;
+  Builder pc;
+  ASSERT_TRUE(pc.build_serialized(*net, cfg).ok());
+  for (const CalibratedTensor& t : pc.last_summary().calibration.tensors) {
+    EXPECT_GT(t.saturation, 0.02) << t.name;
+    EXPECT_LT(t.saturation, 0.2) << t.name;
+  }
+  cfg.calibration.algorithm = "kl";
+  EXPECT_FALSE(build_error(m, cfg).ok());
+}
+
+TEST(RuntimeObserver, SeesEveryInputAndLayerOutputAndCanStopARun) {
+  ModelBuilder m = int8_model();
+  auto net = network_of(m);
+  BuilderConfig cfg = int8_config(nullptr);
+  cfg.precision.int8 = false;
+  auto e = Engine::deserialize(build_or_die(*net, cfg)).value();
+  auto ctx = e->create_context().value();
+  std::vector<std::pair<std::string, int>> seen;
+  double y_sum = 0;
+  ctx->set_tensor_observer([&](const std::string& name, const Tensor& t, int layer) {
+    seen.emplace_back(name, layer);
+    if (name == "y")
+      for (int64_t i = 0; i < t.numel(); ++i) y_sum += t.data_as<float>()[i];
+    return Status::Ok();
+  });
+  const Tensor x = random_tensor({2, 3, 12, 12}, 5);
+  ASSERT_TRUE(ctx->set_input("x", x).ok());
+  ASSERT_TRUE(ctx->execute().ok());
+  ASSERT_FALSE(seen.empty());
+  EXPECT_EQ(seen.front(), (std::pair<std::string, int>{"x", -1}));
+  EXPECT_EQ(seen.size(), 1 + e->num_layers());  // every layer here has one output
+  for (size_t i = 1; i < seen.size(); ++i) EXPECT_EQ(seen[i].second, static_cast<int>(i - 1));
+  const Tensor y = ctx->output("y").value();
+  double want = 0;
+  for (int64_t i = 0; i < y.numel(); ++i) want += y.data_as<float>()[i];
+  EXPECT_EQ(y_sum, want);
+
+  ctx->set_tensor_observer([](const std::string& name, const Tensor&, int layer) {
+    return layer == 1 ? err(Code::kInvalidArgument, "stop at ", name) : Status::Ok();
+  });
+  Status s = ctx->execute();
+  EXPECT_EQ(s.code(), static_cast<int>(Code::kInvalidArgument));
+  ctx->set_tensor_observer(nullptr);
+  EXPECT_TRUE(ctx->execute().ok());
+}
+
+}  // namespace
+}  // namespace kiln::test
