@@ -126,7 +126,7 @@ def markdown(res):
              f"{res['machine']['cpu_model']}, {res['machine']['cpus']} CPUs "
              f"({', '.join(res['machine']['cpu_flags'])}); {res['threads']} threads; batch 1; "
              f"median of {res['runs']} runs in {res['rounds']} alternating rounds. "
-             f"kiln {res['machine']['kiln_version']} @ {str(res['machine']['kiln_git_commit'])[:10]}"
+             f"{res['machine']['kiln_version']} @ {str(res['machine']['kiln_git_commit'])[:10]}"
              f"{' (dirty tree)' if res['machine']['kiln_tree_dirty'] else ''}.", "",
              "| model | FP32 ms | INT8 ms | speed-up | INT8 layers | calibration | min cosine vs FP32 |",
              "|---|---:|---:|---:|---:|---|---:|"]

@@ -54,6 +54,10 @@ Result<std::vector<uint8_t>> write_engine(const EngineData& data, const ir::Mode
 struct ByteSpan {
   const uint8_t* data = nullptr;
   size_t size = 0;
+  // The bytes are a read-only mapping of the engine file: pages the reader only checksums are
+  // handed back as it goes (clean file pages, re-read on demand), so checking a large engine
+  // does not make all of it resident at once.
+  bool file_backed = false;
 };
 
 // Validates the file — magic, format version, checksum, structure and bounds of everything,
@@ -90,7 +94,7 @@ class MappedFile {
  public:
   static Result<std::shared_ptr<const MappedFile>> open(const std::string& path);
   ~MappedFile();
-  ByteSpan bytes() const { return {static_cast<const uint8_t*>(addr_), size_}; }
+  ByteSpan bytes() const { return {static_cast<const uint8_t*>(addr_), size_, true}; }
 
  private:
   MappedFile() = default;

@@ -41,11 +41,11 @@ Result<std::shared_ptr<const MappedFile>> MappedFile::open(const std::string& pa
   std::shared_ptr<MappedFile> m(new MappedFile());
   m->size_ = static_cast<size_t>(st.st_size);
   if (m->size_ == 0) return std::shared_ptr<const MappedFile>(std::move(m));  // mmap refuses 0
-  int flags = MAP_PRIVATE;
-#ifdef MAP_POPULATE
-  // Fault the whole file in now: loading pays the I/O once instead of the first inference.
-  flags |= MAP_POPULATE;
-#endif
+  // No MAP_POPULATE: the reader's checksum pass reads the whole file once (into the page
+  // cache) and hands its pages back as it goes; the weights kernels use are faulted in from
+  // the page cache, and those already packed into the engine are never touched, so a run's
+  // resident memory is what it computes with, not the file size.
+  const int flags = MAP_PRIVATE;
   void* addr = ::mmap(nullptr, m->size_, PROT_READ, flags, f.fd, 0);
   if (addr == MAP_FAILED)
     return err(Code::kFileUnreadable, "cannot map engine file '", path, "' (", m->size_,

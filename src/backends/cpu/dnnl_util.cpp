@@ -190,9 +190,12 @@ std::shared_ptr<dnnl::memory> PackedConstant::get(const dnnl::memory::desc& want
   for (const auto& [d, m] : copies_)
     if (d == want) return m;
   std::shared_ptr<dnnl::memory> m = adopt_packed(prebuilt_, want);
-  if (m)
+  if (m) {
     ++adopted_;
-  else
+    // The original is now only a fallback for other shapes: its pages (made resident by the
+    // engine's checksum pass over the mapped file) go back, or a run holds the weights twice.
+    if (release_ && original_ != nullptr) release_original(original_->data(), original_->nbytes());
+  } else
     m = pack_constant(want, have, original_->data(), original_->nbytes(), release_);
   copies_.emplace_back(want, m);
   return m;
