@@ -1,6 +1,9 @@
 // The CPU backend's intra-op threads: a fixed thread count gives bit-identical results, and no
 // worker thread outlives a run (nothing spins or waits parked after execute() returns).
 #include <dirent.h>
+#include <omp.h>  // KMP_VERSION_MAJOR: which OpenMP runtime
+
+#include <thread>
 
 #include "unit/runtime_test_models.h"
 
@@ -65,10 +68,23 @@ TEST(RuntimeThreads, NoWorkerThreadOutlivesARun) {
     ASSERT_TRUE((*ctx)->execute().ok());
     EXPECT_EQ(live_threads(), before) << "worker threads still alive after run " << r;
   }
-  // The same from another thread (a server's request thread), and back.
-  std::thread t([&] { EXPECT_TRUE((*ctx)->execute().ok()); });
-  t.join();
-  EXPECT_EQ(live_threads(), before);
+  // The same from other threads (a server's request threads), and back.
+  size_t after_first = 0;
+  for (int r = 0; r < 3; ++r) {
+    std::thread t([&] { EXPECT_TRUE((*ctx)->execute().ok()); });
+    t.join();
+    if (r == 0) after_first = live_threads();
+#ifdef KMP_VERSION_MAJOR
+    // LLVM's libomp (the clang sanitizer build) keeps one pooled worker once a thread other than
+    // the first has run a parallel region, and its process-wide hard pause would stop other
+    // contexts' runs; the shipped GCC build (libgomp) releases every worker. Here: never more
+    // than that one, and no growth from run to run.
+    EXPECT_LE(live_threads(), before + 1) << "after other-thread run " << r;
+    EXPECT_EQ(live_threads(), after_first) << "after other-thread run " << r;
+#else
+    EXPECT_EQ(live_threads(), before) << "after other-thread run " << r;
+#endif
+  }
 }
 
 }  // namespace
