@@ -16,6 +16,7 @@
 // context). Primitives are created per input shape and cached — the engine's static shape at
 // load, others on first use — so dynamic shapes work; the implementation the autotuner picked
 // at the opt shape (params) is preferred wherever it accepts the shape.
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -238,6 +239,24 @@ class DnnlConvKernel final : public Kernel {
     Descs d;
     d.ys = {xs[0], ws[0]};
     d.ys.insert(d.ys.end(), out.begin(), out.end());
+    // oneDNN's blocking heuristics divide by and multiply these (a forged engine with a
+    // billion-wide output reached a SIGFPE inside it): empty or absurdly large tensors, zero
+    // strides or dilations and negative pads go to the reference kernel's checks instead.
+    auto positive = [](const std::vector<int64_t>& v) {
+      int64_t n = 1;
+      for (int64_t x : v)
+        if (x <= 0 || x > (int64_t{1} << 24) || __builtin_mul_overflow(n, x, &n)) return false;
+      return n <= (int64_t{1} << 31);
+    };
+    const bool pads_ok =
+        std::all_of(win.pad_begin.begin(), win.pad_begin.end(), [](int64_t p) { return p >= 0; }) &&
+        std::all_of(win.pad_end.begin(), win.pad_end.end(), [](int64_t p) { return p >= 0; });
+    if (!positive(xs) || !positive(ws) || !positive(d.ys) || !positive(win.strides) ||
+        !positive(win.dilations) || !pads_ok)
+      return err(Code::kIncompatibleShapes, node_.op_type(), " X ", Dims::of(xs).to_string(),
+                 " W ", Dims::of(ws).to_string(), " Y ", Dims::of(d.ys).to_string(),
+                 ": no oneDNN convolution for empty or oversized tensors, zero strides or "
+                 "dilations, or negative pads");
     std::vector<int64_t> dil(nd);
     for (size_t k = 0; k < nd; ++k) dil[k] = win.dilations[k] - 1;
     const Tag act_tag = nd == 1 ? (spec_.channels_last ? Tag::nwc : Tag::ncw)
