@@ -74,13 +74,15 @@ Result<std::map<std::string, float>> calibrate(const CalibrationContext& ctx,
   report = {};
   if (c.calibrator == nullptr) return from_cache(ctx, report);
   KILN_ASSIGN_OR_RETURN(const calib::Algorithm algo, calib::parse_algorithm(c.algorithm));
-  if (algo == calib::Algorithm::kPercentile) KILN_RETURN_IF_ERROR(calib::check_percentile(c.percentile));
+  if (algo == calib::Algorithm::kPercentile)
+    KILN_RETURN_IF_ERROR(calib::check_percentile(c.percentile));
 
   // An FP32 engine of the optimized graph as it is (no passes, no timing): its layers produce
   // exactly the tensors the INT8 layers will read.
   engine::EngineData shell;
   shell.layers.resize(ctx.optimized.graph->num_nodes());
-  KILN_ASSIGN_OR_RETURN(std::vector<uint8_t> copy_bytes, engine::write_engine(shell, ctx.optimized));
+  KILN_ASSIGN_OR_RETURN(std::vector<uint8_t> copy_bytes,
+                        engine::write_engine(shell, ctx.optimized));
   KILN_ASSIGN_OR_RETURN(std::unique_ptr<ir::Model> copy,
                         engine::read_engine_model({copy_bytes.data(), copy_bytes.size()}));
   std::unique_ptr<Network> net = Network::adopt(std::move(copy));

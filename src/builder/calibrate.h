@@ -13,10 +13,10 @@
 namespace kiln::builder {
 
 struct CalibrationContext {
-  const ir::Model& optimized;         // the graph the engine will hold (before INT8 annotation)
-  std::vector<std::string> tensors;   // whose ranges are needed
-  const BuilderConfig& config;        // profiles, calibration options, logger
-  std::string model_key;              // identifies the model in the calibration cache
+  const ir::Model& optimized;        // the graph the engine will hold (before INT8 annotation)
+  std::vector<std::string> tensors;  // whose ranges are needed
+  const BuilderConfig& config;       // profiles, calibration options, logger
+  std::string model_key;             // identifies the model in the calibration cache
 };
 
 // name -> amax. CALIBRATION_FAILED codes for every failure (no data, batches that do not fit

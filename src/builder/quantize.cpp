@@ -40,7 +40,9 @@ bool is_kiln(const ir::Node& n, std::string_view op) {
   return n.domain() == ops::kKilnDomain && n.op_type() == op;
 }
 
-const ir::Attribute* attr(const ir::Node& n, std::string_view name) { return n.attr(name); }
+const ir::Attribute* attr(const ir::Node& n, std::string_view name) {
+  return n.attr(name);
+}
 
 std::string string_attr(const ir::Node& n, std::string_view name) {
   const ir::Attribute* a = attr(n, name);
@@ -58,7 +60,9 @@ bool activation_non_negative(const ir::Node& n) {
   return false;
 }
 
-bool float32(const ir::Value* v) { return v != nullptr && v->type.dtype == DataType::kFloat32; }
+bool float32(const ir::Value* v) {
+  return v != nullptr && v->type.dtype == DataType::kFloat32;
+}
 
 }  // namespace
 
@@ -150,7 +154,8 @@ void lift_plain_products(ir::Model& model) {
 
 }  // namespace
 
-std::vector<Int8Layer> int8_candidates(ir::Model& model, const std::vector<LayerPrecision>& pinned) {
+std::vector<Int8Layer> int8_candidates(ir::Model& model,
+                                       const std::vector<LayerPrecision>& pinned) {
   lift_plain_products(model);
   ir::Graph& g = *model.graph;
   std::vector<Int8Layer> out;

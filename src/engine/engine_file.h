@@ -89,6 +89,11 @@ const Fingerprint& host_fingerprint();
 // when compatible. Informational fields (cpu_name) are never compared.
 std::vector<std::string> missing_capabilities(const Fingerprint& target, const Fingerprint& host);
 
+// Hands the whole pages inside [data, data + bytes) back to the kernel (MADV_PAGEOUT): clean
+// pages of a file mapping are dropped and re-read on demand, anonymous ones kept or swapped —
+// no data is ever lost, only residency. Neighbouring partial pages stay. Failure is harmless.
+void release_pages(const void* data, size_t bytes);
+
 // A file mapped read-only into memory (mmap). IO_ERROR codes when it cannot be opened or mapped.
 class MappedFile {
  public:

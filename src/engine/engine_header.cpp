@@ -3,15 +3,13 @@
 #define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
 
-#include <sys/mman.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <string>
 
 #include "core/errors.h"
+#include "engine/engine_file.h"
 #include "engine/engine_format.h"
 
 namespace kiln::engine {
@@ -123,24 +121,6 @@ Status parse_sections(ByteSpan file, Header& h) {
   return Status::Ok();
 }
 
-namespace {
-
-// Whole pages inside [data, data + n) of a private read-only file mapping go back to the page
-// cache (MADV_PAGEOUT: clean pages are dropped, never lost; later reads fault them in again).
-void release_file_pages(const uint8_t* data, size_t n) {
-#ifdef MADV_PAGEOUT
-  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
-  const uintptr_t begin = (reinterpret_cast<uintptr_t>(data) + page - 1) / page * page;
-  const uintptr_t end = (reinterpret_cast<uintptr_t>(data) + n) / page * page;
-  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_PAGEOUT);
-#else
-  (void)data;
-  (void)n;
-#endif
-}
-
-}  // namespace
-
 uint64_t compute_checksum(ByteSpan file) {
   // Streaming gives the same hash as one call over a copy with the field zeroed, without the
   // copy (the file may be an mmap of hundreds of MB).
@@ -157,7 +137,7 @@ uint64_t compute_checksum(ByteSpan file) {
   while (left > 0) {
     const size_t n = file.file_backed ? std::min(left, kChunk) : left;
     XXH3_64bits_update(&state, p, n);
-    if (file.file_backed) release_file_pages(p, n);
+    if (file.file_backed) release_pages(p, n);
     p += n;
     left -= n;
   }

@@ -101,16 +101,10 @@ int run_bench(const BenchArgs& a) {
 
   auto shapes = run_shapes(a, engine);
   if (!shapes.ok()) return fail(shapes.status());
-  std::map<std::string, Tensor> feeds;
+  auto given = read_input_options(a.inputs);
+  if (!given.ok()) return fail(given.status());
+  std::map<std::string, Tensor> feeds = std::move(given).value();
   uint64_t seed = 1;
-  for (const std::string& spec : a.inputs) {
-    const size_t eq = spec.find('=');
-    if (eq == std::string::npos || eq == 0)
-      return fail(err(Code::kInvalidArgument, "--input '", spec, "' is not NAME=FILE"));
-    auto t = read_tensor_file(spec.substr(eq + 1));
-    if (!t.ok()) return fail(t.status());
-    feeds[spec.substr(0, eq)] = std::move(t).value();
-  }
   for (const TensorInfo& t : engine.io_tensors()) {
     if (t.mode != TensorIOMode::kInput || feeds.count(t.name)) continue;
     auto x = synthetic_tensor(t.dtype, shapes->at(t.name), seed++);

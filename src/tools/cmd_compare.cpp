@@ -148,15 +148,9 @@ int run_compare(const CompareArgs& a) {
   if (!ctx.ok()) return fail(ctx.status());
 
   // Inputs: files given, else deterministic synthetic ones at profile 0's opt shapes.
-  interp::TensorMap inputs;
-  for (const std::string& spec : a.inputs) {
-    const size_t eq = spec.find('=');
-    if (eq == std::string::npos || eq == 0)
-      return fail(err(Code::kInvalidArgument, "--input '", spec, "' is not NAME=FILE"));
-    auto t = read_tensor_file(spec.substr(eq + 1));
-    if (!t.ok()) return fail(t.status());
-    inputs[spec.substr(0, eq)] = std::move(t).value();
-  }
+  auto given = read_input_options(a.inputs);
+  if (!given.ok()) return fail(given.status());
+  interp::TensorMap inputs = std::move(given).value();
   uint64_t seed = a.seed;
   for (const TensorInfo& t : engine->io_tensors()) {
     if (t.mode != TensorIOMode::kInput || inputs.count(t.name)) continue;
@@ -207,7 +201,8 @@ int run_compare(const CompareArgs& a) {
       // The layout pass's channels-last copy of the value ("<name>_nhwc"): compare it with the
       // reference transposed the same way.
       it = taps.find(v.name() + "_nhwc");
-      if (it == taps.end() || t.dtype() != DataType::kFloat32 || it->second.value.dtype() != t.dtype())
+      if (it == taps.end() || t.dtype() != DataType::kFloat32 ||
+          it->second.value.dtype() != t.dtype())
         return;  // fused away: not comparable
       Result<Tensor> nhwc = to_channels_last(t);
       if (!nhwc.ok() || nhwc->shape() != it->second.value.shape()) return;
@@ -237,10 +232,7 @@ int run_compare(const CompareArgs& a) {
     if (!ld.d.pass && first.is_null()) first = l;
   }
   if (a.json) {
-    nlohmann::json j = {{"pass", all_pass},
-                        {"atol", a.atol},
-                        {"rtol", a.rtol},
-                        {"outputs", outs}};
+    nlohmann::json j = {{"pass", all_pass}, {"atol", a.atol}, {"rtol", a.rtol}, {"outputs", outs}};
     if (a.per_layer) {
       j["layers"] = layers;
       j["layers_total"] = engine->num_layers();
@@ -254,20 +246,22 @@ int run_compare(const CompareArgs& a) {
   for (const auto& o : outs)
     std::printf("  %-24s max abs %.3g  max rel %.3g  mean abs %.3g  cosine %.6f  %s\n",
                 o["name"].get<std::string>().c_str(), o["max_abs"].get<double>(),
-                o["max_rel"].get<double>(), o["mean_abs"].get<double>(),
-                o["cosine"].get<double>(), o["pass"].get<bool>() ? "PASS" : "FAIL");
+                o["max_rel"].get<double>(), o["mean_abs"].get<double>(), o["cosine"].get<double>(),
+                o["pass"].get<bool>() ? "PASS" : "FAIL");
   if (a.per_layer) {
-    std::printf("per layer: %zu of %zu layer outputs comparable (same name and shape, or its "
-                "channels-last copy)\n",
-                layers.size(), engine->num_layers());
+    std::printf(
+        "per layer: %zu of %zu layer outputs comparable (same name and shape, or its "
+        "channels-last copy)\n",
+        layers.size(), engine->num_layers());
     if (first.is_null())
       std::printf("  every compared layer within tolerance\n");
     else
-      std::printf("  first divergence: layer %d, tensor '%s': max abs %.3g, cosine %.6f, %lld "
-                  "element(s) beyond tolerance\n",
-                  first["layer"].get<int>(), first["tensor"].get<std::string>().c_str(),
-                  first["max_abs"].get<double>(), first["cosine"].get<double>(),
-                  static_cast<long long>(first["failing_elements"].get<int64_t>()));
+      std::printf(
+          "  first divergence: layer %d, tensor '%s': max abs %.3g, cosine %.6f, %lld "
+          "element(s) beyond tolerance\n",
+          first["layer"].get<int>(), first["tensor"].get<std::string>().c_str(),
+          first["max_abs"].get<double>(), first["cosine"].get<double>(),
+          static_cast<long long>(first["failing_elements"].get<int64_t>()));
   }
   std::printf("%s\n", all_pass ? "PASSED" : "FAILED");
   return all_pass ? kExitOk : kExitWarnings;
@@ -282,10 +276,12 @@ Runner add_compare(CLI::App& app) {
       "Compare an engine with the FP32 reference on the same inputs (per output; --per-layer "
       "finds the first layer that diverges). Exit 0 = within tolerance, 1 = not.");
   cmd->add_option("model", a->model, "The ONNX model (the reference)")->required();
-  cmd->add_option("--engine", a->engine, "Engine to compare (else built from the model with "
-                                         "the build flags below)");
-  cmd->add_option("--input,-i", a->inputs, "NAME=FILE.npy (repeatable); inputs not given are "
-                                           "synthetic (uniform in [-1, 1]) at the opt shapes")
+  cmd->add_option("--engine", a->engine,
+                  "Engine to compare (else built from the model with "
+                  "the build flags below)");
+  cmd->add_option("--input,-i", a->inputs,
+                  "NAME=FILE.npy (repeatable); inputs not given are "
+                  "synthetic (uniform in [-1, 1]) at the opt shapes")
       ->take_all();
   cmd->add_option("--seed", a->seed, "Seed of the synthetic inputs");
   cmd->add_option("--atol", a->atol, "Absolute tolerance (default 1e-4)");

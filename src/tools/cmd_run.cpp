@@ -108,15 +108,9 @@ Runner add_run(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--json", args->json, "Print {outputs:[{name, dtype, shape, file}]} as JSON");
   return [args] {
-    interp::TensorMap inputs;
-    for (const std::string& spec : args->inputs) {
-      const size_t eq = spec.find('=');
-      if (eq == std::string::npos || eq == 0)
-        return fail(err(Code::kInvalidArgument, "--input '", spec, "' is not NAME=FILE"));
-      auto t = read_tensor_file(spec.substr(eq + 1));
-      if (!t.ok()) return fail(t.status());
-      inputs[spec.substr(0, eq)] = std::move(t).value();
-    }
+    auto given = read_input_options(args->inputs);
+    if (!given.ok()) return fail(given.status());
+    const interp::TensorMap inputs = std::move(given).value();
     Result<Outputs> outputs =
         is_engine_file(args->model) ? run_engine(*args, inputs) : run_onnx(*args, inputs);
     if (!outputs.ok()) return fail(outputs.status());

@@ -57,6 +57,17 @@ std::string tensor_stats(const Tensor& t) {
   return str("min ", lo, " max ", hi, " mean ", sum / static_cast<double>(t.numel()));
 }
 
+Result<std::map<std::string, Tensor>> read_input_options(const std::vector<std::string>& specs) {
+  std::map<std::string, Tensor> out;
+  for (const std::string& spec : specs) {
+    const size_t eq = spec.find('=');
+    if (eq == std::string::npos || eq == 0)
+      return err(Code::kInvalidArgument, "--input '", spec, "' is not NAME=FILE");
+    KILN_ASSIGN_OR_RETURN(out[spec.substr(0, eq)], read_tensor_file(spec.substr(eq + 1)));
+  }
+  return out;
+}
+
 bool is_engine_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   char magic[8] = {};

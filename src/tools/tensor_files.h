@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,8 @@
 namespace kiln::tools {
 
 Result<Tensor> read_tensor_file(const std::string& path);
+// `--input NAME=FILE` options (run, bench, compare): name -> tensor read with read_tensor_file.
+Result<std::map<std::string, Tensor>> read_input_options(const std::vector<std::string>& specs);
 // Whether the file starts with the engine magic (else it is treated as an ONNX model).
 bool is_engine_file(const std::string& path);
 // Output names may contain '/', ':' … (exporters use paths); keep file names portable.

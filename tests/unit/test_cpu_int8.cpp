@@ -137,8 +137,7 @@ void expect_int8_matches(const backends::Tactic& t, const Int8Case& c, int threa
 }
 
 Int8Case conv_case(std::vector<int64_t> xs, std::vector<int64_t> ws, bool bias, bool residual,
-                   const char* act, bool is_unsigned, std::vector<A> attrs,
-                   uint64_t seed) {
+                   const char* act, bool is_unsigned, std::vector<A> attrs, uint64_t seed) {
   Int8Case c;
   c.op = "FusedConv";
   const float lo = is_unsigned ? 0.f : -1.f;
@@ -169,11 +168,13 @@ TEST(CpuInt8, ConvMatchesFakeQuantizedReferenceOverShapesGroupsStridesAndEpilogu
   std::vector<Shape> shapes;
   shapes.push_back({{1, 16, 13, 13}, {32, 16, 3, 3}, {A::make_ints("pads", p1)}});
   shapes.push_back({{2, 7, 9, 11}, {13, 7, 1, 1}, {}});
-  shapes.push_back({{1, 32, 15, 15}, {64, 32, 3, 3},
+  shapes.push_back({{1, 32, 15, 15},
+                    {64, 32, 3, 3},
                     {A::make_ints("pads", p1), A::make_ints("strides", {2, 2})}});
-  shapes.push_back({{1, 24, 14, 14}, {24, 1, 3, 3},
-                    {A::make_ints("pads", p1), A::make_int("group", 24)}});
-  shapes.push_back({{1, 16, 12, 12}, {32, 4, 3, 3},
+  shapes.push_back(
+      {{1, 24, 14, 14}, {24, 1, 3, 3}, {A::make_ints("pads", p1), A::make_int("group", 24)}});
+  shapes.push_back({{1, 16, 12, 12},
+                    {32, 4, 3, 3},
                     {A::make_ints("pads", {2, 2, 2, 2}), A::make_int("group", 4),
                      A::make_ints("dilations", {2, 2})}});
   shapes.push_back({{1, 127, 7, 7}, {1, 127, 1, 1}, {}});
@@ -194,10 +195,9 @@ TEST(CpuInt8, ConvMatchesFakeQuantizedReferenceOverShapesGroupsStridesAndEpilogu
 TEST(CpuInt8, ConvInChannelsLastLayout) {
   const backends::Tactic& t = backends::cpu_dnnl_conv_int8_tactic();
   // channels_last: X, Z and Y are NHWC; W stays OIHW.
-  Int8Case c = conv_case({1, 16, 10, 10}, {32, 16, 3, 3}, true, false, "Relu", true,
-                         {A::make_ints("pads", {1, 1, 1, 1}),
-                          A::make_int("channels_last", 1)},
-                         500);
+  Int8Case c =
+      conv_case({1, 16, 10, 10}, {32, 16, 3, 3}, true, false, "Relu", true,
+                {A::make_ints("pads", {1, 1, 1, 1}), A::make_int("channels_last", 1)}, 500);
   c.in[0] = rand_f32({1, 10, 10, 16}, 0, 1, 501);
   c.in.push_back(rand_f32({1, 10, 10, 32}, -1, 1, 502));
   expect_int8_matches(t, c, 2);
@@ -229,7 +229,8 @@ TEST(CpuInt8, LinearLayerMatchesFakeQuantizedReference) {
       for (bool is_unsigned : {false, true}) {
         SCOPED_TRACE("A " + Dims::of(as).to_string() + (trans_b ? " transB" : "") +
                      (is_unsigned ? " u8" : " s8"));
-        expect_int8_matches(t, linear_case(as, 127, trans_b, true, "Gelu", is_unsigned, seed += 10));
+        expect_int8_matches(t,
+                            linear_case(as, 127, trans_b, true, "Gelu", is_unsigned, seed += 10));
         expect_int8_matches(t, linear_case(as, 33, trans_b, false, "", is_unsigned, seed += 10), 2);
       }
 }

@@ -71,8 +71,8 @@ BuilderConfig int8_config(Calibrator* c, const std::string& cache = "") {
   cfg.calibration.calibrator = c;
   cfg.calibration.cache_path = cache;
   cfg.calibration.min_samples = 100;
-  cfg.profiles.push_back(OptimizationProfile().set("x", {1, 3, 12, 12}, {4, 3, 12, 12},
-                                                   {8, 3, 12, 12}));
+  cfg.profiles.push_back(
+      OptimizationProfile().set("x", {1, 3, 12, 12}, {4, 3, 12, 12}, {8, 3, 12, 12}));
   return cfg;
 }
 

@@ -1,7 +1,6 @@
 #include "backends/cpu/dnnl_util.h"
 
 #include <sys/mman.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -9,6 +8,8 @@
 #include <cstring>
 #include <memory>
 #include <new>
+
+#include "engine/engine_file.h"
 
 namespace kiln::backends::cpu {
 
@@ -201,18 +202,7 @@ std::shared_ptr<dnnl::memory> PackedConstant::get(const dnnl::memory::desc& want
   return m;
 }
 
-void release_original(const void* data, size_t bytes) {
-#ifdef MADV_PAGEOUT
-  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
-  const uintptr_t begin = (reinterpret_cast<uintptr_t>(data) + page - 1) / page * page;
-  const uintptr_t end = (reinterpret_cast<uintptr_t>(data) + bytes) / page * page;
-  // Only whole pages inside the tensor: neighbours may still be in use. Failure is harmless.
-  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_PAGEOUT);
-#else
-  (void)data;
-  (void)bytes;
-#endif
-}
+void release_original(const void* data, size_t bytes) { engine::release_pages(data, bytes); }
 
 std::string impl_name(const dnnl::primitive_desc_base& pd) {
   return pd.impl_info_str();

@@ -7,7 +7,7 @@
 namespace kiln::backends::cpu {
 
 Result<QuantizedWeights> quantize_per_channel(const Tensor& w, size_t axis, const Tensor* bias,
-                                      float x_scale) {
+                                              float x_scale) {
   const std::vector<int64_t>& shape = w.shape();
   // w viewed as [outer, channels, inner].
   size_t outer = 1, inner = 1;

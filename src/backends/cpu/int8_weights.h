@@ -25,6 +25,6 @@ struct QuantizedWeights {
 // `w`: float32 weights whose output channels run along `axis`; `bias`: float32 [channels] or
 // nullptr.
 Result<QuantizedWeights> quantize_per_channel(const Tensor& w, size_t axis, const Tensor* bias,
-                                      float x_scale);
+                                              float x_scale);
 
 }  // namespace kiln::backends::cpu
