@@ -11,6 +11,7 @@ APT_PACKAGES=(
   libgtest-dev libcli11-dev nlohmann-json3-dev libxxhash-dev     # tests, CLI, JSON, checksums
   libdnnl-dev libomp-dev                                         # oneDNN (CPU conv/matmul/pool); OpenMP for clang builds
   python3-venv python3-numpy python3-onnx python3-torch python3-torchvision  # model export
+  python3-pil fonts-dejavu-core          # rendered text lines for the PP-OCR accuracy tests
 )
 # Pinned so CI is reproducible; bump deliberately.
 # transformers builds BERT-base/GPT-2 from configs and loads MiniLM offline; 4.46.3 is tested

@@ -98,6 +98,12 @@ class Build {
       if (!q.ok()) return report(q);
       phase("calibrate", 1);
     }
+    // After calibration, whose FP32 engine must not pick BF16 kernels.
+    if (cfg_.precision.bf16) {
+      const int n = builder::allow_bf16(*optimized_, pinned_);
+      log(LogSeverity::kInfo, str("bf16: ", n, " conv/linear layer(s) may run BF16; the "
+                                  "autotuner picks BF16 or FP32 per layer"));
+    }
     phase("select tactics", 0);
     select_tactics();
     if (!problems_.empty()) return fail();
@@ -194,10 +200,10 @@ class Build {
       problems_.push_back(d.status());
     else
       device_ = *d;
-    if (cfg_.precision.fp16 || cfg_.precision.bf16)
+    if (cfg_.precision.fp16)
       log(LogSeverity::kWarning,
-          "fp16/bf16 are allowed but this build's CPU tactics compute in the model's own "
-          "types: those layers stay fp32");
+          "--fp16: no CPU tactic computes FP16 (x86 CPUs before AVX512-FP16 have no native FP16 "
+          "arithmetic): those layers stay fp32; --bf16 is the CPU's reduced precision");
     for (const std::string& spec : cfg_.layer_precisions) {
       Result<builder::LayerPrecision> lp = builder::parse_layer_precision(spec);
       if (!lp.ok())
@@ -339,7 +345,10 @@ class Build {
       layer.precision = precision_of(n);
       if (chosen->name().size() > 5 && chosen->name().substr(chosen->name().size() - 5) == ".int8")
         layer.precision = "int8";
+      if (chosen->name().size() > 5 && chosen->name().substr(chosen->name().size() - 5) == ".bf16")
+        layer.precision = "bf16";
       if (layer.precision == "int8") ++summary_.int8_layers;
+      if (layer.precision == "bf16") ++summary_.bf16_layers;
       layer.fused_from = n.origins();
       if (cfg_.pack_weights && i < opt_nodes.size()) pack(i, *chosen, at, *schema, layer);
       if (c.candidates > 1)
@@ -351,6 +360,10 @@ class Build {
       phase("select tactics", static_cast<double>(i + 1) / static_cast<double>(nodes.size()));
     }
     device_->run_finished();  // the timing runs' workers must not outlive the build
+    if (cfg_.precision.bf16 && summary_.bf16_layers == 0)
+      log(LogSeverity::kWarning,
+          "--bf16: no layer runs BF16 (the CPU has no native BF16 — AVX512-BF16 — or FP32 was "
+          "faster for every layer)");
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (timing)

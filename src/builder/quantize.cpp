@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 
 #include "core/errors.h"
 #include "ops/op_schema.h"
@@ -150,15 +151,19 @@ void lift_plain_products(ir::Model& model) {
     edit.replace({n}, n, to, std::string(ops::kKilnDomain), n->inputs(),
                  passes::copy_attrs(*n, drop));
   }
+  // The replacements were appended at the end: restore the topological order (a one-for-one
+  // replacement cannot make a cycle; a layer feeding a later one failed the build's graph
+  // check without this).
+  if (!model.graph->sort_topologically().ok()) std::abort();
 }
 
-}  // namespace
-
-std::vector<Int8Layer> int8_candidates(ir::Model& model,
-                                       const std::vector<LayerPrecision>& pinned) {
+// Conv / linear layers with constant float32 weights and float32 activations, minus those a
+// LayerPrecision pins to another precision than `precision`.
+std::vector<ir::Node*> product_layers(ir::Model& model, const std::vector<LayerPrecision>& pinned,
+                                      std::string_view precision) {
   lift_plain_products(model);
   ir::Graph& g = *model.graph;
-  std::vector<Int8Layer> out;
+  std::vector<ir::Node*> out;
   for (ir::Node* n : g.nodes()) {
     bool ok = false;
     if (is_kiln(*n, "FusedConv")) {
@@ -178,11 +183,29 @@ std::vector<Int8Layer> int8_candidates(ir::Model& model,
       continue;
     bool keep = true;
     for (const LayerPrecision& p : pinned)
-      if (p.precision != "int8" && layer_matches(*n, p.pattern)) keep = false;
-    if (!keep) continue;
-    out.push_back({n, n->input(0)->name(), non_negative(*n->input(0))});
+      if (p.precision != precision && layer_matches(*n, p.pattern)) keep = false;
+    if (keep) out.push_back(n);
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<Int8Layer> int8_candidates(ir::Model& model,
+                                       const std::vector<LayerPrecision>& pinned) {
+  std::vector<Int8Layer> out;
+  for (ir::Node* n : product_layers(model, pinned, "int8"))
+    out.push_back({n, n->input(0)->name(), non_negative(*n->input(0))});
+  return out;
+}
+
+int allow_bf16(ir::Model& model, const std::vector<LayerPrecision>& pinned) {
+  int n = 0;
+  for (ir::Node* node : product_layers(model, pinned, "bf16")) {
+    node->set_attr(ir::Attribute::make_int("bf16", 1));
+    ++n;
+  }
+  return n;
 }
 
 int annotate_int8(const std::vector<Int8Layer>& layers, const std::map<std::string, float>& amax) {

@@ -33,6 +33,11 @@ struct Int8Layer {
 // weights are first rewritten into those kiln ops (activation none).
 std::vector<Int8Layer> int8_candidates(ir::Model& model, const std::vector<LayerPrecision>& pinned);
 
+// The same layers (minus those pinned to another precision than bf16) get the `bf16`
+// annotation, which makes the BF16 tactics candidates for them; returns how many. Every other
+// layer — Softmax, LayerNorm, reductions, exp/log, attention — stays FP32.
+int allow_bf16(ir::Model& model, const std::vector<LayerPrecision>& pinned);
+
 // Whether `v` can never hold a negative value, from the ops that produce it (ReLU and fused
 // ReLU-like activations, Sigmoid, Softmax, pooling / reshaping / concatenation of non-negative
 // values, …). Static, so a value calibration happened to see non-negative is not trusted.

@@ -40,7 +40,7 @@ OpSchema conv_like(const char* name, bool transposed) {
   if (transposed) s.attr("output_padding", AttrType::kInts).attr("output_shape", AttrType::kInts);
   // 1: X, Z and Y are channels-last ([N, spatial..., C]); W stays [M, C/group, k...].
   if (!transposed) s.attr("channels_last", AttrType::kInt, int64_t{0});
-  if (!transposed) fused::add_int8_attrs(s);
+  if (!transposed) fused::add_precision_attrs(s);
   fused::add_activation_attrs(s);
   s.fusion(FusionKind::kOpaque);
   return s;

@@ -19,10 +19,13 @@ void add_activation_attrs(OpSchema& schema) {
       });
 }
 
-void add_int8_attrs(OpSchema& schema) {
+void add_precision_attrs(OpSchema& schema) {
   schema.attr("int8_x_scale", ir::AttrType::kFloat, 0.0f)
-      .attr_int_enum("int8_x_unsigned", 0, {0, 1});
+      .attr_int_enum("int8_x_unsigned", 0, {0, 1})
+      .attr_int_enum("bf16", 0, {0, 1});
 }
+
+bool read_bf16(const NodeAttrs& attrs) { return attrs.attr_int("bf16", 0) != 0; }
 
 std::optional<Int8Input> read_int8(const NodeAttrs& attrs) {
   const float scale = attrs.attr_float("int8_x_scale", 0.0f);

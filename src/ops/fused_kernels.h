@@ -17,12 +17,14 @@ namespace kiln::ops::fused {
 // with a node check naming a wrong activation or parameter count.
 void add_activation_attrs(OpSchema& schema);
 
-// Adds the INT8 annotations the builder's quantization writes on a layer it calibrated:
+// Adds the reduced-precision annotations the builder writes on a layer: `bf16` (0/1): the
+// layer may compute in bfloat16 (--bf16; a BF16 tactic then competes in autotuning), and the
+// INT8 annotations its quantization writes on a layer it calibrated:
 // `int8_x_scale` (float, 0 = not quantized): the per-tensor scale of input 0 (A / X), so an
 // INT8 kernel computes with x_q = saturate(round(x / scale)); `int8_x_unsigned` (0/1): x_q is
 // uint8 (the calibration never saw a negative value, e.g. after a ReLU) rather than int8.
 // Reference kernels ignore both: they stay the FP32 oracle.
-void add_int8_attrs(OpSchema& schema);
+void add_precision_attrs(OpSchema& schema);
 
 struct Int8Input {
   float scale = 0;
@@ -31,6 +33,8 @@ struct Int8Input {
 // The node's INT8 annotation; nullopt when it has none (or a scale that is not positive and
 // finite).
 std::optional<Int8Input> read_int8(const NodeAttrs& attrs);
+// Whether the builder allowed the layer BF16 arithmetic.
+bool read_bf16(const NodeAttrs& attrs);
 
 // The node's activation and its parameters; InvalidArgument for an unknown name or a wrong
 // number of parameters.

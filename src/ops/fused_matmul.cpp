@@ -142,7 +142,7 @@ void register_fused_matmul(OpRegistry& registry) {
       .attr_int_enum("transA", 0, {0, 1})
       .attr_int_enum("transB", 0, {0, 1});
   fused::add_activation_attrs(gemm);
-  fused::add_int8_attrs(gemm);
+  fused::add_precision_attrs(gemm);
   registry.add(std::move(
       gemm.fusion(FusionKind::kOpaque).kernel(fused_gemm_kernel).infer(fused_gemm_infer)));
 
@@ -156,7 +156,7 @@ void register_fused_matmul(OpRegistry& registry) {
       .attr_int_enum("transA", 0, {0, 1})
       .attr_int_enum("transB", 0, {0, 1});
   fused::add_activation_attrs(mm);
-  fused::add_int8_attrs(mm);
+  fused::add_precision_attrs(mm);
   registry.add(std::move(
       mm.fusion(FusionKind::kOpaque).kernel(fused_matmul_kernel).infer(fused_matmul_infer)));
 }

@@ -142,6 +142,7 @@ int run_build(const BuildArgs& a) {
                                         {{"timed_layers", builder.last_summary().timed_layers},
                                          {"cached_layers", builder.last_summary().cached_layers},
                                          {"seconds", builder.last_summary().tuning_seconds}}},
+                                       {"bf16_layers", builder.last_summary().bf16_layers},
                                        {"int8",
                                         {{"layers", builder.last_summary().int8_layers},
                                          {"algorithm", builder.last_summary().calibration.algorithm},
@@ -174,6 +175,7 @@ int run_build(const BuildArgs& a) {
   if (sum.timed_layers > 0 || sum.cached_layers > 0)
     std::printf("  autotune: %d layer(s) timed, %d from the timing cache, %.2f s\n",
                 sum.timed_layers, sum.cached_layers, sum.tuning_seconds);
+  if (a.bf16) std::printf("  bf16: %d layer(s)\n", sum.bf16_layers);
   if (a.int8) {
     const CalibrationReport& r = sum.calibration;
     std::printf("  int8: %d layer(s) (%s%s)\n", sum.int8_layers,

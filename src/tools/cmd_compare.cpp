@@ -27,8 +27,9 @@ namespace {
 
 struct CompareArgs {
   std::string model, engine, calib_dir, calib_cache, calib_algo = "entropy";
-  std::vector<std::string> inputs, shapes;
-  bool int8 = false, per_layer = false, json = false;
+  std::vector<std::string> inputs, shapes, layer_precisions;
+  bool int8 = false, bf16 = false, fp16 = false, no_autotune = false, per_layer = false,
+       json = false;
   double atol = 1e-4, rtol = 1e-4;
   uint64_t seed = 1;
 };
@@ -116,7 +117,9 @@ Result<Tensor> to_channels_last(const Tensor& t) {
 Result<std::vector<uint8_t>> build_engine(const CompareArgs& a) {
   KILN_ASSIGN_OR_RETURN(auto net, Network::from_onnx_file(a.model));
   BuilderConfig config;
-  config.precision.int8 = a.int8;
+  config.precision = {a.fp16, a.bf16, a.int8};
+  config.layer_precisions = a.layer_precisions;
+  config.autotune = !a.no_autotune;
   config.calibration.cache_path = a.calib_cache;
   config.calibration.algorithm = a.calib_algo;
   KILN_ASSIGN_OR_RETURN(config.profiles, profiles_from_options(a.shapes, {}, {}, {}, {}));
@@ -290,6 +293,12 @@ Runner add_compare(CLI::App& app) {
                 "Compare every layer output and name the first beyond tolerance");
   cmd->add_flag("--json", a->json, "Machine-readable report");
   cmd->add_option("--shapes", a->shapes, "Build: NAME:AxBxC[,…] input shapes");
+  cmd->add_flag("--bf16", a->bf16, "Build: allow BF16 layers");
+  cmd->add_flag("--fp16", a->fp16, "Build: allow FP16 layers");
+  cmd->add_flag("--no-autotune", a->no_autotune,
+                "Build: first supporting tactic per layer (reduced precision wherever allowed)");
+  cmd->add_option("--layer-precision", a->layer_precisions, "Build: PATTERN:PRECISION pins")
+      ->take_all();
   cmd->add_flag("--int8", a->int8, "Build: INT8 (with --calib or --calib-cache)");
   cmd->add_option("--calib", a->calib_dir, "Build: calibration batches (.npy directory)");
   cmd->add_option("--calib-cache", a->calib_cache, "Build: calibration cache");

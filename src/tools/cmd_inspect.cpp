@@ -160,6 +160,23 @@ int run_inspect(const InspectArgs& a) {
     shown_options.erase("int8_calibration");
   }
   std::printf("  build options: %s\n", shown_options.dump().c_str());
+  const nlohmann::json precision_flags =
+      shown_options.is_object() ? shown_options.value("precision", nlohmann::json::object())
+                                : nlohmann::json::object();
+  if (precision_flags.value("bf16", false)) {
+    int bf16 = 0, capable_fp32 = 0;
+    for (const auto& l : layers) {
+      if (l["precision"] == "bf16") ++bf16;
+      else if (l["precision"] == "fp32" && l["int8_capable"].get<bool>()) ++capable_fp32;
+    }
+    std::printf("  bf16: %d layer(s) compute in BF16 (bfloat16 inputs and weights, FP32 "
+                "accumulation and output); %d conv/linear layer(s) kept FP32 (faster, pinned or "
+                "no native kernel); all other layers FP32\n",
+                bf16, capable_fp32);
+  }
+  if (precision_flags.value("fp16", false))
+    std::printf("  fp16: allowed, but no CPU tactic computes FP16 (no native FP16 on x86 before "
+                "AVX512-FP16): those layers run FP32\n");
   if (calib.is_object()) {
     std::vector<std::string> fallback;
     int int8 = 0;

@@ -5,8 +5,10 @@ namespace kiln::backends {
 std::vector<const Tactic*> cpu_tactics() {
   return {
       &cpu_dnnl_conv_int8_tactic(),
+      &cpu_dnnl_conv_bf16_tactic(),
       &cpu_dnnl_conv_tactic(),
       &cpu_dnnl_matmul_int8_tactic(),
+      &cpu_dnnl_matmul_bf16_tactic(),
       &cpu_dnnl_matmul_tactic(),
       &cpu_attention_tactic(),
       &cpu_dnnl_pool_tactic(),

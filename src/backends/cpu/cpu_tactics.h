@@ -22,6 +22,9 @@ const Tactic& cpu_dnnl_conv_tactic();
 // INT8 layers the builder calibrated (int8_x_scale set); dnnl_conv_tactic.cpp, dnnl_matmul_tactic.cpp.
 const Tactic& cpu_dnnl_conv_int8_tactic();
 const Tactic& cpu_dnnl_matmul_int8_tactic();
+// BF16 layers the builder allowed (--bf16: attribute bf16), on CPUs with native BF16.
+const Tactic& cpu_dnnl_conv_bf16_tactic();
+const Tactic& cpu_dnnl_matmul_bf16_tactic();
 const Tactic& cpu_dnnl_matmul_tactic();
 const Tactic& cpu_attention_tactic();
 const Tactic& cpu_dnnl_pool_tactic();

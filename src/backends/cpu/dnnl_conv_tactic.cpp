@@ -10,6 +10,11 @@
 // fused into the primitive's epilogue, which writes float32 — the next layer takes it as any
 // float32 tensor, so INT8 and FP32 layers mix freely.
 //
+// "cpu.dnnl.conv.bf16" runs a layer the builder allowed BF16 (--bf16; attribute bf16) with
+// bfloat16 X and weights, FP32 accumulation and a float32 Y: X is converted on the way in,
+// bias, residual and activation stay FP32 in the epilogue. Offered only where the CPU has
+// native BF16 (AVX512-BF16); the autotuner keeps FP32 where that is faster.
+//
 // Weights come packed from the build (pack(): the blocked format the chosen implementation
 // wants at the opt shape, stored in the engine); another shape or machine whose implementation
 // wants another format gets its own copy reordered once per kernel (shared by every execution
@@ -67,10 +72,12 @@ struct ConvSpec {
   const Tensor* b = nullptr;
   bool has_z = false;
   std::optional<ops::fused::Int8Input> int8;  // set only for the INT8 tactic
+  bool bf16 = false;                           // set only for the BF16 tactic
 };
 
 std::optional<ConvSpec> read_spec(const ir::Node& n, const ops::OpSchema& schema,
-                                  bool int8 = false) {
+                                  cpu::Arith arith = cpu::Arith::kFp32) {
+  const bool int8 = arith == cpu::Arith::kInt8;
   if (!is_conv(n)) return std::nullopt;
   const ir::Value* x = n.input(0);
   if (x == nullptr || x->type.dtype != DataType::kFloat32) return std::nullopt;
@@ -91,8 +98,10 @@ std::optional<ConvSpec> read_spec(const ir::Node& n, const ops::OpSchema& schema
     s.has_z = n.input(3) != nullptr;
     s.channels_last = attrs.attr_int("channels_last", 0) != 0;
     if (int8) s.int8 = ops::fused::read_int8(attrs);
+    s.bf16 = arith == cpu::Arith::kBf16 && ops::fused::read_bf16(attrs);
   }
   if (int8 && !s.int8) return std::nullopt;
+  if (arith == cpu::Arith::kBf16 && (!s.bf16 || !cpu::native_bf16())) return std::nullopt;
   return s;
 }
 
@@ -107,7 +116,7 @@ struct Plan {
   memory::desc src, dst;            // what the tensors hold (NCHW / NHWC)
   memory::desc prim_src, prim_dst;  // what the primitive wants (blocked for Winograd)
   std::optional<dnnl::reorder> to_src, to_dst, from_dst;
-  std::optional<dnnl::reorder> quantize;  // INT8: X float32 -> prim_src (u8/s8)
+  std::optional<dnnl::reorder> quantize;  // INT8 / BF16: X float32 -> prim_src (u8/s8/bf16)
   std::shared_ptr<memory> weights, bias;
   memory::desc scratch;
   std::vector<int64_t> ys;  // output shape, NCHW order
@@ -217,7 +226,7 @@ class DnnlConvKernel final : public Kernel {
   // The layer's oneDNN descriptors at input shape xs (NCHW order).
   struct Descs {
     memory::desc src, dst, w_any, w_user, bias;
-    memory::desc qsrc;  // INT8: the quantized X
+    memory::desc qsrc;  // INT8 / BF16: X as the primitive reads it
     memory::dims strides, dil, pad_l, pad_r;
     dnnl::primitive_attr attr;
     std::vector<int64_t> ys;
@@ -279,9 +288,11 @@ class DnnlConvKernel final : public Kernel {
     }
     const auto f32 = memory::data_type::f32;
     const auto wdt = spec_.int8 ? memory::data_type::s8 : f32;
+    const auto bf16 = memory::data_type::bf16;
     d.src = memory::desc(to_dims(xs), f32, act_tag);
     d.dst = memory::desc(to_dims(d.ys), f32, act_tag);
-    d.w_any = memory::desc(to_dims(wdims), wdt, Tag::any);
+    // BF16: the float32 weights are converted while they are packed (a reorder f32 -> bf16).
+    d.w_any = memory::desc(to_dims(wdims), spec_.bf16 ? bf16 : wdt, Tag::any);
     d.w_user = memory::desc(to_dims(wdims), wdt, wtag);
     if (spec_.b != nullptr) d.bias = memory::desc({ws[0]}, f32, Tag::x);
     memory::desc op_src = d.src;
@@ -293,6 +304,10 @@ class DnnlConvKernel final : public Kernel {
       // Per output channel: s32 accumulator -> float32 (oneDNN 2.x adds the bias before the
       // output scales, which is why q_.bias is in the accumulator's units).
       d.attr.set_output_scales(1 << 1, q_->out_scales);
+    }
+    if (spec_.bf16) {
+      d.qsrc = memory::desc(to_dims(xs), bf16, act_tag);
+      op_src = d.qsrc;
     }
     d.strides = to_dims(win.strides);
     d.dil = to_dims(dil);
@@ -333,7 +348,8 @@ class DnnlConvKernel final : public Kernel {
         cpu::list_impls<dnnl::convolution_forward::primitive_desc>(factory(*d));
     std::erase_if(out, [this](const std::string& impl) { return !impl_ok(impl); });
     const std::vector<int64_t>& ws = spec_.w->shape();
-    if (ws.size() == 4 && ws[2] == 3 && ws[3] == 3 && spec_.group == 1 && !spec_.int8) {
+    if (ws.size() == 4 && ws[2] == 3 && ws[3] == 3 && spec_.group == 1 && !spec_.int8 &&
+        !spec_.bf16) {
       Result<Descs> w = descs(xs, true);
       if (w.ok() &&
           !cpu::list_impls<dnnl::convolution_forward::primitive_desc>(factory(*w)).empty())
@@ -345,7 +361,10 @@ class DnnlConvKernel final : public Kernel {
  private:
   // oneDNN 2.6's jit_uni_int8 (AVX2/SSE4.1) convolutions compute NHWC layers with a residual
   // (sum post-op) wrong: test_cpu_int8's channels-last case caught it. Not used for those.
+  // BF16: no reference implementation (picked by default where no native kernel takes the
+  // shape; far slower than FP32). The others are native: the tactic exists only on BF16 CPUs.
   bool impl_ok(const std::string& impl) const {
+    if (spec_.bf16) return impl.rfind("ref", 0) != 0;
     return !(spec_.int8 && spec_.channels_last && spec_.has_z && impl.rfind("jit_uni_int8", 0) == 0);
   }
 
@@ -364,8 +383,8 @@ class DnnlConvKernel final : public Kernel {
       if (!ok.empty())
         pd = cpu::pick_impl<dnnl::convolution_forward::primitive_desc>(factory(d), ok.front());
       if (!pd || !impl_ok(cpu::impl_name(*pd)))
-        return err(Code::kKernelFailed, "no oneDNN INT8 convolution computes this layer "
-                                        "(channels-last with a residual) correctly here");
+        return err(Code::kKernelFailed, "no oneDNN ", spec_.bf16 ? "native BF16" : "INT8",
+                   " convolution computes this layer here");
     }
     if (!pd && wino) {
       KILN_ASSIGN_OR_RETURN(d, descs(xs, false));
@@ -389,6 +408,11 @@ class DnnlConvKernel final : public Kernel {
       qa.set_output_scales(0, {1.f / spec_.int8->scale});
       auto& eng = cpu::dnnl_engine();
       plan->quantize = dnnl::reorder(dnnl::reorder::primitive_desc(eng, d.src, eng, d.qsrc, qa));
+    } else if (spec_.bf16) {
+      if (plan->prim_dst != d.dst || plan->prim_src != d.qsrc)
+        return err(Code::kKernelFailed, "oneDNN's BF16 convolution wants blocked tensors");
+      auto& eng = cpu::dnnl_engine();
+      plan->quantize = dnnl::reorder(dnnl::reorder::primitive_desc(eng, d.src, eng, d.qsrc));
     } else if (plan->prim_src != d.src || plan->prim_dst != d.dst) {
       auto& eng = cpu::dnnl_engine();
       plan->to_src = dnnl::reorder(dnnl::reorder::primitive_desc(eng, d.src, eng, plan->prim_src));
@@ -432,19 +456,20 @@ std::optional<std::vector<int64_t>> static_input_shape(const ir::Node& n, const 
 
 class DnnlConvTactic final : public Tactic {
  public:
-  explicit DnnlConvTactic(bool int8) : int8_(int8) {}
-  std::string_view name() const override { return int8_ ? "cpu.dnnl.conv.int8" : "cpu.dnnl.conv"; }
+  explicit DnnlConvTactic(cpu::Arith arith)
+      : arith_(arith), name_(std::string("cpu.dnnl.conv") + cpu::arith_suffix(arith)) {}
+  std::string_view name() const override { return name_; }
   bool supports(const ir::Node& node, const ops::OpSchema& schema) const override {
-    return read_spec(node, schema, int8_).has_value();
+    return read_spec(node, schema, arith_).has_value();
   }
   bool allows_inplace(const ir::Node& node, const ops::OpSchema& schema,
                       size_t input) const override {
     // The residual Z is copied into Y before the sum post-op; sharing its slot saves the copy.
-    std::optional<ConvSpec> s = read_spec(node, schema, int8_);
+    std::optional<ConvSpec> s = read_spec(node, schema, arith_);
     return s && s->has_z && input == 3;
   }
   std::vector<Variant> variants(const ir::Node& node, const ops::OpSchema& schema) const override {
-    std::optional<ConvSpec> s = read_spec(node, schema, int8_);
+    std::optional<ConvSpec> s = read_spec(node, schema, arith_);
     if (!s) return {};
     std::optional<std::vector<int64_t>> xs = static_input_shape(node, *s);
     if (!xs) return {Variant{}};
@@ -460,7 +485,7 @@ class DnnlConvTactic final : public Tactic {
   }
   Result<std::vector<PackedConstant>> pack(const ir::Node& node, const ops::OpSchema& schema,
                                            const std::vector<uint8_t>& params) const override {
-    std::optional<ConvSpec> s = read_spec(node, schema, int8_);
+    std::optional<ConvSpec> s = read_spec(node, schema, arith_);
     std::optional<std::vector<int64_t>> xs = s ? static_input_shape(node, *s) : std::nullopt;
     if (!xs) return std::vector<PackedConstant>{};
     KILN_ASSIGN_OR_RETURN(
@@ -468,7 +493,10 @@ class DnnlConvTactic final : public Tactic {
         make(node, schema, *s, std::string(params.begin(), params.end()), nullptr, false));
     KILN_ASSIGN_OR_RETURN(Tensor w, k->packed_weights(*xs));
     std::vector<PackedConstant> out;
-    out.push_back({int8_ ? "weights_s8" : "weights", std::move(w)});
+    out.push_back({arith_ == cpu::Arith::kInt8   ? "weights_s8"
+                   : arith_ == cpu::Arith::kBf16 ? "weights_bf16"
+                                                 : "weights",
+                   std::move(w)});
     return out;
   }
   Result<std::unique_ptr<Kernel>> prepare(const ir::Node& node, const ops::OpSchema& schema,
@@ -478,7 +506,7 @@ class DnnlConvTactic final : public Tactic {
   Result<std::unique_ptr<Kernel>> prepare_packed(
       const ir::Node& node, const ops::OpSchema& schema, const std::vector<uint8_t>& params,
       const std::vector<const Tensor*>& packed) const override {
-    std::optional<ConvSpec> s = read_spec(node, schema, int8_);
+    std::optional<ConvSpec> s = read_spec(node, schema, arith_);
     if (!s)
       return err(Code::kNoKernel, name(), " cannot run this ", node.op_type())
           .with_node(node.ref());
@@ -504,18 +532,24 @@ class DnnlConvTactic final : public Tactic {
                                             std::move(q));
   }
 
-  bool int8_;
+  cpu::Arith arith_;
+  std::string name_;
 };
 
 }  // namespace
 
 const Tactic& cpu_dnnl_conv_tactic() {
-  static const DnnlConvTactic t(false);
+  static const DnnlConvTactic t(cpu::Arith::kFp32);
   return t;
 }
 
 const Tactic& cpu_dnnl_conv_int8_tactic() {
-  static const DnnlConvTactic t(true);
+  static const DnnlConvTactic t(cpu::Arith::kInt8);
+  return t;
+}
+
+const Tactic& cpu_dnnl_conv_bf16_tactic() {
+  static const DnnlConvTactic t(cpu::Arith::kBf16);
   return t;
 }
 

@@ -8,6 +8,10 @@
 // calibration annotated (int8_x_scale): A quantized per tensor on the way in, B per output
 // column once (int8_weights.h), s32 accumulation, dequantization + bias + activation fused into
 // the epilogue, float32 out.
+//
+// "cpu.dnnl.matmul.bf16": a linear layer (constant 2-D B) the builder allowed BF16 (--bf16):
+// A converted to bfloat16 on the way in, B converted once while it is packed, FP32
+// accumulation, bias and activation in FP32, float32 out. Only where the CPU has native BF16.
 #include <cstring>
 #include <map>
 #include <memory>
@@ -36,6 +40,7 @@ struct MatMulSpec {
   const Tensor* b_const = nullptr;  // packed once when 2-D
   bool has_bias = false;
   std::optional<ops::fused::Int8Input> int8;  // set only for the INT8 tactic
+  bool bf16 = false;                           // set only for the BF16 tactic
 };
 
 bool f32(const ir::Value* v) {
@@ -43,7 +48,8 @@ bool f32(const ir::Value* v) {
 }
 
 std::optional<MatMulSpec> read_spec(const ir::Node& n, const ops::OpSchema& schema,
-                                    bool int8 = false) {
+                                    cpu::Arith arith = cpu::Arith::kFp32) {
+  const bool int8 = arith == cpu::Arith::kInt8;
   MatMulSpec s;
   const bool kiln = n.domain() == ops::kKilnDomain;
   if (!kiln && !n.domain().empty()) return std::nullopt;
@@ -82,6 +88,11 @@ std::optional<MatMulSpec> read_spec(const ir::Node& n, const ops::OpSchema& sche
     if (s.kind == Kind::kGemm && v->type.shape.rank() != 2) return std::nullopt;
   }
   if (const Tensor* b = n.input(1)->initializer(); b != nullptr && b->rank() == 2) s.b_const = b;
+  if (arith == cpu::Arith::kBf16) {
+    if (!kiln || s.b_const == nullptr || !cpu::native_bf16() || !ops::fused::read_bf16(attrs))
+      return std::nullopt;
+    s.bf16 = true;
+  }
   if (int8) {
     if (!kiln || s.b_const == nullptr || s.alpha != 1.f) return std::nullopt;
     s.int8 = ops::fused::read_int8(attrs);
@@ -115,8 +126,8 @@ Operand operand(const std::vector<int64_t>& shape, size_t rank, bool t) {
 struct Plan {
   dnnl::matmul prim;
   memory::desc a, b, bias, dst, scratch;
-  memory::desc qa;                        // INT8: A quantized
-  std::optional<dnnl::reorder> quantize;  // INT8: A float32 -> qa
+  memory::desc qa;                        // INT8 / BF16: A as the primitive reads it
+  std::optional<dnnl::reorder> quantize;  // INT8 / BF16: A float32 -> qa
   std::shared_ptr<memory> packed_b;
   std::vector<int64_t> y_shape;
 };
@@ -182,7 +193,7 @@ class DnnlMatMulKernel final : public Kernel {
         return err(Code::kKernelFailed, "oneDNN quantization of A failed: ", e.what());
       }
       src = q;
-      if (q_->bias.numel() > 0) bias = &q_->bias;
+      if (q_ && q_->bias.numel() > 0) bias = &q_->bias;
     }
     std::unordered_map<int, memory> args = {
         {DNNL_ARG_SRC, src},
@@ -202,7 +213,7 @@ class DnnlMatMulKernel final : public Kernel {
 
   struct Descs {
     memory::desc a, b, b_any, b_user, bias, dst;
-    memory::desc qa;  // INT8: A quantized, contiguous
+    memory::desc qa;  // INT8 / BF16: A converted, contiguous
     dnnl::primitive_attr attr;
     std::vector<int64_t> y_shape;
     std::optional<dnnl::matmul::desc> op;  // outlives the primitive descriptors (next_impl)
@@ -253,6 +264,13 @@ class DnnlMatMulKernel final : public Kernel {
     d.b = memory::desc(ob.dims, wdt, ob.strides);
     d.b_user = d.b;
     d.b_any = spec_.b_const != nullptr && rank == 2 ? memory::desc(ob.dims, wdt, Tag::any) : d.b;
+    if (spec_.bf16) {
+      // B is converted while it is packed, which needs the 2-D (linear layer) form.
+      if (spec_.b_const == nullptr || rank != 2)
+        return err(Code::kKernelFailed, "BF16 matmul needs a constant 2-D B");
+      d.b_any = memory::desc(ob.dims, memory::data_type::bf16, Tag::any);
+      d.qa = memory::desc(oa.dims, memory::data_type::bf16, Tag::ab);
+    }
     if (spec_.int8) {
       std::vector<int64_t> st(rank, 1);
       for (size_t i = rank - 1; i-- > 0;) st[i] = st[i + 1] * oa.dims[i + 1];
@@ -292,7 +310,7 @@ class DnnlMatMulKernel final : public Kernel {
       d.y_shape.erase(d.y_shape.begin(), d.y_shape.begin() + (rank - keep));
     }
     try {
-      d.op.emplace(spec_.int8 ? d.qa : d.a, d.b_any, d.bias, d.dst);
+      d.op.emplace(spec_.int8 || spec_.bf16 ? d.qa : d.a, d.b_any, d.bias, d.dst);
     } catch (const dnnl::error& e) {
       return err(Code::kKernelFailed, "oneDNN rejects the matmul: ", e.what());
     }
@@ -346,6 +364,18 @@ class DnnlMatMulKernel final : public Kernel {
       }
       if (pd->src_desc() != d.qa) return err(Code::kKernelFailed, "oneDNN wants A blocked");
     }
+    if (spec_.bf16) {
+      if (cpu::impl_name(*pd).rfind("ref", 0) == 0)
+        return err(Code::kKernelFailed, "oneDNN has no native BF16 matmul for these shapes");
+      plan->qa = d.qa;
+      auto& eng = cpu::dnnl_engine();
+      try {
+        plan->quantize = dnnl::reorder(dnnl::reorder::primitive_desc(eng, d.a, eng, d.qa));
+      } catch (const dnnl::error& e) {
+        return err(Code::kKernelFailed, "oneDNN cannot convert A to bf16: ", e.what());
+      }
+      if (pd->src_desc() != d.qa) return err(Code::kKernelFailed, "oneDNN wants A blocked");
+    }
     if (spec_.b_const != nullptr && d.b_any != d.b) {
       try {
         plan->packed_b = b_.get(pd->weights_desc(), d.b_user);
@@ -380,15 +410,14 @@ std::optional<std::vector<int64_t>> static_shape(const ir::Value* v) {
 
 class DnnlMatMulTactic final : public Tactic {
  public:
-  explicit DnnlMatMulTactic(bool int8) : int8_(int8) {}
-  std::string_view name() const override {
-    return int8_ ? "cpu.dnnl.matmul.int8" : "cpu.dnnl.matmul";
-  }
+  explicit DnnlMatMulTactic(cpu::Arith arith)
+      : arith_(arith), name_(std::string("cpu.dnnl.matmul") + cpu::arith_suffix(arith)) {}
+  std::string_view name() const override { return name_; }
   bool supports(const ir::Node& node, const ops::OpSchema& schema) const override {
-    return read_spec(node, schema, int8_).has_value() && schema.reference_kernel();
+    return read_spec(node, schema, arith_).has_value() && schema.reference_kernel();
   }
   std::vector<Variant> variants(const ir::Node& node, const ops::OpSchema& schema) const override {
-    std::optional<MatMulSpec> s = read_spec(node, schema, int8_);
+    std::optional<MatMulSpec> s = read_spec(node, schema, arith_);
     if (!s) return {};
     std::optional<Shapes> sh = shapes(node, *s);
     if (!sh) return {Variant{}};
@@ -402,7 +431,7 @@ class DnnlMatMulTactic final : public Tactic {
   }
   Result<std::vector<PackedConstant>> pack(const ir::Node& node, const ops::OpSchema& schema,
                                            const std::vector<uint8_t>& params) const override {
-    std::optional<MatMulSpec> s = read_spec(node, schema, int8_);
+    std::optional<MatMulSpec> s = read_spec(node, schema, arith_);
     std::optional<Shapes> sh = s && s->b_const ? shapes(node, *s) : std::nullopt;
     if (!sh) return std::vector<PackedConstant>{};
     KILN_ASSIGN_OR_RETURN(
@@ -410,7 +439,11 @@ class DnnlMatMulTactic final : public Tactic {
         make(node, schema, *s, std::string(params.begin(), params.end()), nullptr, false));
     KILN_ASSIGN_OR_RETURN(std::optional<Tensor> b, k->packed_b(sh->a, sh->b, sh->c));
     std::vector<PackedConstant> out;
-    if (b) out.push_back({int8_ ? "weights_s8" : "weights", std::move(*b)});
+    if (b)
+      out.push_back({arith_ == cpu::Arith::kInt8   ? "weights_s8"
+                     : arith_ == cpu::Arith::kBf16 ? "weights_bf16"
+                                                   : "weights",
+                     std::move(*b)});
     return out;
   }
   Result<std::unique_ptr<Kernel>> prepare(const ir::Node& node, const ops::OpSchema& schema,
@@ -420,7 +453,7 @@ class DnnlMatMulTactic final : public Tactic {
   Result<std::unique_ptr<Kernel>> prepare_packed(
       const ir::Node& node, const ops::OpSchema& schema, const std::vector<uint8_t>& params,
       const std::vector<const Tensor*>& packed) const override {
-    std::optional<MatMulSpec> s = read_spec(node, schema, int8_);
+    std::optional<MatMulSpec> s = read_spec(node, schema, arith_);
     if (!s)
       return err(Code::kNoKernel, name(), " cannot run this ", node.op_type())
           .with_node(node.ref());
@@ -447,7 +480,8 @@ class DnnlMatMulTactic final : public Tactic {
     return std::make_unique<DnnlMatMulKernel>(node, schema, s, std::move(impl), packed, release,
                                               std::move(q));
   }
-  bool int8_;
+  cpu::Arith arith_;
+  std::string name_;
 
   struct Shapes {
     std::vector<int64_t> a, b, c;
@@ -465,12 +499,17 @@ class DnnlMatMulTactic final : public Tactic {
 }  // namespace
 
 const Tactic& cpu_dnnl_matmul_tactic() {
-  static const DnnlMatMulTactic t(false);
+  static const DnnlMatMulTactic t(cpu::Arith::kFp32);
   return t;
 }
 
 const Tactic& cpu_dnnl_matmul_int8_tactic() {
-  static const DnnlMatMulTactic t(true);
+  static const DnnlMatMulTactic t(cpu::Arith::kInt8);
+  return t;
+}
+
+const Tactic& cpu_dnnl_matmul_bf16_tactic() {
+  static const DnnlMatMulTactic t(cpu::Arith::kBf16);
   return t;
 }
 

@@ -18,6 +18,27 @@ dnnl::engine& dnnl_engine() {
   return e;
 }
 
+const char* arith_suffix(Arith a) {
+  switch (a) {
+    case Arith::kInt8:
+      return ".int8";
+    case Arith::kBf16:
+      return ".bf16";
+    case Arith::kFp32:
+      break;
+  }
+  return "";
+}
+
+bool native_bf16() {
+  static const bool yes = [] {
+    const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+    const auto bf16 = static_cast<unsigned>(dnnl::cpu_isa::avx512_core_bf16);
+    return (isa & bf16) == bf16;
+  }();
+  return yes;
+}
+
 dnnl::stream& dnnl_thread_stream() {
   thread_local dnnl::stream s(dnnl_engine());
   return s;

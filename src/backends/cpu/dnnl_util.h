@@ -19,6 +19,16 @@
 namespace kiln::backends::cpu {
 
 dnnl::engine& dnnl_engine();
+
+// The arithmetic a oneDNN product tactic (convolution, matmul) runs its layers in: the model's
+// FP32; INT8 from the builder's calibration annotations; or BF16 inputs and weights with FP32
+// accumulation and output, where the builder allowed it (--bf16).
+enum class Arith { kFp32, kInt8, kBf16 };
+// The tactic-name suffix of each ("", ".int8", ".bf16").
+const char* arith_suffix(Arith a);
+// Whether oneDNN computes BF16 natively here (AVX512-BF16 or AMX): the BF16 tactics are only
+// offered then — its emulation on older CPUs is slower than FP32.
+bool native_bf16();
 dnnl::stream& dnnl_thread_stream();
 
 // A scratchpad of at least `bytes` for the calling thread (grown, never shrunk).

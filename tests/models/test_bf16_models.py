@@ -1,0 +1,100 @@
+"""BF16 on the real models: every conv/linear layer the builder may run in BF16 does (built with
+--no-autotune, where the BF16 tactics come first: the most BF16 an engine can hold), and each
+output keeps cosine similarity >= 0.999 to the FP32 reference (`kiln compare`). Inputs: the
+parity tests' for the transformers and PP-OCR cls; rendered text (DejaVu Sans, PIL) for PP-OCR
+det and rec, whose outputs on noise are near-zero maps where cosine means little.
+
+ResNet-50 and MobileNetV2 are untrained exports (torchvision weights=None, BatchNorm statistics
+estimated on random images; scripts/fetch_models.py): random deep networks amplify small
+perturbations, and rounding only their *input* to bfloat16 precision (relative 2^-9) already
+moves ONNX Runtime's FP32 logits to cosine 0.9984 (ResNet-50) / 0.9994 (MobileNetV2). No
+engine that rounds activations to BF16 reaches 0.999 on them; their bar here is 0.99, and the
+gap is stated in the issue notes. Silero VAD's convolutions sit inside If branches, which the
+builder does not lower to tactics; its If-less export is the one compared.
+
+Skipped on CPUs without native BF16 (AVX512-BF16), where kiln keeps every layer FP32; that
+case is checked too."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from test_parity import _cases
+
+# model → the parity case it is compared on ("text": rendered text lines).
+CASES = {"resnet50": "batch1", "mobilenet_v2": "batch1", "ppocr_det": "text",
+         "ppocr_rec": "text", "ppocr_cls": "1x3x48x192", "bert_base": "2x13_padded",
+         "minilm_l6_v2": "2x13_padded", "gpt2": "2x13_padded",
+         "silero_vad_op18_ifless": "16k_batch1"}
+COSINE = 0.999
+UNTRAINED_COSINE = 0.99  # see the module docstring
+UNTRAINED = {"resnet50", "mobilenet_v2"}
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+
+
+def render(lines: list[str], h: int, w: int, mean, std) -> np.ndarray:
+    """Black text on white, one line per row band, normalized as PP-OCR's preprocessing:
+    (x / 255 - mean) / std per channel; NCHW float32."""
+    from PIL import Image, ImageDraw, ImageFont
+    img = Image.new("RGB", (w, h), "white")
+    draw = ImageDraw.Draw(img)
+    band = h // len(lines)
+    font = ImageFont.truetype(FONT, max(10, int(band * 0.7)))
+    for i, text in enumerate(lines):
+        draw.text((4, i * band + band // 8), text, fill="black", font=font)
+    x = np.asarray(img, np.float32) / 255.0
+    x = (x - np.array(mean, np.float32)) / np.array(std, np.float32)
+    return x.transpose(2, 0, 1)[None].astype(np.float32)
+
+
+def feeds_of(name: str) -> dict:
+    if name == "ppocr_det":
+        return {"x": render(["Invoice 2026-12-03", "kiln BF16 engine", "Total: 42.50 EUR"], 192, 320,
+                            [0.485, 0.456, 0.406], [0.229, 0.224, 0.225])}
+    if name == "ppocr_rec":
+        return {"x": render(["Quarterly report 7"], 48, 320, [0.5] * 3, [0.5] * 3)}
+    if name == "silero_vad_op18_ifless":
+        return dict(_cases("silero_vad"))[CASES[name]]
+    return dict(_cases(name))[CASES[name]]
+
+
+def native_bf16() -> bool:
+    try:
+        flags = open("/proc/cpuinfo").read()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_bf16_engine_keeps_cosine_to_fp32(name, kiln, model_path, tmp_path):
+    if not Path(FONT).is_file() and CASES[name] == "text":
+        pytest.fail(f"{FONT} is missing (scripts/setup.sh installs fonts-dejavu-core)")
+    model = model_path(f"{name}.onnx")
+    feeds = feeds_of(name)
+    shapes, inputs = [], []
+    for k, v in feeds.items():
+        np.save(tmp_path / f"{k}.npy", v)
+        inputs.append(f"{k}={tmp_path / f'{k}.npy'}")
+        shapes.append(f"{k}:{'x'.join(map(str, v.shape)) if v.shape else 'scalar'}")
+    shape_args = [s for s in shapes if not s.endswith(":scalar")]
+    engine = tmp_path / "bf16.engine"
+    r = kiln.run("build", model, "-o", engine, "--bf16", "--no-autotune", "--no-progress", "--json",
+                 "--shapes", *shape_args)
+    assert r.returncode == 0, r.describe()
+    layers = r.json()["bf16_layers"]
+    if not native_bf16():
+        assert layers == 0
+        pytest.skip("no native BF16 on this CPU: every layer stayed FP32")
+    assert layers > 0, f"{name}: no layer runs BF16\n{r.describe()}"
+    c = kiln.run("compare", model, "--engine", engine, "--json", "-i", *inputs)
+    assert c.returncode in (0, 1), c.describe()  # 1 = beyond the default 1e-4 tolerance
+    report = c.json()
+    for out in report["outputs"]:
+        print(f"{name} ({layers} bf16 layers) {out['name']}: cosine {out['cosine']:.6f} "
+              f"max abs {out['max_abs']:.3g}")
+        bar = UNTRAINED_COSINE if name in UNTRAINED else COSINE
+        assert out["cosine"] >= bar, f"{name} output {out['name']}: cosine {out['cosine']}"
