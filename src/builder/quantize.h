@@ -33,9 +33,10 @@ struct Int8Layer {
 // weights are first rewritten into those kiln ops (activation none).
 std::vector<Int8Layer> int8_candidates(ir::Model& model, const std::vector<LayerPrecision>& pinned);
 
-// The same layers (minus those pinned to another precision than bf16) get the `bf16`
-// annotation, which makes the BF16 tactics candidates for them; returns how many. Every other
-// layer — Softmax, LayerNorm, reductions, exp/log, attention — stays FP32.
+// The same layers (minus those pinned to another precision than bf16, and those reading a graph
+// input — the raw data — unless pinned to bf16) get the `bf16` annotation, which makes the
+// BF16 tactics candidates for them; returns how many. Every other layer — Softmax, LayerNorm,
+// reductions, exp/log, attention — stays FP32.
 int allow_bf16(ir::Model& model, const std::vector<LayerPrecision>& pinned);
 
 // Whether `v` can never hold a negative value, from the ops that produce it (ReLU and fused

@@ -9,8 +9,9 @@ estimated on random images; scripts/fetch_models.py): random deep networks ampli
 perturbations, and rounding only their *input* to bfloat16 precision (relative 2^-9) already
 moves ONNX Runtime's FP32 logits to cosine 0.9984 (ResNet-50) / 0.9994 (MobileNetV2). No
 engine that rounds activations to BF16 reaches 0.999 on them; their bar here is 0.99, and the
-gap is stated in the issue notes. Silero VAD's convolutions sit inside If branches, which the
-builder does not lower to tactics; its If-less export is the one compared.
+gap is stated in the issue notes. Silero VAD is not here: all of its layers (in both exports)
+sit inside an If on the sample rate, which the engine runs with the reference interpreter, so
+no layer of it can run BF16 yet.
 
 Skipped on CPUs without native BF16 (AVX512-BF16), where kiln keeps every layer FP32; that
 case is checked too."""
@@ -27,8 +28,7 @@ from test_parity import _cases
 # model → the parity case it is compared on ("text": rendered text lines).
 CASES = {"resnet50": "batch1", "mobilenet_v2": "batch1", "ppocr_det": "text",
          "ppocr_rec": "text", "ppocr_cls": "1x3x48x192", "bert_base": "2x13_padded",
-         "minilm_l6_v2": "2x13_padded", "gpt2": "2x13_padded",
-         "silero_vad_op18_ifless": "16k_batch1"}
+         "minilm_l6_v2": "2x13_padded", "gpt2": "2x13_padded"}
 COSINE = 0.999
 UNTRAINED_COSINE = 0.99  # see the module docstring
 UNTRAINED = {"resnet50", "mobilenet_v2"}
@@ -56,8 +56,6 @@ def feeds_of(name: str) -> dict:
                             [0.485, 0.456, 0.406], [0.229, 0.224, 0.225])}
     if name == "ppocr_rec":
         return {"x": render(["Quarterly report 7"], 48, 320, [0.5] * 3, [0.5] * 3)}
-    if name == "silero_vad_op18_ifless":
-        return dict(_cases("silero_vad"))[CASES[name]]
     return dict(_cases(name))[CASES[name]]
 
 

@@ -10,7 +10,8 @@ namespace kiln::test {
 namespace {
 
 // x[N,3,12,12] → Conv 3→16 + Relu → Conv 16→16 3x3 → GlobalAveragePool → Flatten →
-// Gemm 16→10 → Softmax → y: three BF16 candidates and one layer that must stay FP32.
+// Gemm 16→10 → Softmax → y: three conv/linear layers (conv1 reads the graph input, so it stays
+// FP32 unless pinned to bf16) and a Softmax that must stay FP32.
 ModelBuilder bf16_model() {
   ModelBuilder m(17);
   auto& g = m.graph();
@@ -87,8 +88,8 @@ TEST(RuntimeBf16, ConvAndLinearLayersRunBf16CloseToFp32AndSoftmaxStaysFp32) {
     for (const auto& [name, prec] : p) EXPECT_NE(prec, "bf16") << name;
     GTEST_SKIP() << "no native BF16 on this CPU: every layer stayed FP32";
   }
-  EXPECT_EQ(b.last_summary().bf16_layers, 3);
-  EXPECT_EQ(p.at("conv1"), "bf16");
+  EXPECT_EQ(b.last_summary().bf16_layers, 2);
+  EXPECT_EQ(p.at("conv1"), "fp32");  // reads the raw input
   EXPECT_EQ(p.at("conv2"), "bf16");
   EXPECT_EQ(p.at("fc"), "bf16");
   EXPECT_EQ(p.at("softmax"), "fp32");
@@ -118,6 +119,14 @@ TEST(RuntimeBf16, PinnedLayersStayFp32) {
   EXPECT_EQ(p.at("conv1"), "fp32");
   EXPECT_EQ(p.at("conv2"), "bf16");
   EXPECT_EQ(p.at("fc"), "fp32");
+
+  // A bf16 pin takes the first layer into BF16 too.
+  cfg.layer_precisions = {"conv1:bf16"};
+  Builder b2;
+  auto all = b2.build_serialized(*net, cfg);
+  ASSERT_TRUE(all.ok()) << all.status().to_string();
+  EXPECT_EQ(b2.last_summary().bf16_layers, 3);
+  EXPECT_EQ(precisions(*all).at("conv1"), "bf16");
 }
 
 // With autotuning, BF16 competes with FP32 per layer: whatever wins, the summary counts what
