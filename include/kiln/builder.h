@@ -106,8 +106,8 @@ struct Int8Calibration {
 // What calibration chose, per tensor (BuildSummary, `kiln build` log, inspect).
 struct CalibratedTensor {
   std::string name;
-  float amax = 0;           // the range [-amax, amax] (or [0, amax]) the tensor is quantized to
-  double saturation = 0;    // fraction of calibration values beyond it (clipped)
+  float amax = 0;         // the range [-amax, amax] (or [0, amax]) the tensor is quantized to
+  double saturation = 0;  // fraction of calibration values beyond it (clipped)
 };
 struct CalibrationReport {
   bool from_cache = false;
@@ -176,8 +176,8 @@ struct BuildSummary {
   int timed_layers = 0;   // layers whose candidate tactics were timed in this build
   int cached_layers = 0;  // layers with a choice settled by the timing cache alone
   double tuning_seconds = 0;
-  int int8_layers = 0;        // layers whose chosen tactic runs INT8 (the autotuner may keep a
-                              // calibrated layer in FP32 where that is faster)
+  int int8_layers = 0;  // layers whose chosen tactic runs INT8 (the autotuner may keep a
+                        // calibrated layer in FP32 where that is faster)
   CalibrationReport calibration;
   int bf16_layers = 0;        // layers whose chosen tactic runs BF16 (--bf16)
   int packed_layers = 0;      // layers whose weights the engine holds pre-packed

@@ -123,6 +123,24 @@ class ExecutionContext {
   using TensorObserver =
       std::function<Status(const std::string& name, const Tensor& value, int layer)>;
   virtual void set_tensor_observer(TensorObserver observer) = 0;
+
+  // The INT8 saturation monitor (opt-in): while on, every run counts, for each INT8 layer, the
+  // values of its input that fall outside the range calibration gave it (they are clipped when
+  // quantized). A rate that grows in production is the early warning that the calibration data
+  // was not representative of the traffic. Turning it on resets the counts; read them between
+  // runs. Layers that run FP32 are not listed.
+  struct SaturationStat {
+    std::string layer;                 // the layer's name
+    std::string tensor;                // its input, the tensor that is quantized
+    float range_lo = 0, range_hi = 0;  // the calibrated range (values outside it are clipped)
+    int64_t values = 0;                // input values seen
+    int64_t saturated = 0;             // of those, outside the range
+    double rate() const {
+      return values > 0 ? static_cast<double>(saturated) / static_cast<double>(values) : 0.0;
+    }
+  };
+  virtual void set_saturation_monitor(bool on) = 0;
+  virtual std::vector<SaturationStat> saturation() const = 0;
 };
 
 }  // namespace kiln

@@ -101,7 +101,8 @@ class Build {
     // After calibration, whose FP32 engine must not pick BF16 kernels.
     if (cfg_.precision.bf16) {
       const int n = builder::allow_bf16(*optimized_, pinned_);
-      log(LogSeverity::kInfo, str("bf16: ", n, " conv/linear layer(s) may run BF16; the "
+      log(LogSeverity::kInfo, str("bf16: ", n,
+                                  " conv/linear layer(s) may run BF16; the "
                                   "autotuner picks BF16 or FP32 per layer"));
     }
     phase("select tactics", 0);
@@ -122,9 +123,9 @@ class Build {
       nlohmann::json tensors = nlohmann::json::array();
       for (const CalibratedTensor& t : r.tensors)
         tensors.push_back({{"name", t.name}, {"amax", t.amax}, {"saturation", t.saturation}});
-      options["int8_calibration"] = {{"algorithm", r.algorithm}, {"from_cache", r.from_cache},
-                                     {"samples", r.samples},     {"batches", r.batches},
-                                     {"int8_layers", summary_.int8_layers}, {"tensors", tensors}};
+      options["int8_calibration"] = {
+          {"algorithm", r.algorithm}, {"from_cache", r.from_cache},          {"samples", r.samples},
+          {"batches", r.batches},     {"int8_layers", summary_.int8_layers}, {"tensors", tensors}};
     }
     data_.build_options = options.dump();
     phase("serialize", 0);
@@ -259,9 +260,7 @@ class Build {
   }
 
   // Identifies the model a calibration cache belongs to: its graph and weights as imported.
-  std::string model_key() const {
-    return builder::hex_digest(copy_bytes_);
-  }
+  std::string model_key() const { return builder::hex_digest(copy_bytes_); }
 
   bool allowed(const backends::Tactic& t) const {
     if (cfg_.allowed_tactics.empty()) return true;

@@ -208,9 +208,8 @@ bool reads_graph_input(const ir::Node& n) {
     const ir::Node* p = v->producer();
     if (p == nullptr) return !v->is_initializer();
     const std::string& op = p->op_type();
-    if (!p->domain().empty() ||
-        (op != "Transpose" && op != "Reshape" && op != "Flatten" && op != "Squeeze" &&
-         op != "Unsqueeze" && op != "Identity"))
+    if (!p->domain().empty() || (op != "Transpose" && op != "Reshape" && op != "Flatten" &&
+                                 op != "Squeeze" && op != "Unsqueeze" && op != "Identity"))
       return false;
     v = p->input(0);
   }

@@ -25,7 +25,9 @@ void add_precision_attrs(OpSchema& schema) {
       .attr_int_enum("bf16", 0, {0, 1});
 }
 
-bool read_bf16(const NodeAttrs& attrs) { return attrs.attr_int("bf16", 0) != 0; }
+bool read_bf16(const NodeAttrs& attrs) {
+  return attrs.attr_int("bf16", 0) != 0;
+}
 
 std::optional<Int8Input> read_int8(const NodeAttrs& attrs) {
   const float scale = attrs.attr_float("int8_x_scale", 0.0f);
@@ -64,8 +66,9 @@ Status run_base_kernel(KernelContext& ctx, std::string_view op_type, int64_t ops
   // The inner kernel allocates through the fused op's context: its result is the fused output.
   const OutputAllocator through = [&ctx](size_t i, DataType dtype, std::vector<int64_t> shape,
                                          bool zero) -> Result<Tensor> {
-    KILN_ASSIGN_OR_RETURN(Tensor * t, zero ? ctx.allocate_output(i, dtype, std::move(shape))
-                                           : ctx.allocate_output_uninit(i, dtype, std::move(shape)));
+    KILN_ASSIGN_OR_RETURN(Tensor * t, zero
+                                          ? ctx.allocate_output(i, dtype, std::move(shape))
+                                          : ctx.allocate_output_uninit(i, dtype, std::move(shape)));
     return t->view();
   };
   inner.set_output_allocator(&through);

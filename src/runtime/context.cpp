@@ -23,14 +23,16 @@ Status unknown_name(const Program& p, const std::string& name, TensorIOMode want
   for (const TensorInfo& t : p.io)
     if (t.mode == wanted) names += (names.empty() ? "'" : ", '") + t.name + "'";
   return err(Code::kUnknownTensorName, "'", name, "' is not an ",
-             wanted == TensorIOMode::kInput ? "input" : "input or output",
-             " of the engine (its ", wanted == TensorIOMode::kInput ? "inputs" : "tensors", ": ",
+             wanted == TensorIOMode::kInput ? "input" : "input or output", " of the engine (its ",
+             wanted == TensorIOMode::kInput ? "inputs" : "tensors", ": ",
              names.empty() ? "none" : names, ")");
 }
 
 namespace {
 
-std::string shape_str(const std::vector<int64_t>& s) { return Dims::of(s).to_string(); }
+std::string shape_str(const std::vector<int64_t>& s) {
+  return Dims::of(s).to_string();
+}
 
 std::string dims_x(const std::vector<int64_t>& s) {
   std::string out;
@@ -73,9 +75,10 @@ class Context final : public ExecutionContext {
       if (d < wider.size()) wider[d] = std::max(wider[d], v);
       std::vector<int64_t> lower = r.min;
       if (d < lower.size()) lower[d] = std::min(lower[d], v);
-      return str("send a shape inside the range, switch to a profile that covers it, or rebuild "
-                 "with --min-shapes ", name, ":", dims_x(lower), " --max-shapes ", name, ":",
-                 dims_x(wider));
+      return str(
+          "send a shape inside the range, switch to a profile that covers it, or rebuild "
+          "with --min-shapes ",
+          name, ":", dims_x(lower), " --max-shapes ", name, ":", dims_x(wider));
     };
     if (shape.size() != r.min.size())
       return err(Code::kShapeOutsideProfile, "input '", name, "' has rank ", shape.size(), " (",
@@ -117,7 +120,8 @@ class Context final : public ExecutionContext {
       }
     if (t == nullptr) return unknown_name(*p_, name, TensorIOMode::kOutput);
     if (t->dtype == DataType::kString)
-      return err(Code::kInvalidArgument, "'", name, "' holds strings, which cannot live in a "
+      return err(Code::kInvalidArgument, "'", name,
+                 "' holds strings, which cannot live in a "
                  "bound buffer; use set_input (inputs) or output() (outputs)");
     if (data == nullptr && bytes > 0)
       return err(Code::kInvalidArgument, "buffer for '", name, "' is null");
@@ -167,6 +171,34 @@ class Context final : public ExecutionContext {
     state_.observer = std::move(observer);
   }
 
+  void set_saturation_monitor(bool on) override {
+    state_.saturation.clear();
+    state_.saturation_index.assign(on ? p_->steps.size() : 0, -1);
+    for (size_t i = 0; on && i < p_->steps.size(); ++i) {
+      // INT8 layers: the builder's annotation (x_q = round(x / scale) in uint8 or int8) gives
+      // the range of x that quantizes without clipping.
+      const Step& s = p_->steps[i];
+      if (p_->data.layers[i].precision != "int8") continue;
+      const ir::Attribute* scale = s.node->attr("int8_x_scale");
+      if (scale == nullptr || !(scale->f > 0)) continue;
+      const ir::Attribute* u = s.node->attr("int8_x_unsigned");
+      const bool is_unsigned = u != nullptr && u->i != 0;
+      state_.saturation_index[i] = static_cast<int>(state_.saturation.size());
+      state_.saturation.push_back({static_cast<int>(i), is_unsigned ? 0.f : -128.f * scale->f,
+                                   (is_unsigned ? 255.f : 127.f) * scale->f, 0, 0});
+    }
+    if (state_.saturation.empty()) state_.saturation_index.clear();
+  }
+  std::vector<SaturationStat> saturation() const override {
+    std::vector<SaturationStat> out;
+    for (const RunState::Saturation& s : state_.saturation) {
+      const ir::Node& n = *p_->steps[s.step].node;
+      const ir::Value* x = n.inputs().empty() ? nullptr : n.input(0);
+      out.push_back({n.name(), x ? x->name() : "", s.lo, s.hi, s.values, s.saturated});
+    }
+    return out;
+  }
+
   void set_profiling(bool on) override {
     state_.layer_ms.assign(on ? p_->steps.size() : 0, 0.0);
     state_.profiled_runs = 0;
@@ -175,8 +207,8 @@ class Context final : public ExecutionContext {
     std::vector<LayerTime> out;
     for (size_t i = 0; i < state_.layer_ms.size(); ++i) {
       const Step& s = p_->steps[i];
-      out.push_back({s.node->name(), s.node->op_type(), s.tactic, state_.layer_ms[i],
-                     state_.profiled_runs});
+      out.push_back(
+          {s.node->name(), s.node->op_type(), s.tactic, state_.layer_ms[i], state_.profiled_runs});
     }
     return out;
   }
@@ -187,7 +219,8 @@ class Context final : public ExecutionContext {
     if (busy_) return err(Code::kContextBusy, "the context is still running; synchronize first");
     const Tensor& t = state_.results[o];
     if (t.empty())
-      return err(Code::kInputShapeNotSet, "output '", name, "' has not been computed yet: run the "
+      return err(Code::kInputShapeNotSet, "output '", name,
+                 "' has not been computed yet: run the "
                  "context (execute or enqueue + synchronize) first");
     return t.view();
   }
@@ -195,7 +228,8 @@ class Context final : public ExecutionContext {
  private:
   Status not_busy() const {
     if (!busy_) return Status::Ok();
-    return err(Code::kContextBusy, "execution context is running an enqueued inference; call "
+    return err(Code::kContextBusy,
+               "execution context is running an enqueued inference; call "
                "stream.synchronize() before changing or running it again");
   }
   int input_index(const std::string& name) const {

@@ -37,12 +37,13 @@ Result<Tensor> deep_copy(const Tensor& t) {
   return c;
 }
 
-std::string shape_str(const std::vector<int64_t>& s) { return Dims::of(s).to_string(); }
+std::string shape_str(const std::vector<int64_t>& s) {
+  return Dims::of(s).to_string();
+}
 
 class Run {
  public:
-  Run(const Program& p, int profile, RunState& st)
-      : p_(p), prof_(p.profiles[profile]), st_(st) {
+  Run(const Program& p, int profile, RunState& st) : p_(p), prof_(p.profiles[profile]), st_(st) {
     base_ = st.arena ? static_cast<uint8_t*>(st.arena->data()) : nullptr;
     arena_size_ = st.arena ? st.arena->size() : 0;
   }
@@ -55,10 +56,15 @@ class Run {
     const bool profiling = !st_.layer_ms.empty();
     if (profiling) ++st_.profiled_runs;
     for (size_t i = 0; i < p_.steps.size(); ++i) {
-      const auto t0 = profiling ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+      if (!st_.saturation_index.empty() && st_.saturation_index[i] >= 0)
+        count_saturation(p_.steps[i], st_.saturation[st_.saturation_index[i]]);
+      const auto t0 =
+          profiling ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
       Status s = run_step(p_.steps[i]);
       if (profiling)
-        st_.layer_ms[i] += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        st_.layer_ms[i] +=
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                .count();
       if (!s.ok()) {
         if (s.node() == nullptr) s.with_node(p_.steps[i].node->ref());
         return s;
@@ -105,8 +111,9 @@ class Run {
         const DataType dt = v.value->type.dtype;
         const std::optional<int64_t> n = checked_numel(shape);
         const std::optional<size_t> need = n ? data_type_bytes(dt, *n) : std::nullopt;
-        if (!need) return err(Code::kInvalidArgument, "input '", v.value->name(), "' shape ",
-                              shape_str(shape), " is too large");
+        if (!need)
+          return err(Code::kInvalidArgument, "input '", v.value->name(), "' shape ",
+                     shape_str(shape), " is too large");
         if (*need > b.bytes)
           return err(Code::kBufferTooSmall, "buffer bound to input '", v.value->name(), "' holds ",
                      b.bytes, " bytes but ", data_type_name(dt), shape_str(shape), " needs ",
@@ -116,7 +123,8 @@ class Run {
       st_.ptrs[id] = &st_.values[id];
     }
     for (size_t id = 0; id < p_.values.size(); ++id)
-      if (p_.values[id].role == ValueRole::kWeight) st_.ptrs[id] = p_.values[id].value->initializer();
+      if (p_.values[id].role == ValueRole::kWeight)
+        st_.ptrs[id] = p_.values[id].value->initializer();
     return Status::Ok();
   }
 
@@ -150,6 +158,19 @@ class Run {
     }
     if (zero) std::memset(where, 0, *bytes);
     return Tensor::borrow(dt, std::move(shape), where);
+  }
+
+  // The monitored INT8 layer's input values outside its calibrated range.
+  void count_saturation(const Step& step, RunState::Saturation& s) const {
+    const int id = step.inputs.empty() ? -1 : step.inputs[0];
+    const Tensor* x = id >= 0 ? st_.ptrs[id] : nullptr;
+    if (x == nullptr || x->dtype() != DataType::kFloat32) return;
+    const float* v = x->data_as<float>();
+    const int64_t n = x->numel();
+    int64_t out = 0;
+    for (int64_t k = 0; k < n; ++k) out += (v[k] < s.lo) | (v[k] > s.hi);
+    s.values += n;
+    s.saturated += out;
   }
 
   Status run_step(const Step& step) {
@@ -198,10 +219,11 @@ class Run {
       const Binding& b = st_.bindings[v.io_index];
       if (b.data != nullptr && t.dtype() != DataType::kString && t.data() != b.data) {
         if (t.nbytes() > b.bytes)
-          return err(Code::kBufferTooSmall, "buffer bound to output '", v.value->name(),
-                     "' holds ", b.bytes, " bytes but the result ", data_type_name(t.dtype()),
+          return err(Code::kBufferTooSmall, "buffer bound to output '", v.value->name(), "' holds ",
+                     b.bytes, " bytes but the result ", data_type_name(t.dtype()),
                      shape_str(t.shape()), " needs ", t.nbytes())
-              .with_fix(str("bind at least ", t.nbytes(), " bytes (size output buffers for the "
+              .with_fix(str("bind at least ", t.nbytes(),
+                            " bytes (size output buffers for the "
                             "profile's max shapes, or query tensor_shape first)"));
         if (t.nbytes() > 0) std::memmove(b.data, t.data(), t.nbytes());
         t = Tensor::borrow(t.dtype(), t.shape(), b.data);

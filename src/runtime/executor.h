@@ -24,10 +24,10 @@ struct RunState {
   const Program& program;
   std::unique_ptr<backends::Buffer> arena;
   std::vector<std::optional<std::vector<int64_t>>> input_shapes;  // per Program::inputs
-  std::vector<Binding> bindings;                                   // per Program::io
-  std::vector<Tensor> kept_inputs;                                 // per Program::inputs
-  std::vector<Tensor> results;                                     // per Program::outputs
-  std::vector<std::vector<int64_t>> last_run_shapes;               // input shapes of that run
+  std::vector<Binding> bindings;                                  // per Program::io
+  std::vector<Tensor> kept_inputs;                                // per Program::inputs
+  std::vector<Tensor> results;                                    // per Program::outputs
+  std::vector<std::vector<int64_t>> last_run_shapes;              // input shapes of that run
 
   // Per-layer milliseconds summed over profiled runs (empty: profiling off).
   std::vector<double> layer_ms;
@@ -35,6 +35,15 @@ struct RunState {
 
   // ExecutionContext::set_tensor_observer's tap (empty: off).
   ExecutionContext::TensorObserver observer;
+
+  // The saturation monitor: per step, its entry in `saturation` or -1 (empty: off).
+  struct Saturation {
+    int step = 0;
+    float lo = 0, hi = 0;
+    int64_t values = 0, saturated = 0;
+  };
+  std::vector<int> saturation_index;
+  std::vector<Saturation> saturation;
 
   // Scratch of one run.
   std::vector<Tensor> values;

@@ -4,9 +4,9 @@
 #include <cstdio>
 #include <fstream>
 
+#include "calib/batch_dir.h"
 #include "core/errors.h"
 #include "engine/engine_file.h"
-#include "calib/batch_dir.h"
 #include "kiln/builder.h"
 #include "tools/commands.h"
 #include "tools/output.h"
@@ -133,30 +133,31 @@ int run_build(const BuildArgs& a) {
                      {"naive_bytes", p.naive_bytes},
                      {"lower_bound_bytes", p.lower_bound_bytes}});
   if (a.json) {
-    std::printf("%s\n", nlohmann::json{{"engine", a.output},
-                                       {"bytes", bytes->size()},
-                                       {"layers", data->layers.size()},
-                                       {"onnx_nodes", builder.last_summary().nodes},
-                                       {"passes", builder.last_summary().passes},
-                                       {"autotune",
-                                        {{"timed_layers", builder.last_summary().timed_layers},
-                                         {"cached_layers", builder.last_summary().cached_layers},
-                                         {"seconds", builder.last_summary().tuning_seconds}}},
-                                       {"bf16_layers", builder.last_summary().bf16_layers},
-                                       {"int8",
-                                        {{"layers", builder.last_summary().int8_layers},
-                                         {"algorithm", builder.last_summary().calibration.algorithm},
-                                         {"from_cache", builder.last_summary().calibration.from_cache},
-                                         {"samples", builder.last_summary().calibration.samples}}},
-                                       {"packed_weights",
-                                        {{"layers", builder.last_summary().packed_layers},
-                                         {"bytes", builder.last_summary().packed_bytes}}},
-                                       {"profiles", profs},
-                                       {"target", data->target.to_string()},
-                                       {"build_seconds", build_secs},
-                                       {"total_seconds", secs}}
-                            .dump(2)
-                            .c_str());
+    std::printf("%s\n",
+                nlohmann::json{{"engine", a.output},
+                               {"bytes", bytes->size()},
+                               {"layers", data->layers.size()},
+                               {"onnx_nodes", builder.last_summary().nodes},
+                               {"passes", builder.last_summary().passes},
+                               {"autotune",
+                                {{"timed_layers", builder.last_summary().timed_layers},
+                                 {"cached_layers", builder.last_summary().cached_layers},
+                                 {"seconds", builder.last_summary().tuning_seconds}}},
+                               {"bf16_layers", builder.last_summary().bf16_layers},
+                               {"int8",
+                                {{"layers", builder.last_summary().int8_layers},
+                                 {"algorithm", builder.last_summary().calibration.algorithm},
+                                 {"from_cache", builder.last_summary().calibration.from_cache},
+                                 {"samples", builder.last_summary().calibration.samples}}},
+                               {"packed_weights",
+                                {{"layers", builder.last_summary().packed_layers},
+                                 {"bytes", builder.last_summary().packed_bytes}}},
+                               {"profiles", profs},
+                               {"target", data->target.to_string()},
+                               {"build_seconds", build_secs},
+                               {"total_seconds", secs}}
+                    .dump(2)
+                    .c_str());
     return kExitOk;
   }
   std::printf("built %s: %zu layers, %zu profile(s), %.1f MB, %.2f s (build %.2f s)\n",

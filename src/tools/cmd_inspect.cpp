@@ -122,9 +122,9 @@ int run_inspect(const InspectArgs& a) {
     }
     // A conv/linear layer the INT8 tactics could not run (or that was pinned / never
     // calibrated) is an FP32 fallback of an INT8 build: users must see those.
-    const bool int8_capable = n.domain() == "kiln" && (n.op_type() == "FusedConv" ||
-                                                       n.op_type() == "FusedMatMul" ||
-                                                       n.op_type() == "FusedGemm");
+    const bool int8_capable =
+        n.domain() == "kiln" &&
+        (n.op_type() == "FusedConv" || n.op_type() == "FusedMatMul" || n.op_type() == "FusedGemm");
     layers.push_back({{"index", i},
                       {"int8_capable", int8_capable},
                       {"name", n.name()},
@@ -166,31 +166,37 @@ int run_inspect(const InspectArgs& a) {
   if (precision_flags.value("bf16", false)) {
     int bf16 = 0, capable_fp32 = 0;
     for (const auto& l : layers) {
-      if (l["precision"] == "bf16") ++bf16;
-      else if (l["precision"] == "fp32" && l["int8_capable"].get<bool>()) ++capable_fp32;
+      if (l["precision"] == "bf16")
+        ++bf16;
+      else if (l["precision"] == "fp32" && l["int8_capable"].get<bool>())
+        ++capable_fp32;
     }
-    std::printf("  bf16: %d layer(s) compute in BF16 (bfloat16 inputs and weights, FP32 "
-                "accumulation and output); %d conv/linear layer(s) kept FP32 (faster, pinned or "
-                "no native kernel); all other layers FP32\n",
-                bf16, capable_fp32);
+    std::printf(
+        "  bf16: %d layer(s) compute in BF16 (bfloat16 inputs and weights, FP32 "
+        "accumulation and output); %d conv/linear layer(s) kept FP32 (faster, pinned or "
+        "no native kernel); all other layers FP32\n",
+        bf16, capable_fp32);
   }
   if (precision_flags.value("fp16", false))
-    std::printf("  fp16: allowed, but no CPU tactic computes FP16 (no native FP16 on x86 before "
-                "AVX512-FP16): those layers run FP32\n");
+    std::printf(
+        "  fp16: allowed, but no CPU tactic computes FP16 (no native FP16 on x86 before "
+        "AVX512-FP16): those layers run FP32\n");
   if (calib.is_object()) {
     std::vector<std::string> fallback;
     int int8 = 0;
     for (const auto& l : layers) {
-      if (l["precision"] == "int8") ++int8;
-      else if (l["int8_capable"].get<bool>()) fallback.push_back(l["name"].get<std::string>());
+      if (l["precision"] == "int8")
+        ++int8;
+      else if (l["int8_capable"].get<bool>())
+        fallback.push_back(l["name"].get<std::string>());
     }
-    std::printf("  int8: %d layer(s); scales %s\n", int8,
-                calib.value("from_cache", false)
-                    ? "from a calibration cache"
-                    : str(calib.value("algorithm", std::string()), " calibration, ",
-                          calib.value("samples", 0), " samples in ", calib.value("batches", 0),
-                          " batches")
-                          .c_str());
+    std::printf(
+        "  int8: %d layer(s); scales %s\n", int8,
+        calib.value("from_cache", false)
+            ? "from a calibration cache"
+            : str(calib.value("algorithm", std::string()), " calibration, ",
+                  calib.value("samples", 0), " samples in ", calib.value("batches", 0), " batches")
+                  .c_str());
     const nlohmann::json& ts = calib["tensors"];
     for (size_t k = 0; k < ts.size() && k < 5 && !calib.value("from_cache", false); ++k)
       std::printf("    saturation %.4f%% of '%s' (range %.4g)\n",
@@ -198,8 +204,7 @@ int run_inspect(const InspectArgs& a) {
                   ts[k].value("amax", 0.0));
     if (!fallback.empty()) {
       std::string names;
-      for (size_t k = 0; k < fallback.size() && k < 8; ++k)
-        names += (k ? ", " : "") + fallback[k];
+      for (size_t k = 0; k < fallback.size() && k < 8; ++k) names += (k ? ", " : "") + fallback[k];
       std::printf("    fp32 fallback: %zu conv/linear layer(s): %s%s\n", fallback.size(),
                   names.c_str(), fallback.size() > 8 ? ", …" : "");
     }

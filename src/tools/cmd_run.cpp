@@ -24,6 +24,7 @@ struct RunArgs {
   std::string output_dir;
   int profile = 0;
   bool json = false;
+  bool saturation = false;
 };
 
 using Outputs = std::vector<std::pair<std::string, Tensor>>;
@@ -56,7 +57,9 @@ Result<Outputs> run_onnx(const RunArgs& args, const interp::TensorMap& inputs) {
   return result;
 }
 
-Result<Outputs> run_engine(const RunArgs& args, const interp::TensorMap& inputs) {
+// `sat`: the INT8 saturation monitor's counts of the run (--saturation).
+Result<Outputs> run_engine(const RunArgs& args, const interp::TensorMap& inputs,
+                           std::vector<ExecutionContext::SaturationStat>* sat) {
   StderrLogger logger(LogSeverity::kWarning);
   KILN_ASSIGN_OR_RETURN(std::shared_ptr<Engine> engine, Engine::load(args.model, &logger));
   KILN_ASSIGN_OR_RETURN(std::unique_ptr<ExecutionContext> ctx, engine->create_context());
@@ -77,7 +80,9 @@ Result<Outputs> run_engine(const RunArgs& args, const interp::TensorMap& inputs)
       std::fprintf(stderr, "%s\n", problems[i].to_string().c_str());
     return problems.front();
   }
+  if (args.saturation) ctx->set_saturation_monitor(true);
   KILN_RETURN_IF_ERROR(ctx->execute());
+  if (sat != nullptr) *sat = ctx->saturation();
   Outputs result;
   for (const TensorInfo& t : engine->io_tensors()) {
     if (t.mode != TensorIOMode::kOutput) continue;
@@ -95,8 +100,7 @@ Runner add_run(CLI::App& app) {
       "run",
       "Run an engine (from `kiln build`) or an ONNX model (reference interpreter) on given "
       "inputs and save the outputs.");
-  cmd->add_option("model", args->model, "Engine file (.engine) or ONNX model (.onnx)")
-      ->required();
+  cmd->add_option("model", args->model, "Engine file (.engine) or ONNX model (.onnx)")->required();
   cmd->add_option("--input,-i", args->inputs,
                   "NAME=FILE: a model input from a .npy file (or an ONNX TensorProto .pb); "
                   "repeat for every input")
@@ -107,12 +111,16 @@ Runner add_run(CLI::App& app) {
   cmd->add_option("--profile", args->profile, "Optimization profile of the engine to run under")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--json", args->json, "Print {outputs:[{name, dtype, shape, file}]} as JSON");
+  cmd->add_flag("--saturation", args->saturation,
+                "INT8 engines: per INT8 layer, the fraction of its input values outside the "
+                "calibrated range (clipped)");
   return [args] {
     auto given = read_input_options(args->inputs);
     if (!given.ok()) return fail(given.status());
     const interp::TensorMap inputs = std::move(given).value();
+    std::vector<ExecutionContext::SaturationStat> sat;
     Result<Outputs> outputs =
-        is_engine_file(args->model) ? run_engine(*args, inputs) : run_onnx(*args, inputs);
+        is_engine_file(args->model) ? run_engine(*args, inputs, &sat) : run_onnx(*args, inputs);
     if (!outputs.ok()) return fail(outputs.status());
 
     nlohmann::json list = nlohmann::json::array();
@@ -136,7 +144,26 @@ Runner add_run(CLI::App& app) {
                     Dims::of(t.shape()).to_string().c_str(), tensor_stats(t).c_str(),
                     file.empty() ? "" : "  -> ", file.c_str());
     }
-    if (args->json) std::printf("%s\n", nlohmann::json{{"outputs", list}}.dump(2).c_str());
+    nlohmann::json sat_list = nlohmann::json::array();
+    for (const ExecutionContext::SaturationStat& s : sat) {
+      sat_list.push_back({{"layer", s.layer},
+                          {"tensor", s.tensor},
+                          {"range", {s.range_lo, s.range_hi}},
+                          {"values", s.values},
+                          {"saturated", s.saturated},
+                          {"rate", s.rate()}});
+      if (!args->json)
+        std::printf(
+            "int8 saturation: %6.3f%% of %lld values of '%s' (layer %s) outside [%.4g, "
+            "%.4g]\n",
+            s.rate() * 100, static_cast<long long>(s.values), s.tensor.c_str(), s.layer.c_str(),
+            s.range_lo, s.range_hi);
+    }
+    if (args->saturation && sat.empty() && !args->json)
+      std::printf("int8 saturation: no INT8 layer in this run\n");
+    nlohmann::json j{{"outputs", list}};
+    if (args->saturation) j["saturation"] = sat_list;
+    if (args->json) std::printf("%s\n", j.dump(2).c_str());
     return kExitOk;
   };
 }

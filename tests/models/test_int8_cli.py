@@ -127,3 +127,27 @@ def test_int8_cache_of_another_model_is_rejected(kiln, setup, tmp_path):
                  d / "calib.cache", "--no-progress")
     assert r.returncode != 0
     assert "CALIBRATION_FAILED" in r.stderr, r.describe()
+
+
+def test_run_reports_int8_saturation(kiln, setup, tmp_path):
+    """`kiln run --saturation`: per INT8 layer, the share of its input outside the calibrated
+    range — low on data like the calibration set, high when the inputs drift far from it."""
+    d = setup
+    if not (d / "int8.engine").exists():
+        pytest.skip("needs the engine of test_int8_build_inspect_and_compare")
+    x = np.load(d / "x.npy")
+    np.save(tmp_path / "drift.npy", x * 50)
+    rates = {}
+    for tag, f in (("same", d / "x.npy"), ("drift", tmp_path / "drift.npy")):
+        r = kiln.run("run", d / "int8.engine", "--input", f"x={f}", "--saturation", "--json")
+        assert r.returncode == 0, r.describe()
+        sat = r.json()["saturation"]
+        assert len(sat) == 4, sat
+        for s in sat:
+            assert s["values"] > 0 and 0 <= s["saturated"] <= s["values"], s
+            assert s["range"][0] < s["range"][1], s
+        rates[tag] = sat[0]["rate"]  # the first conv reads x
+    assert rates["same"] < 0.05, rates
+    assert rates["drift"] > 0.3, rates
+    text = kiln.run("run", d / "int8.engine", "--input", f"x={tmp_path / 'drift.npy'}", "--saturation")
+    assert "int8 saturation:" in text.stdout, text.describe()

@@ -53,8 +53,8 @@ NodeCase node_of(const Case& c, std::vector<Tensor> in, bool allow_bf16) {
   n.constants = {1};
   if (!n.inputs[2].empty()) n.constants.push_back(2);
   for (const auto& [name, v] : c.ints)
-    n.attrs.push_back(v.size() == 1 && (name == "group" || name == "channels_last" ||
-                                         name == "transB")
+    n.attrs.push_back(v.size() == 1 &&
+                              (name == "group" || name == "channels_last" || name == "transB")
                           ? ir::Attribute::make_int(name, v[0])
                           : ir::Attribute::make_ints(name, v));
   n.attrs.push_back(ir::Attribute::make_string("activation", c.activation));
@@ -137,10 +137,9 @@ TEST(CpuBf16, ConvMatchesReferenceOnRoundedOperandsOverShapesGroupsAndEpilogues)
     for (int epi = 0; epi < 3; ++epi) {
       SCOPED_TRACE("X " + Dims::of(s.x).to_string() + " W " + Dims::of(s.w).to_string() +
                    " epilogue " + std::to_string(epi));
-      expect_bf16_matches(t,
-                          conv_case(s.x, s.w, epi != 1, epi == 2, epi == 0 ? "" : "Relu", s.ints,
-                                    seed += 10),
-                          epi == 2 ? 2 : 1);
+      expect_bf16_matches(
+          t, conv_case(s.x, s.w, epi != 1, epi == 2, epi == 0 ? "" : "Relu", s.ints, seed += 10),
+          epi == 2 ? 2 : 1);
     }
 }
 
@@ -153,8 +152,8 @@ TEST(CpuBf16, ConvInChannelsLastLayoutWithResidual) {
   expect_bf16_matches(backends::cpu_dnnl_conv_bf16_tactic(), c, 2);
 }
 
-Case linear_case(const std::string& op, std::vector<int64_t> as, int64_t n, bool trans_b,
-                 bool bias, const char* act, uint64_t seed) {
+Case linear_case(const std::string& op, std::vector<int64_t> as, int64_t n, bool trans_b, bool bias,
+                 const char* act, uint64_t seed) {
   Case c;
   c.op = op;
   const int64_t k = as.back();
@@ -175,7 +174,8 @@ TEST(CpuBf16, LinearLayerMatchesReferenceOnRoundedOperands) {
        std::vector<std::vector<int64_t>>{{1, 64}, {2, 3, 7, 64}, {1, 13, 127}, {128, 96}})
     for (bool trans_b : {false, true}) {
       SCOPED_TRACE("A " + Dims::of(as).to_string() + (trans_b ? " transB" : ""));
-      expect_bf16_matches(t, linear_case("FusedMatMul", as, 127, trans_b, true, "Gelu", seed += 10));
+      expect_bf16_matches(t,
+                          linear_case("FusedMatMul", as, 127, trans_b, true, "Gelu", seed += 10));
       expect_bf16_matches(t, linear_case("FusedMatMul", as, 33, trans_b, false, "", seed += 10), 2);
     }
   expect_bf16_matches(t, linear_case("FusedGemm", {5, 48}, 20, true, true, "Relu", 4900));

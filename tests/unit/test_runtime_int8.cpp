@@ -240,6 +240,57 @@ TEST(RuntimeInt8, PinnedLayersStayFp32AndAlgorithmsDiffer) {
   EXPECT_FALSE(build_error(m, cfg).ok());
 }
 
+// The saturation monitor counts each INT8 layer's input values outside the calibrated range:
+// few on data like the calibration set, most when the inputs drift far beyond it.
+TEST(RuntimeInt8, SaturationMonitorCountsValuesOutsideTheCalibratedRange) {
+  ModelBuilder m = int8_model();
+  auto net = network_of(m);
+  VectorCalibrator calib(batches(40, 4, 100));
+  BuilderConfig cfg = int8_config(&calib);
+  cfg.calibration.algorithm = "minmax";  // nothing of the calibration data is outside
+  auto e = Engine::deserialize(build_or_die(*net, cfg)).value();
+  auto ctx = e->create_context().value();
+  EXPECT_TRUE(ctx->saturation().empty()) << "off by default";
+  ctx->set_saturation_monitor(true);
+  std::vector<ExecutionContext::SaturationStat> s0 = ctx->saturation();
+  ASSERT_EQ(s0.size(), 3u);  // conv1, conv2, fc
+  for (const auto& s : s0) {
+    EXPECT_EQ(s.values, 0);
+    EXPECT_LT(s.range_lo, s.range_hi);
+  }
+  // A calibration batch itself: minmax covers every value.
+  const Tensor seen = random_tensor({4, 3, 12, 12}, 100);
+  ASSERT_TRUE(ctx->set_input("x", seen).ok());
+  ASSERT_TRUE(ctx->execute().ok());
+  std::vector<ExecutionContext::SaturationStat> s1 = ctx->saturation();
+  EXPECT_EQ(s1[0].values, seen.numel());  // conv1 reads x
+  for (const auto& s : s1) {
+    EXPECT_GT(s.values, 0) << s.layer;
+    EXPECT_EQ(s.saturated, 0) << s.layer << " of " << s.tensor;
+  }
+  // The same data 20x larger: far outside what calibration saw.
+  Tensor drift = random_tensor({4, 3, 12, 12}, 100);
+  for (int64_t i = 0; i < drift.numel(); ++i) drift.data_as<float>()[i] *= 20.f;
+  ASSERT_TRUE(ctx->set_input("x", drift).ok());
+  ASSERT_TRUE(ctx->execute().ok());
+  std::vector<ExecutionContext::SaturationStat> s2 = ctx->saturation();
+  EXPECT_EQ(s2[0].values, 2 * seen.numel());  // cumulative
+  EXPECT_GT(s2[0].rate(), 0.3) << "conv1: " << s2[0].saturated << " of " << s2[0].values;
+  // Turning it on again resets; off lists nothing.
+  ctx->set_saturation_monitor(true);
+  EXPECT_EQ(ctx->saturation()[0].values, 0);
+  ctx->set_saturation_monitor(false);
+  ASSERT_TRUE(ctx->execute().ok());
+  EXPECT_TRUE(ctx->saturation().empty());
+
+  // An FP32 engine has no INT8 layer to monitor.
+  cfg.precision.int8 = false;
+  auto f = Engine::deserialize(build_or_die(*net, cfg)).value();
+  auto fctx = f->create_context().value();
+  fctx->set_saturation_monitor(true);
+  EXPECT_TRUE(fctx->saturation().empty());
+}
+
 TEST(RuntimeObserver, SeesEveryInputAndLayerOutputAndCanStopARun) {
   ModelBuilder m = int8_model();
   auto net = network_of(m);

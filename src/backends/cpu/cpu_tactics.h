@@ -19,7 +19,8 @@ const Tactic& cpu_eltwise_tactic();
 
 const Tactic& cpu_reference_tactic();
 const Tactic& cpu_dnnl_conv_tactic();
-// INT8 layers the builder calibrated (int8_x_scale set); dnnl_conv_tactic.cpp, dnnl_matmul_tactic.cpp.
+// INT8 layers the builder calibrated (int8_x_scale set); dnnl_conv_tactic.cpp,
+// dnnl_matmul_tactic.cpp.
 const Tactic& cpu_dnnl_conv_int8_tactic();
 const Tactic& cpu_dnnl_matmul_int8_tactic();
 // BF16 layers the builder allowed (--bf16: attribute bf16), on CPUs with native BF16.

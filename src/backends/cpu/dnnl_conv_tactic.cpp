@@ -72,7 +72,7 @@ struct ConvSpec {
   const Tensor* b = nullptr;
   bool has_z = false;
   std::optional<ops::fused::Int8Input> int8;  // set only for the INT8 tactic
-  bool bf16 = false;                           // set only for the BF16 tactic
+  bool bf16 = false;                          // set only for the BF16 tactic
 };
 
 std::optional<ConvSpec> read_spec(const ir::Node& n, const ops::OpSchema& schema,
@@ -271,8 +271,8 @@ class DnnlConvKernel final : public Kernel {
                 win.pad_begin[k] < win.dilated(k) && win.pad_end[k] < win.dilated(k);
     if (!positive(xs) || !positive(ws) || !positive(d.ys) || !positive(win.strides) ||
         !positive(win.dilations) || !pads_ok)
-      return err(Code::kIncompatibleShapes, node_.op_type(), " X ", Dims::of(xs).to_string(),
-                 " W ", Dims::of(ws).to_string(), " Y ", Dims::of(d.ys).to_string(),
+      return err(Code::kIncompatibleShapes, node_.op_type(), " X ", Dims::of(xs).to_string(), " W ",
+                 Dims::of(ws).to_string(), " Y ", Dims::of(d.ys).to_string(),
                  ": no oneDNN convolution for empty or oversized tensors, zero strides or "
                  "dilations, or negative pads");
     std::vector<int64_t> dil(nd);
@@ -365,7 +365,8 @@ class DnnlConvKernel final : public Kernel {
   // shape; far slower than FP32). The others are native: the tactic exists only on BF16 CPUs.
   bool impl_ok(const std::string& impl) const {
     if (spec_.bf16) return impl.rfind("ref", 0) != 0;
-    return !(spec_.int8 && spec_.channels_last && spec_.has_z && impl.rfind("jit_uni_int8", 0) == 0);
+    return !(spec_.int8 && spec_.channels_last && spec_.has_z &&
+             impl.rfind("jit_uni_int8", 0) == 0);
   }
 
   Result<std::shared_ptr<const Plan>> make_plan(const std::vector<int64_t>& xs) const {

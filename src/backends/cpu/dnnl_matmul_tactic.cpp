@@ -40,7 +40,7 @@ struct MatMulSpec {
   const Tensor* b_const = nullptr;  // packed once when 2-D
   bool has_bias = false;
   std::optional<ops::fused::Int8Input> int8;  // set only for the INT8 tactic
-  bool bf16 = false;                           // set only for the BF16 tactic
+  bool bf16 = false;                          // set only for the BF16 tactic
 };
 
 bool f32(const ir::Value* v) {

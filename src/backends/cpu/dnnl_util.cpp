@@ -223,7 +223,9 @@ std::shared_ptr<dnnl::memory> PackedConstant::get(const dnnl::memory::desc& want
   return m;
 }
 
-void release_original(const void* data, size_t bytes) { engine::release_pages(data, bytes); }
+void release_original(const void* data, size_t bytes) {
+  engine::release_pages(data, bytes);
+}
 
 std::string impl_name(const dnnl::primitive_desc_base& pd) {
   return pd.impl_info_str();
