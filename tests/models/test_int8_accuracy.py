@@ -102,7 +102,7 @@ def build(kiln, model, engine, *extra):
     "known bug, open in issue 7: the INT8 PP-OCR rec engine reads 0% of lines like FP32 with "
     "every algorithm; kiln compare --per-layer shows NaN in the outputs of INT8 1x1 convolutions "
     "(layers 40 and 56, brgconv_1x1:avx512_core_vnni) on top of per-layer cosine falling from "
-    "0.98 at the first depthwise layer"))
+    "0.98 at the first depthwise layer; with those two layers FP32 the output cosine is still 0"))
 def test_ppocr_rec_int8_reads_the_same_strings_as_fp32(kiln, model_path, tmp_path):
     for f in FONTS:
         if not __import__("os").path.isfile(f):
