@@ -1,6 +1,9 @@
 """INT8 on trained models, judged by the task rather than by a tensor distance:
 
-- PP-OCRv4 rec (trained, from rapidocr-onnxruntime): text lines rendered with Debian's DejaVu
+- PP-OCRv4 rec (trained, from rapidocr-onnxruntime), with its final classifier (K=480 ->
+  N=6625 linear layer, 'p2o.Add.276') pinned FP32: INT8 there turns the output cosine to FP32
+  from 0.99987 into 0.66 (an open bug: test_cpu_int8's oracle sees a 0.5% error in such a wide
+  INT8 matmul, far more on this model's inputs). Text lines rendered with Debian's DejaVu
   fonts (PIL); INT8 engines calibrated on one set of lines and evaluated on a disjoint set give
   the same CTC-greedy decoded string as the FP32 engine on >= 99% of lines. Every calibration
   algorithm is measured and printed; the bar applies to the default (entropy) and the best.
@@ -99,10 +102,8 @@ def build(kiln, model, engine, *extra):
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "known bug, open in issue 7: the INT8 PP-OCR rec engine reads 0% of lines like FP32 with "
-    "every algorithm; kiln compare --per-layer shows NaN in the outputs of INT8 1x1 convolutions "
-    "(layers 40 and 56, brgconv_1x1:avx512_core_vnni) on top of per-layer cosine falling from "
-    "0.98 at the first depthwise layer; with those two layers FP32 the output cosine is still 0"))
+    "open in issue 7: with the classifier pinned FP32 the INT8 engines read 96.7% (entropy), "
+    "97.0% (minmax), 97.3% (percentile) of lines like FP32 — below the 99% bar"))
 def test_ppocr_rec_int8_reads_the_same_strings_as_fp32(kiln, model_path, tmp_path):
     for f in FONTS:
         if not __import__("os").path.isfile(f):
@@ -133,7 +134,7 @@ def test_ppocr_rec_int8_reads_the_same_strings_as_fp32(kiln, model_path, tmp_pat
         # autotuner may keep some FP32 where that is faster; this is the accuracy worst case).
         rep = build(kiln, model, tmp_path / f"{algo}.engine", *shapes, "--int8", "--calib", calib,
                     "--calib-algo", algo, "--calib-min-samples", str(LINES_CALIB),
-                    "--no-autotune")
+                    "--no-autotune", "--layer-precision", "p2o.Add.276:fp32")
         got = ctc_greedy(run_batches(kiln, tmp_path / f"{algo}.engine", "x", eval_x,
                                      "softmax_11.tmp_0", tmp_path))
         same[algo] = float(np.mean([g == w for g, w in zip(got, want)]))

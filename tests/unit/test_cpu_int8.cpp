@@ -49,7 +49,7 @@ Tensor fake_quant_weights(const Tensor& w, size_t axis) {
 
 // Attributes are move-only; cases keep copyable descriptions and make them per node.
 struct A {
-  enum Kind { kInt, kInts, kString } kind;
+  enum Kind { kInt, kInts, kString, kFloats } kind;
   std::string name;
   int64_t i = 0;
   std::vector<int64_t> ints;
@@ -59,12 +59,17 @@ struct A {
     return {kInts, std::move(n), 0, std::move(v), {}};
   }
   static A make_string(std::string n, std::string v) { return {kString, std::move(n), 0, {}, v}; }
+  static A make_floats(std::string n, std::vector<int64_t> v) {  // small integral values
+    return {kFloats, std::move(n), 0, std::move(v), {}};
+  }
   ir::Attribute make() const {
     switch (kind) {
       case kInt:
         return ir::Attribute::make_int(name, i);
       case kInts:
         return ir::Attribute::make_ints(name, ints);
+      case kFloats:
+        return ir::Attribute::make_floats(name, std::vector<float>(ints.begin(), ints.end()));
       case kString:
         break;
     }
@@ -201,6 +206,34 @@ TEST(CpuInt8, ConvInChannelsLastLayout) {
   c.in[0] = rand_f32({1, 10, 10, 16}, 0, 1, 501);
   c.in.push_back(rand_f32({1, 10, 10, 32}, -1, 1, 502));
   expect_int8_matches(t, c, 2);
+}
+
+// Depthwise and 1x1 layers in NHWC with ReLU6 (Clip), as in MobileNet. Signed (s8) inputs in
+// NHWC were 2-10% off the oracle in oneDNN 2.6 (PP-OCR rec): the INT8 tactic declines them.
+TEST(CpuInt8, ChannelsLastDepthwiseAndPointwiseUint8ExactSignedDeclined) {
+  const backends::Tactic& t = backends::cpu_dnnl_conv_int8_tactic();
+  const A clip = A::make_floats("activation_params", {0, 6});
+  {
+    Int8Case s8 = conv_case({1, 48, 6, 20}, {96, 48, 1, 1}, true, false, "HardSwish", false,
+                            {A::make_int("channels_last", 1)}, 630);
+    s8.in[0] = rand_f32({1, 6, 20, 48}, -1, 1, 631);
+    TacticHarness h(node_of(s8, copies(s8.in), true));
+    EXPECT_FALSE(h.supports(t)) << "INT8 NHWC layer with a signed input";
+  }
+  for (int64_t stride : {1, 2}) {
+    SCOPED_TRACE("depthwise stride " + std::to_string(stride));
+    Int8Case c = conv_case(
+        {1, 48, 12, 40}, {48, 1, 3, 3}, true, false, "Clip", true,
+        {A::make_ints("pads", {1, 1, 1, 1}), A::make_int("group", 48),
+         A::make_ints("strides", {stride, stride}), A::make_int("channels_last", 1), clip},
+        600 + stride);
+    c.in[0] = rand_f32({1, 12, 40, 48}, 0, 1, 610 + stride);
+    expect_int8_matches(t, c, 2);
+  }
+  Int8Case p = conv_case({1, 48, 6, 20}, {96, 48, 1, 1}, true, false, "Clip", true,
+                         {A::make_int("channels_last", 1), clip}, 620);
+  p.in[0] = rand_f32({1, 6, 20, 48}, 0, 1, 621);
+  expect_int8_matches(t, p, 2);
 }
 
 Int8Case linear_case(std::vector<int64_t> as, int64_t n, bool trans_b, bool bias, const char* act,

@@ -124,8 +124,10 @@ TEST(RuntimeInt8, CalibratedEngineRunsInt8LayersCloseToFp32AndItsCacheRebuildsIt
   auto int8 = b.build_serialized(*net, int8_config(&calib, cache));
   ASSERT_TRUE(int8.ok()) << int8.status().to_string();
   const BuildSummary& sum = b.last_summary();
-  EXPECT_EQ(sum.int8_layers, 3);
-  EXPECT_EQ(int8_layers(*int8), 3);
+  // conv1 reads the signed raw input in NHWC, which the INT8 conv declines (oneDNN 2.6 bug;
+  // see dnnl_conv_tactic.cpp): conv2 (uint8 input) and fc run INT8.
+  EXPECT_EQ(sum.int8_layers, 2);
+  EXPECT_EQ(int8_layers(*int8), 2);
   EXPECT_EQ(sum.calibration.samples, 160);
   EXPECT_EQ(sum.calibration.batches, 40);
   EXPECT_EQ(sum.calibration.algorithm, "entropy");
@@ -212,7 +214,7 @@ TEST(RuntimeInt8, PinnedLayersStayFp32AndAlgorithmsDiffer) {
   VectorCalibrator c(batches(10, 4, 60));
   BuilderConfig cfg = int8_config(&c);
   cfg.calibration.min_samples = 1;
-  cfg.layer_precisions = {"conv2:fp32", "f?:fp32"};
+  cfg.layer_precisions = {"conv1:fp32", "f?:fp32"};
   Builder b;
   auto bytes = b.build_serialized(*net, cfg);
   ASSERT_TRUE(bytes.ok()) << bytes.status().to_string();
@@ -253,7 +255,7 @@ TEST(RuntimeInt8, SaturationMonitorCountsValuesOutsideTheCalibratedRange) {
   EXPECT_TRUE(ctx->saturation().empty()) << "off by default";
   ctx->set_saturation_monitor(true);
   std::vector<ExecutionContext::SaturationStat> s0 = ctx->saturation();
-  ASSERT_EQ(s0.size(), 3u);  // conv1, conv2, fc
+  ASSERT_EQ(s0.size(), 2u);  // conv2, fc (conv1's signed NHWC input keeps it FP32)
   for (const auto& s : s0) {
     EXPECT_EQ(s.values, 0);
     EXPECT_LT(s.range_lo, s.range_hi);
@@ -263,7 +265,8 @@ TEST(RuntimeInt8, SaturationMonitorCountsValuesOutsideTheCalibratedRange) {
   ASSERT_TRUE(ctx->set_input("x", seen).ok());
   ASSERT_TRUE(ctx->execute().ok());
   std::vector<ExecutionContext::SaturationStat> s1 = ctx->saturation();
-  EXPECT_EQ(s1[0].values, seen.numel());  // conv1 reads x
+  const int64_t r1 = 4 * 8 * 12 * 12;  // conv2 reads relu1's output
+  EXPECT_EQ(s1[0].values, r1);
   for (const auto& s : s1) {
     EXPECT_GT(s.values, 0) << s.layer;
     EXPECT_EQ(s.saturated, 0) << s.layer << " of " << s.tensor;
@@ -274,8 +277,9 @@ TEST(RuntimeInt8, SaturationMonitorCountsValuesOutsideTheCalibratedRange) {
   ASSERT_TRUE(ctx->set_input("x", drift).ok());
   ASSERT_TRUE(ctx->execute().ok());
   std::vector<ExecutionContext::SaturationStat> s2 = ctx->saturation();
-  EXPECT_EQ(s2[0].values, 2 * seen.numel());  // cumulative
-  EXPECT_GT(s2[0].rate(), 0.3) << "conv1: " << s2[0].saturated << " of " << s2[0].values;
+  EXPECT_EQ(s2[0].values, 2 * r1);  // cumulative
+  const double drift_rate = static_cast<double>(s2[0].saturated - s1[0].saturated) / r1;
+  EXPECT_GT(drift_rate, 0.3) << "conv2: " << s2[0].saturated << " of " << s2[0].values;
   // Turning it on again resets; off lists nothing.
   ctx->set_saturation_monitor(true);
   EXPECT_EQ(ctx->saturation()[0].values, 0);
