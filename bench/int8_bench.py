@@ -131,15 +131,20 @@ def bench_model(a, name, tmp):
     return r
 
 
+def header(res, precision):
+    m = res["machine"]
+    return [f"# kiln {precision} vs FP32, CPU, {res['date']}", "",
+            f"{m['cpu_model']}, {m['cpus']} CPUs ({', '.join(m['cpu_flags'])}); "
+            f"{res['threads']} threads; batch 1; median of {res['runs']} runs in "
+            f"{res['rounds']} alternating rounds. {m['kiln_version']} @ "
+            f"{str(m['kiln_git_commit'])[:10]}{' (dirty tree)' if m['kiln_tree_dirty'] else ''}.",
+            ""]
+
+
 def markdown(res):
     if res.get("precision") == "bf16":
         return markdown_bf16(res)
-    lines = [f"# kiln INT8 vs FP32, CPU, {res['date']}", "",
-             f"{res['machine']['cpu_model']}, {res['machine']['cpus']} CPUs "
-             f"({', '.join(res['machine']['cpu_flags'])}); {res['threads']} threads; batch 1; "
-             f"median of {res['runs']} runs in {res['rounds']} alternating rounds. "
-             f"{res['machine']['kiln_version']} @ {str(res['machine']['kiln_git_commit'])[:10]}"
-             f"{' (dirty tree)' if res['machine']['kiln_tree_dirty'] else ''}.", "",
+    lines = header(res, "INT8") + [
              "| model | FP32 ms | INT8 ms | speed-up | INT8 layers | calibration | min cosine vs FP32 |",
              "|---|---:|---:|---:|---:|---|---:|"]
     for r in res["models"]:
@@ -157,12 +162,7 @@ def markdown(res):
 
 
 def markdown_bf16(res):
-    lines = [f"# kiln BF16 vs FP32, CPU, {res['date']}", "",
-             f"{res['machine']['cpu_model']}, {res['machine']['cpus']} CPUs "
-             f"({', '.join(res['machine']['cpu_flags'])}); {res['threads']} threads; batch 1; "
-             f"median of {res['runs']} runs in {res['rounds']} alternating rounds. "
-             f"{res['machine']['kiln_version']} @ {str(res['machine']['kiln_git_commit'])[:10]}"
-             f"{' (dirty tree)' if res['machine']['kiln_tree_dirty'] else ''}.", "",
+    lines = header(res, "BF16") + [
              "| model | FP32 ms | BF16 ms | speed-up | BF16 layers | min cosine vs FP32 |",
              "|---|---:|---:|---:|---:|---:|"]
     for r in res["models"]:

@@ -136,4 +136,31 @@ inline bool matches_reference(const Tensor& got, const Tensor& want) {
   return true;
 }
 
+// One run of the engine `bytes` with input `in` = x; a copy of output `out`.
+inline Tensor run_once(const std::vector<uint8_t>& bytes, const Tensor& x,
+                       const std::string& in = "x", const std::string& out = "y") {
+  auto e = Engine::deserialize(bytes);
+  EXPECT_TRUE(e.ok()) << e.status().to_string();
+  auto ctx = (*e)->create_context();
+  EXPECT_TRUE((*ctx)->set_input(in, x).ok());
+  Status s = (*ctx)->execute();
+  EXPECT_TRUE(s.ok()) << s.to_string();
+  Tensor y = (*ctx)->output(out).value();
+  Tensor c = Tensor::allocate(y.dtype(), y.shape()).value();
+  std::memcpy(c.data(), y.data(), y.nbytes());
+  return c;
+}
+
+// Cosine similarity of two float32 tensors of the same size.
+inline double cosine(const Tensor& a, const Tensor& b) {
+  double ab = 0, aa = 0, bb = 0;
+  for (int64_t i = 0; i < a.numel(); ++i) {
+    const double x = a.data_as<float>()[i], y = b.data_as<float>()[i];
+    ab += x * y;
+    aa += x * x;
+    bb += y * y;
+  }
+  return ab / std::sqrt(aa * bb);
+}
+
 }  // namespace kiln::test

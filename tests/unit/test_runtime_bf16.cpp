@@ -41,30 +41,6 @@ BuilderConfig config(bool bf16) {
   return cfg;
 }
 
-Tensor run_once(const std::vector<uint8_t>& bytes, const Tensor& x) {
-  auto e = Engine::deserialize(bytes);
-  EXPECT_TRUE(e.ok()) << e.status().to_string();
-  auto ctx = (*e)->create_context();
-  EXPECT_TRUE((*ctx)->set_input("x", x).ok());
-  Status s = (*ctx)->execute();
-  EXPECT_TRUE(s.ok()) << s.to_string();
-  Tensor y = (*ctx)->output("y").value();
-  Tensor c = Tensor::allocate(y.dtype(), y.shape()).value();
-  std::memcpy(c.data(), y.data(), y.nbytes());
-  return c;
-}
-
-double cosine(const Tensor& a, const Tensor& b) {
-  double ab = 0, aa = 0, bb = 0;
-  for (int64_t i = 0; i < a.numel(); ++i) {
-    const double x = a.data_as<float>()[i], y = b.data_as<float>()[i];
-    ab += x * y;
-    aa += x * x;
-    bb += y * y;
-  }
-  return ab / std::sqrt(aa * bb);
-}
-
 // layer name (or its first fused ONNX node) → precision, from the engine file.
 std::map<std::string, std::string> precisions(const std::vector<uint8_t>& bytes) {
   auto data = engine::read_engine({bytes.data(), bytes.size()}, engine::host_fingerprint());
