@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "core/errors.h"
+#include "ops/fused_kernels.h"
 #include "ops/shape_inference.h"
 #include "runtime/executor.h"
 #include "runtime/stream_impl.h"
@@ -179,13 +180,12 @@ class Context final : public ExecutionContext {
       // the range of x that quantizes without clipping.
       const Step& s = p_->steps[i];
       if (p_->data.layers[i].precision != "int8") continue;
-      const ir::Attribute* scale = s.node->attr("int8_x_scale");
-      if (scale == nullptr || !(scale->f > 0)) continue;
-      const ir::Attribute* u = s.node->attr("int8_x_unsigned");
-      const bool is_unsigned = u != nullptr && u->i != 0;
+      const std::optional<ops::fused::Int8Input> q =
+          ops::fused::read_int8(ops::NodeAttrs(*s.node, *s.schema));
+      if (!q) continue;
       state_.saturation_index[i] = static_cast<int>(state_.saturation.size());
-      state_.saturation.push_back({static_cast<int>(i), is_unsigned ? 0.f : -128.f * scale->f,
-                                   (is_unsigned ? 255.f : 127.f) * scale->f, 0, 0});
+      state_.saturation.push_back({static_cast<int>(i), q->is_unsigned ? 0.f : -128.f * q->scale,
+                                   (q->is_unsigned ? 255.f : 127.f) * q->scale, 0, 0});
     }
     if (state_.saturation.empty()) state_.saturation_index.clear();
   }
