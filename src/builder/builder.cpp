@@ -8,6 +8,7 @@
 #include "backends/backend.h"
 #include "builder/autotune.h"
 #include "builder/calibrate.h"
+#include "builder/explicit_quant.h"
 #include "builder/memory_planner.h"
 #include "builder/profiles.h"
 #include "builder/quantize.h"
@@ -92,7 +93,7 @@ class Build {
     phase("optimize", 0);
     Status o = optimize();
     if (!o.ok()) return report(o);
-    if (cfg_.precision.int8) {
+    if (cfg_.precision.int8 || !explicit_.layers.empty()) {
       phase("calibrate", 0);
       Status q = quantize();
       if (!q.ok()) return report(q);
@@ -127,6 +128,11 @@ class Build {
           {"algorithm", r.algorithm}, {"from_cache", r.from_cache},          {"samples", r.samples},
           {"batches", r.batches},     {"int8_layers", summary_.int8_layers}, {"tensors", tensors}};
     }
+    if (!explicit_.empty())
+      options["explicit_quantization"] = {
+          {"folded_weights", explicit_.folded_weights}, {"absorbed_inputs", explicit_.absorbed},
+          {"kept_dequantize", explicit_.kept},          {"kept_reasons", explicit_.why_kept},
+          {"annotated_layers", explicit_layers_},       {"int8_layers", summary_.int8_layers}};
     data_.build_options = options.dump();
     phase("serialize", 0);
     KILN_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, engine::write_engine(data_, model()));
@@ -151,6 +157,17 @@ class Build {
     KILN_ASSIGN_OR_RETURN(copy_bytes_, engine::write_engine(shell, net_.model()));
     KILN_ASSIGN_OR_RETURN(optimized_,
                           engine::read_engine_model({copy_bytes_.data(), copy_bytes_.size()}));
+    // Explicit quantization first: Q/DQ pairs between a layer and its producer would keep the
+    // optimizer from fusing them. Level 0 runs the graph as imported, pairs included.
+    if (cfg_.optimization_level >= 1 && builder::has_qdq(*optimized_->graph)) {
+      explicit_ = builder::absorb_qdq(*optimized_);
+      log(LogSeverity::kInfo, str("explicit quantization: ", explicit_.folded_weights,
+                                  " weight DequantizeLinear(s) folded, ", explicit_.absorbed,
+                                  " layer input(s) take their Q/DQ scale, ", explicit_.kept,
+                                  " activation DequantizeLinear(s) run as written"));
+      for (const std::string& why : explicit_.why_kept)
+        log(LogSeverity::kVerbose, "explicit quantization: kept " + why);
+    }
     passes::OptimizeOptions o;
     o.level = cfg_.optimization_level;
     o.disabled = cfg_.disabled_passes;
@@ -214,7 +231,8 @@ class Build {
     }
     if (cfg_.precision.int8) {
       const Int8Calibration& c = cfg_.calibration;
-      if (c.calibrator == nullptr && c.cache_path.empty())
+      // A Q/DQ model carries its own scales (layers without them then stay fp32).
+      if (c.calibrator == nullptr && c.cache_path.empty() && !builder::has_qdq(*net_.model().graph))
         problems_.push_back(
             err(Code::kCalibNoData, "--int8 needs calibration data or a calibration cache")
                 .with_fix("give --calib DIR (.npy batches of representative inputs) or "
@@ -235,6 +253,15 @@ class Build {
   // calibrator, or the calibration cache), which makes the INT8 tactics candidates for them.
   Status quantize() {
     std::vector<builder::Int8Layer> layers = builder::int8_candidates(*optimized_, pinned_);
+    if (!explicit_.layers.empty()) layers = annotate_explicit(std::move(layers));
+    const Int8Calibration& c = cfg_.calibration;
+    if (!cfg_.precision.int8 || (c.calibrator == nullptr && c.cache_path.empty())) {
+      if (!layers.empty())
+        log(LogSeverity::kInfo, str("explicit quantization: ", layers.size(),
+                                    " conv/linear layer(s) without a Q/DQ scale stay fp32",
+                                    cfg_.precision.int8 ? " (no calibration data)" : ""));
+      return Status::Ok();
+    }
     if (layers.empty()) {
       log(LogSeverity::kWarning, "--int8: no layer of this model can run INT8; all stay fp32");
       return Status::Ok();
@@ -257,6 +284,41 @@ class Build {
       log(LogSeverity::kInfo, str("int8: saturation ", r.tensors[i].saturation * 100, "% of '",
                                   r.tensors[i].name, "' (range ", r.tensors[i].amax, ")"));
     return Status::Ok();
+  }
+
+  // Layers whose input has a Q/DQ scale get it (and the model's weight scales where they still
+  // apply); returns the others.
+  std::vector<builder::Int8Layer> annotate_explicit(std::vector<builder::Int8Layer> layers) {
+    std::vector<builder::Int8Layer> rest;
+    int annotated = 0, own_weights = 0;
+    for (const builder::Int8Layer& l : layers) {
+      const builder::ExplicitScales::Activation* a =
+          builder::explicit_activation(explicit_, *l.node);
+      if (a == nullptr) {
+        rest.push_back(l);
+        continue;
+      }
+      l.node->set_attr(ir::Attribute::make_float("int8_x_scale", a->scale));
+      l.node->set_attr(ir::Attribute::make_int("int8_x_unsigned", a->is_unsigned ? 1 : 0));
+      const ir::Attribute* tb = l.node->attr("transB");
+      const int64_t axis =
+          l.node->op_type() == "FusedConv" ? 0 : (tb != nullptr && tb->i != 0 ? 0 : 1);
+      std::vector<float> ws = builder::explicit_weight_scales(explicit_, *l.node->input(1), axis);
+      if (ws.empty())
+        ++own_weights;
+      else
+        l.node->set_attr(ir::Attribute::make_floats("int8_w_scales", std::move(ws)));
+      ++annotated;
+    }
+    explicit_layers_ = annotated;
+    log(LogSeverity::kInfo,
+        str("explicit quantization: ", annotated, " layer(s) INT8 with the model's scales",
+            own_weights > 0 ? str(" (", own_weights,
+                                  " quantize their weights with their own per-channel scales: "
+                                  "the model's were per-tensor on another axis or rewritten "
+                                  "by the optimizer)")
+                            : std::string()));
+    return rest;
   }
 
   // Identifies the model a calibration cache belongs to: its graph and weights as imported.
@@ -342,12 +404,17 @@ class Build {
       layer.tactic = std::string(chosen->name());
       layer.params = c.variant.params;
       layer.precision = precision_of(n);
-      if (chosen->name().size() > 5 && chosen->name().substr(chosen->name().size() - 5) == ".int8")
+      // Counted by what the kernel computes: a QuantizeLinear run as written outputs int8
+      // but is no INT8 layer.
+      const std::string_view tactic = chosen->name();
+      if (tactic.ends_with(".int8")) {
         layer.precision = "int8";
-      if (chosen->name().size() > 5 && chosen->name().substr(chosen->name().size() - 5) == ".bf16")
+        ++summary_.int8_layers;
+      }
+      if (tactic.ends_with(".bf16")) {
         layer.precision = "bf16";
-      if (layer.precision == "int8") ++summary_.int8_layers;
-      if (layer.precision == "bf16") ++summary_.bf16_layers;
+        ++summary_.bf16_layers;
+      }
       layer.fused_from = n.origins();
       if (cfg_.pack_weights && i < opt_nodes.size()) pack(i, *chosen, at, *schema, layer);
       if (c.candidates > 1)
@@ -475,6 +542,8 @@ class Build {
   BuildSummary& summary_;
   std::vector<uint8_t> copy_bytes_;
   std::unique_ptr<ir::Model> optimized_;
+  builder::ExplicitScales explicit_;  // what the model's Q/DQ pairs said (explicit_quant.h)
+  int explicit_layers_ = 0;           // layers annotated from them
   std::vector<Status> problems_;
   backends::Device* device_ = nullptr;
   InputRanges ranges_;

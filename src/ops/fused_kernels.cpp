@@ -22,6 +22,7 @@ void add_activation_attrs(OpSchema& schema) {
 void add_precision_attrs(OpSchema& schema) {
   schema.attr("int8_x_scale", ir::AttrType::kFloat, 0.0f)
       .attr_int_enum("int8_x_unsigned", 0, {0, 1})
+      .attr("int8_w_scales", ir::AttrType::kFloats, std::vector<float>{})
       .attr_int_enum("bf16", 0, {0, 1});
 }
 
@@ -32,7 +33,8 @@ bool read_bf16(const NodeAttrs& attrs) {
 std::optional<Int8Input> read_int8(const NodeAttrs& attrs) {
   const float scale = attrs.attr_float("int8_x_scale", 0.0f);
   if (!(scale > 0) || !std::isfinite(scale)) return std::nullopt;
-  return Int8Input{scale, attrs.attr_int("int8_x_unsigned", 0) != 0};
+  return Int8Input{scale, attrs.attr_int("int8_x_unsigned", 0) != 0,
+                   attrs.attr_floats("int8_w_scales")};
 }
 
 Result<ActivationSpec> read_activation(const NodeAttrs& attrs) {

@@ -22,13 +22,16 @@ void add_activation_attrs(OpSchema& schema);
 // INT8 annotations its quantization writes on a layer it calibrated:
 // `int8_x_scale` (float, 0 = not quantized): the per-tensor scale of input 0 (A / X), so an
 // INT8 kernel computes with x_q = saturate(round(x / scale)); `int8_x_unsigned` (0/1): x_q is
-// uint8 (the calibration never saw a negative value, e.g. after a ReLU) rather than int8.
-// Reference kernels ignore both: they stay the FP32 oracle.
+// uint8 (the calibration never saw a negative value, e.g. after a ReLU) rather than int8;
+// `int8_w_scales` (floats, empty = the kernel's own max|w| / 127 per channel): the weights'
+// per-output-channel scales of an explicitly quantized model (its DequantizeLinear scales).
+// Reference kernels ignore them all: they stay the FP32 oracle.
 void add_precision_attrs(OpSchema& schema);
 
 struct Int8Input {
   float scale = 0;
   bool is_unsigned = false;
+  std::vector<float> w_scales;  // empty: the kernel chooses
 };
 // The node's INT8 annotation; nullopt when it has none (or a scale that is not positive and
 // finite).

@@ -177,7 +177,10 @@ int run_build(const BuildArgs& a) {
     std::printf("  autotune: %d layer(s) timed, %d from the timing cache, %.2f s\n",
                 sum.timed_layers, sum.cached_layers, sum.tuning_seconds);
   if (a.bf16) std::printf("  bf16: %d layer(s)\n", sum.bf16_layers);
-  if (a.int8) {
+  if (sum.int8_layers > 0 && (!a.int8 || (a.calib_dir.empty() && a.calib_cache.empty()))) {
+    std::printf("  int8: %d layer(s) (scales from the model's QuantizeLinear/DequantizeLinear)\n",
+                sum.int8_layers);
+  } else if (a.int8) {
     const CalibrationReport& r = sum.calibration;
     std::printf("  int8: %d layer(s) (%s%s)\n", sum.int8_layers,
                 r.from_cache ? "scales from " : r.algorithm.c_str(),

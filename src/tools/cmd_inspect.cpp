@@ -154,10 +154,14 @@ int run_inspect(const InspectArgs& a) {
       data->built_on.to_string().c_str(),
       missing.empty() ? "can run it" : str("cannot run it (missing ", missing.size(), ")").c_str());
   nlohmann::json shown_options = j["build_options"];
-  nlohmann::json calib;
+  nlohmann::json calib, qdq;
   if (shown_options.is_object() && shown_options.contains("int8_calibration")) {
     calib = shown_options["int8_calibration"];
     shown_options.erase("int8_calibration");
+  }
+  if (shown_options.is_object() && shown_options.contains("explicit_quantization")) {
+    qdq = shown_options["explicit_quantization"];
+    shown_options.erase("explicit_quantization");
   }
   std::printf("  build options: %s\n", shown_options.dump().c_str());
   const nlohmann::json precision_flags =
@@ -181,7 +185,18 @@ int run_inspect(const InspectArgs& a) {
     std::printf(
         "  fp16: allowed, but no CPU tactic computes FP16 (no native FP16 on x86 before "
         "AVX512-FP16): those layers run FP32\n");
-  if (calib.is_object()) {
+  if (qdq.is_object()) {
+    int int8 = 0;
+    for (const auto& l : layers) int8 += l["precision"] == "int8" ? 1 : 0;
+    std::printf(
+        "  explicit quantization (Q/DQ): %d layer(s) INT8 with the model's scales; %d weight "
+        "DequantizeLinear folded; %d activation DequantizeLinear run as written (FP32)\n",
+        calib.is_object() ? qdq.value("annotated_layers", 0) : int8, qdq.value("folded_weights", 0),
+        qdq.value("kept_dequantize", 0));
+    for (const auto& why : qdq.value("kept_reasons", nlohmann::json::array()))
+      std::printf("    kept %s\n", why.get<std::string>().c_str());
+  }
+  if (calib.is_object() || qdq.is_object()) {
     std::vector<std::string> fallback;
     int int8 = 0;
     for (const auto& l : layers) {
@@ -192,12 +207,14 @@ int run_inspect(const InspectArgs& a) {
     }
     std::printf(
         "  int8: %d layer(s); scales %s\n", int8,
-        calib.value("from_cache", false)
+        !calib.is_object() ? "from the model's Q/DQ nodes"
+        : calib.value("from_cache", false)
             ? "from a calibration cache"
             : str(calib.value("algorithm", std::string()), " calibration, ",
                   calib.value("samples", 0), " samples in ", calib.value("batches", 0), " batches")
                   .c_str());
-    const nlohmann::json& ts = calib["tensors"];
+    const nlohmann::json ts = calib.is_object() ? calib.value("tensors", nlohmann::json::array())
+                                                : nlohmann::json::array();
     for (size_t k = 0; k < ts.size() && k < 5 && !calib.value("from_cache", false); ++k)
       std::printf("    saturation %.4f%% of '%s' (range %.4g)\n",
                   ts[k].value("saturation", 0.0) * 100, ts[k].value("name", std::string()).c_str(),

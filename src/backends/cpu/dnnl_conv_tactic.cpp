@@ -529,8 +529,9 @@ class DnnlConvTactic final : public Tactic {
                                                       const Tensor* packed, bool release) {
     std::shared_ptr<const cpu::QuantizedWeights> q;
     if (s.int8) {
-      KILN_ASSIGN_OR_RETURN(cpu::QuantizedWeights qw,
-                            cpu::quantize_per_channel(*s.w, 0, s.b, s.int8->scale));
+      KILN_ASSIGN_OR_RETURN(
+          cpu::QuantizedWeights qw,
+          cpu::quantize_per_channel(*s.w, 0, s.b, s.int8->scale, s.int8->w_scales));
       q = std::make_shared<const cpu::QuantizedWeights>(std::move(qw));
     }
     return std::make_unique<DnnlConvKernel>(node, schema, s, std::move(impl), packed, release,

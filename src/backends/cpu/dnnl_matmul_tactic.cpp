@@ -472,9 +472,9 @@ class DnnlMatMulTactic final : public Tactic {
     std::shared_ptr<const cpu::QuantizedWeights> q;
     if (s.int8) {
       const Tensor* c = s.has_bias ? node.input(2)->initializer() : nullptr;
-      KILN_ASSIGN_OR_RETURN(
-          cpu::QuantizedWeights qw,
-          cpu::quantize_per_channel(*s.b_const, s.trans_b ? 0 : 1, c, s.int8->scale));
+      KILN_ASSIGN_OR_RETURN(cpu::QuantizedWeights qw,
+                            cpu::quantize_per_channel(*s.b_const, s.trans_b ? 0 : 1, c,
+                                                      s.int8->scale, s.int8->w_scales));
       q = std::make_shared<const cpu::QuantizedWeights>(std::move(qw));
     }
     return std::make_unique<DnnlMatMulKernel>(node, schema, s, std::move(impl), packed, release,

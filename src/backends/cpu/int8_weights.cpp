@@ -7,7 +7,7 @@
 namespace kiln::backends::cpu {
 
 Result<QuantizedWeights> quantize_per_channel(const Tensor& w, size_t axis, const Tensor* bias,
-                                              float x_scale) {
+                                              float x_scale, std::span<const float> given) {
   const std::vector<int64_t>& shape = w.shape();
   // w viewed as [outer, channels, inner].
   size_t outer = 1, inner = 1;
@@ -25,12 +25,15 @@ Result<QuantizedWeights> quantize_per_channel(const Tensor& w, size_t axis, cons
       amax[c] = m;
     }
 
+  const bool use_given =
+      given.size() == channels &&
+      std::all_of(given.begin(), given.end(), [](float s) { return s > 0 && std::isfinite(s); });
   QuantizedWeights q;
   q.w_scales.resize(channels);
   q.out_scales.resize(channels);
   for (size_t c = 0; c < channels; ++c) {
     // An all-zero channel quantizes to zeros under any scale.
-    q.w_scales[c] = amax[c] > 0 ? amax[c] / 127.f : 1.f;
+    q.w_scales[c] = use_given ? given[c] : amax[c] > 0 ? amax[c] / 127.f : 1.f;
     q.out_scales[c] = x_scale * q.w_scales[c];
   }
   KILN_ASSIGN_OR_RETURN(q.weights, Tensor::allocate(DataType::kInt8, shape));

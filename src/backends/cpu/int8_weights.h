@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstddef>
+#include <span>
 #include <vector>
 
 #include "kiln/status.h"
@@ -23,8 +24,9 @@ struct QuantizedWeights {
 };
 
 // `w`: float32 weights whose output channels run along `axis`; `bias`: float32 [channels] or
-// nullptr.
+// nullptr; `given`: per-channel scales to use instead of max|w| / 127 (an explicitly quantized
+// model's own), ignored unless it holds one positive finite scale per channel.
 Result<QuantizedWeights> quantize_per_channel(const Tensor& w, size_t axis, const Tensor* bias,
-                                              float x_scale);
+                                              float x_scale, std::span<const float> given = {});
 
 }  // namespace kiln::backends::cpu
