@@ -101,6 +101,9 @@ struct Int8Calibration {
   // with `strict`: a few hundred real inputs are what makes INT8 ranges representative.
   int64_t min_samples = 500;
   bool strict = false;
+  // Layers whose estimated quantization SQNR (CalibrationReport::layers) is below this many dB
+  // stay FP32 (`--int8-min-sqnr`); 0 = every calibrated layer may run INT8.
+  double min_sqnr_db = 0;
 };
 
 // What calibration chose, per tensor (BuildSummary, `kiln build` log, inspect).
@@ -108,6 +111,18 @@ struct CalibratedTensor {
   std::string name;
   float amax = 0;         // the range [-amax, amax] (or [0, amax]) the tensor is quantized to
   double saturation = 0;  // fraction of calibration values beyond it (clipped)
+  // Estimated signal-to-quantization-noise ratio of its INT8 (or UINT8) values over the
+  // calibration data, from the histogram (0 when the scales came from a cache).
+  double sqnr_db = 0;
+};
+// The quantization error of one calibrated conv/linear layer, as a signal-to-noise ratio.
+struct LayerQuantError {
+  std::string layer;
+  std::string tensor;         // its input
+  double input_sqnr_db = 0;   // the input quantized to its range (CalibratedTensor::sqnr_db)
+  double weight_sqnr_db = 0;  // the weights quantized per output channel (exact)
+  double sqnr_db = 0;         // both (their noise-to-signal ratios add)
+  bool kept_fp32 = false;     // below Int8Calibration::min_sqnr_db
 };
 struct CalibrationReport {
   bool from_cache = false;
@@ -115,6 +130,8 @@ struct CalibrationReport {
   int64_t samples = 0;
   int64_t batches = 0;
   std::vector<CalibratedTensor> tensors;  // highest saturation first
+  // Calibrated layers, largest error (lowest sqnr_db) first; empty for a cache (no histograms).
+  std::vector<LayerQuantError> layers;
 };
 
 // Reports build progress: a phase name and the fraction of it done (0..1). Called on the

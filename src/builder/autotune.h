@@ -15,9 +15,9 @@ namespace kiln::builder {
 struct TacticChoice {
   const backends::Tactic* tactic = nullptr;
   backends::Tactic::Variant variant;
-  double ms = -1;       // measured (or cached) time of the winner; -1 when not timed
-  int candidates = 0;   // (tactic, variant) pairs considered
-  int timed = 0;        // of which timed now (the rest came from the cache)
+  double ms = -1;      // measured (or cached) time of the winner; -1 when not timed
+  int candidates = 0;  // (tactic, variant) pairs considered
+  int timed = 0;       // of which timed now (the rest came from the cache)
 };
 
 // What identifies a layer's timing: op, attributes, operand shapes/types, which operands are

@@ -2,6 +2,8 @@
 // per layer on the target device, plans activation memory per profile at its max shapes, and
 // writes the engine.
 #include <chrono>
+#include <cmath>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
@@ -45,6 +47,11 @@ std::string precision_of(const ir::Node& n) {
     default:
       return data_type_name(out->type.dtype);
   }
+}
+
+// JSON has no infinity (a tensor or weights that quantize exactly).
+nlohmann::json finite_or_null(double v) {
+  return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
 }
 
 nlohmann::json options_json(const BuilderConfig& c) {
@@ -123,10 +130,26 @@ class Build {
       const CalibrationReport& r = summary_.calibration;
       nlohmann::json tensors = nlohmann::json::array();
       for (const CalibratedTensor& t : r.tensors)
-        tensors.push_back({{"name", t.name}, {"amax", t.amax}, {"saturation", t.saturation}});
-      options["int8_calibration"] = {
-          {"algorithm", r.algorithm}, {"from_cache", r.from_cache},          {"samples", r.samples},
-          {"batches", r.batches},     {"int8_layers", summary_.int8_layers}, {"tensors", tensors}};
+        tensors.push_back({{"name", t.name},
+                           {"amax", t.amax},
+                           {"saturation", t.saturation},
+                           {"sqnr_db", finite_or_null(t.sqnr_db)}});
+      nlohmann::json errors = nlohmann::json::array();
+      for (const LayerQuantError& e : r.layers)
+        errors.push_back({{"layer", e.layer},
+                          {"tensor", e.tensor},
+                          {"input_sqnr_db", finite_or_null(e.input_sqnr_db)},
+                          {"weight_sqnr_db", finite_or_null(e.weight_sqnr_db)},
+                          {"sqnr_db", finite_or_null(e.sqnr_db)},
+                          {"kept_fp32", e.kept_fp32}});
+      options["int8_calibration"] = {{"algorithm", r.algorithm},
+                                     {"from_cache", r.from_cache},
+                                     {"samples", r.samples},
+                                     {"batches", r.batches},
+                                     {"int8_layers", summary_.int8_layers},
+                                     {"tensors", tensors},
+                                     {"min_sqnr_db", cfg_.calibration.min_sqnr_db},
+                                     {"layers", errors}};
     }
     if (!explicit_.empty())
       options["explicit_quantization"] = {
@@ -270,9 +293,12 @@ class Build {
     for (const builder::Int8Layer& l : layers)
       if (std::find(tensors.begin(), tensors.end(), l.input) == tensors.end())
         tensors.push_back(l.input);
-    builder::CalibrationContext ctx{*optimized_, tensors, cfg_, model_key()};
+    builder::CalibrationContext ctx{*optimized_, tensors, {}, cfg_, model_key()};
+    for (const builder::Int8Layer& l : layers)
+      if (l.non_negative) ctx.unsigned_tensors.insert(l.input);
     using Ranges = std::map<std::string, float>;
     KILN_ASSIGN_OR_RETURN(Ranges amax, builder::calibrate(ctx, summary_.calibration));
+    layers = rank_quantization_error(std::move(layers), amax);
     const int annotated = builder::annotate_int8(layers, amax);
     const CalibrationReport& r = summary_.calibration;
     log(LogSeverity::kInfo,
@@ -284,6 +310,54 @@ class Build {
       log(LogSeverity::kInfo, str("int8: saturation ", r.tensors[i].saturation * 100, "% of '",
                                   r.tensors[i].name, "' (range ", r.tensors[i].amax, ")"));
     return Status::Ok();
+  }
+
+  // The calibration report's per-layer quantization error (input from its histogram, weights
+  // exactly), largest first; returns the layers that may run INT8: those at or above
+  // --int8-min-sqnr. A cache has no histograms: no ranking, every layer may.
+  std::vector<builder::Int8Layer> rank_quantization_error(
+      std::vector<builder::Int8Layer> layers, const std::map<std::string, float>& amax) {
+    CalibrationReport& r = summary_.calibration;
+    if (r.from_cache) return layers;
+    std::map<std::string, double> input_sqnr;
+    for (const CalibratedTensor& t : r.tensors) input_sqnr[t.name] = t.sqnr_db;
+    const double floor_db = cfg_.calibration.min_sqnr_db;
+    std::vector<builder::Int8Layer> keep;
+    for (const builder::Int8Layer& l : layers) {
+      auto it = input_sqnr.find(l.input);
+      if (it == input_sqnr.end() || amax.count(l.input) == 0) {
+        keep.push_back(l);
+        continue;
+      }
+      LayerQuantError e{l.node->name(), l.input, it->second, builder::weight_sqnr_db(*l.node)};
+      // Noise-to-signal ratios add: 10^(-sqnr/10) each.
+      e.sqnr_db = -10 * std::log10(std::pow(10.0, -e.input_sqnr_db / 10) +
+                                   std::pow(10.0, -e.weight_sqnr_db / 10));
+      e.kept_fp32 = floor_db > 0 && e.sqnr_db < floor_db;
+      if (!e.kept_fp32) keep.push_back(l);
+      r.layers.push_back(std::move(e));
+    }
+    std::stable_sort(
+        r.layers.begin(), r.layers.end(),
+        [](const LayerQuantError& a, const LayerQuantError& b) { return a.sqnr_db < b.sqnr_db; });
+    int kept = 0;
+    for (const LayerQuantError& e : r.layers) kept += e.kept_fp32 ? 1 : 0;
+    for (size_t i = 0; i < r.layers.size() && i < 5; ++i)
+      log(LogSeverity::kInfo,
+          str("int8: quantization error: layer '", r.layers[i].layer, "' SQNR ",
+              fixed(r.layers[i].sqnr_db), " dB (input '", r.layers[i].tensor, "' ",
+              fixed(r.layers[i].input_sqnr_db), " dB, weights ", fixed(r.layers[i].weight_sqnr_db),
+              " dB)", r.layers[i].kept_fp32 ? ": kept FP32" : ""));
+    if (floor_db > 0)
+      log(LogSeverity::kInfo, str("int8: ", kept, " layer(s) below --int8-min-sqnr ",
+                                  fixed(floor_db), " dB stay FP32"));
+    return keep;
+  }
+
+  static std::string fixed(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f", v);
+    return buf;
   }
 
   // Layers whose input has a Q/DQ scale get it (and the model's weight scales where they still

@@ -43,7 +43,7 @@ Result<std::map<std::string, float>> from_cache(const CalibrationContext& ctx,
   for (const std::string& t : ctx.tensors) {
     const float a = cache.scales.at(t) * kCacheLevels;
     amax[t] = a;
-    report.tensors.push_back({t, a, 0.0});
+    report.tensors.push_back({t, a, 0.0, 0.0});
   }
   report.from_cache = true;
   report.algorithm = calib::algorithm_name(cache.algorithm);
@@ -144,7 +144,9 @@ Result<std::map<std::string, float>> calibrate(const CalibrationContext& ctx,
     if (it == ranges.end()) continue;  // never produced by a run (e.g. a branch not taken)
     amax[t] = it->second.amax;
     cache.scales[t] = it->second.amax / kCacheLevels;
-    report.tensors.push_back({t, it->second.amax, it->second.saturation});
+    const bool u8 = ctx.unsigned_tensors.count(t) != 0;
+    report.tensors.push_back({t, it->second.amax, it->second.saturation,
+                              u8 ? it->second.sqnr_db_unsigned : it->second.sqnr_db});
   }
   std::stable_sort(report.tensors.begin(), report.tensors.end(),
                    [](const CalibratedTensor& x, const CalibratedTensor& y) {

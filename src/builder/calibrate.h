@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -15,8 +16,9 @@ namespace kiln::builder {
 struct CalibrationContext {
   const ir::Model& optimized;        // the graph the engine will hold (before INT8 annotation)
   std::vector<std::string> tensors;  // whose ranges are needed
-  const BuilderConfig& config;       // profiles, calibration options, logger
-  std::string model_key;             // identifies the model in the calibration cache
+  std::set<std::string> unsigned_tensors;  // of those, the ones quantized to uint8
+  const BuilderConfig& config;             // profiles, calibration options, logger
+  std::string model_key;                   // identifies the model in the calibration cache
 };
 
 // name -> amax. CALIBRATION_FAILED codes for every failure (no data, batches that do not fit

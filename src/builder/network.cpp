@@ -49,9 +49,8 @@ Result<std::unique_ptr<Network>> Network::from_onnx_file(const std::string& path
 
 Result<std::unique_ptr<Network>> Network::from_onnx_bytes(std::string_view bytes,
                                                           ErrorRecorder* recorder) {
-  KILN_ASSIGN_OR_RETURN(auto model, check_imported(onnx_import::import_bytes(
-                                                       bytes.data(), bytes.size()),
-                                                   recorder));
+  KILN_ASSIGN_OR_RETURN(
+      auto model, check_imported(onnx_import::import_bytes(bytes.data(), bytes.size()), recorder));
   return std::unique_ptr<Network>(new Network(std::move(model)));
 }
 
@@ -77,7 +76,9 @@ std::vector<std::string> Network::outputs() const {
   return out;
 }
 
-size_t Network::num_nodes() const { return model_->graph->num_nodes(); }
+size_t Network::num_nodes() const {
+  return model_->graph->num_nodes();
+}
 
 OptimizationProfile& OptimizationProfile::set(std::string input, std::vector<int64_t> min,
                                               std::vector<int64_t> opt, std::vector<int64_t> max) {

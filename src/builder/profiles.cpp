@@ -43,20 +43,18 @@ void check_range(const ir::Value& v, size_t p, const ShapeRangeSpec& r,
                  std::vector<Status>& problems) {
   const std::string& name = v.name();
   if (r.min.size() != r.opt.size() || r.opt.size() != r.max.size()) {
-    problems.push_back(err(Code::kProfileRangeInvalid, "profile ", p, " input '", name,
-                           "': min ", Dims::of(r.min).to_string(), ", opt ",
-                           Dims::of(r.opt).to_string(), " and max ", Dims::of(r.max).to_string(),
-                           " have different ranks"));
+    problems.push_back(err(Code::kProfileRangeInvalid, "profile ", p, " input '", name, "': min ",
+                           Dims::of(r.min).to_string(), ", opt ", Dims::of(r.opt).to_string(),
+                           " and max ", Dims::of(r.max).to_string(), " have different ranks"));
     return;
   }
   const Dims& declared = v.type.shape;
   if (declared.rank_known() && declared.rank() != r.min.size()) {
-    problems.push_back(err(Code::kProfileShapeMismatch, "profile ", p, " input '", name,
-                           "' is given rank-", r.min.size(), " shapes (", shape_x(r.min),
-                           ") but the model declares rank ", declared.rank(), " ",
-                           v.type.to_string())
-                           .with_fix(str("give '", name, "' shapes like ",
-                                         example_shape(v.type, 1))));
+    problems.push_back(
+        err(Code::kProfileShapeMismatch, "profile ", p, " input '", name, "' is given rank-",
+            r.min.size(), " shapes (", shape_x(r.min), ") but the model declares rank ",
+            declared.rank(), " ", v.type.to_string())
+            .with_fix(str("give '", name, "' shapes like ", example_shape(v.type, 1))));
     return;
   }
   for (size_t d = 0; d < r.min.size(); ++d) {
@@ -67,11 +65,11 @@ void check_range(const ir::Value& v, size_t p, const ShapeRangeSpec& r,
                              shape_x(r.max), "); need 0 <= min <= opt <= max"));
     else if (declared.rank_known() && declared[d].is_static() &&
              (r.min[d] != declared[d].value || r.max[d] != declared[d].value))
-      problems.push_back(err(Code::kProfileShapeMismatch, "profile ", p, " input '", name, "' dim ",
-                             d, " ranges over [", r.min[d], ", ", r.max[d], "] but the model fixes it to ",
-                             declared[d].value, " (", v.type.to_string(), ")")
-                             .with_fix(str("use ", declared[d].value, " for dim ", d,
-                                           " in min, opt and max")));
+      problems.push_back(
+          err(Code::kProfileShapeMismatch, "profile ", p, " input '", name, "' dim ", d,
+              " ranges over [", r.min[d], ", ", r.max[d], "] but the model fixes it to ",
+              declared[d].value, " (", v.type.to_string(), ")")
+              .with_fix(str("use ", declared[d].value, " for dim ", d, " in min, opt and max")));
   }
   const std::optional<int64_t> n = checked_numel(r.max);
   if (!n || *n > kMaxProfileElements)

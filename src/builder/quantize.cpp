@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 
 #include "core/errors.h"
 #include "ops/op_schema.h"
@@ -234,6 +235,44 @@ int allow_bf16(ir::Model& model, const std::vector<LayerPrecision>& pinned) {
     ++n;
   }
   return n;
+}
+
+double weight_sqnr_db(const ir::Node& layer) {
+  const ir::Value* wv = layer.input(1);
+  const Tensor* w = wv != nullptr ? wv->initializer() : nullptr;
+  if (w == nullptr || w->dtype() != DataType::kFloat32 || w->rank() < 2) return 0;
+  // Output channels: axis 0 of conv weights and of transposed (N x K) linear weights, else 1.
+  const ir::Attribute* tb = layer.attr("transB");
+  const size_t axis = is_kiln(layer, "FusedConv") || (tb != nullptr && tb->i != 0) ? 0 : 1;
+  const std::vector<int64_t>& shape = w->shape();
+  size_t outer = 1, inner = 1;
+  for (size_t i = 0; i < axis; ++i) outer *= static_cast<size_t>(shape[i]);
+  for (size_t i = axis + 1; i < shape.size(); ++i) inner *= static_cast<size_t>(shape[i]);
+  const size_t channels = static_cast<size_t>(shape[axis]);
+  const float* p = w->data_as<float>();
+  std::vector<float> scale(channels, 0.f);
+  const ir::Attribute* given = layer.attr("int8_w_scales");
+  if (given != nullptr && given->floats.size() == channels) {
+    scale = given->floats;
+  } else {
+    for (size_t o = 0; o < outer; ++o)
+      for (size_t c = 0; c < channels; ++c)
+        for (size_t i = 0; i < inner; ++i)
+          scale[c] = std::max(scale[c], std::fabs(p[(o * channels + c) * inner + i]) / 127.f);
+  }
+  double signal = 0, noise = 0;
+  for (size_t o = 0; o < outer; ++o)
+    for (size_t c = 0; c < channels; ++c)
+      for (size_t i = 0; i < inner; ++i) {
+        const double x = p[(o * channels + c) * inner + i];
+        const double q =
+            scale[c] > 0 ? std::clamp(std::nearbyint(x / scale[c]), -127.0, 127.0) * scale[c] : 0;
+        signal += x * x;
+        noise += (x - q) * (x - q);
+      }
+  if (signal == 0) return 0;
+  if (noise == 0) return std::numeric_limits<double>::infinity();
+  return 10 * std::log10(signal / noise);
 }
 
 int annotate_int8(const std::vector<Int8Layer>& layers, const std::map<std::string, float>& amax) {

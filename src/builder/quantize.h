@@ -44,6 +44,11 @@ int allow_bf16(ir::Model& model, const std::vector<LayerPrecision>& pinned);
 // values, …). Static, so a value calibration happened to see non-negative is not trusted.
 bool non_negative(const ir::Value& v);
 
+// Signal-to-quantization-noise ratio (dB) of the layer's constant weights quantized
+// symmetrically per output channel the way the INT8 kernels do (max|w| / 127, or the model's
+// own scales `int8_w_scales`): exact. Infinity when they quantize exactly.
+double weight_sqnr_db(const ir::Node& layer);
+
 // The scales INT8 layers read (`amax` per tensor: the calibrated range): sets int8_x_scale =
 // amax / 255 (uint8 inputs) or amax / 127 (int8), int8_x_unsigned. Layers whose input has no
 // range stay FP32; returns how many layers were annotated.

@@ -195,7 +195,32 @@ Result<Range> choose_range(const TensorStats& stats, Algorithm algorithm, double
   r.amax = std::min(r.amax, stats.abs_max());
   r.scale = r.amax / 127.0f;
   r.saturation = saturation(stats, r.amax);
+  r.sqnr_db = sqnr_db(stats, r.amax, 127);
+  r.sqnr_db_unsigned = sqnr_db(stats, r.amax, 255);
   return r;
+}
+
+double sqnr_db(const TensorStats& stats, float amax, int steps) {
+  if (stats.range() == 0 || !(amax > 0) || steps <= 0) return 0;
+  auto hist = stats.histogram();
+  hist[0] -= std::min<uint64_t>(hist[0], stats.zeros());
+  const double w = stats.bin_width();
+  const double step = static_cast<double>(amax) / steps;
+  const double rounding = step * step / 12;
+  double signal = 0, noise = 0;
+  for (size_t i = 0; i < hist.size(); ++i) {
+    if (hist[i] == 0) continue;
+    const double c = (static_cast<double>(i) + 0.5) * w;
+    const double n = static_cast<double>(hist[i]);
+    signal += n * c * c;
+    if (c > amax)
+      noise += n * (c - amax) * (c - amax);
+    else
+      noise += n * (c < step / 2 ? c * c : rounding);
+  }
+  if (signal == 0) return 0;
+  if (noise == 0) return std::numeric_limits<double>::infinity();
+  return 10 * std::log10(signal / noise);
 }
 
 }  // namespace kiln::calib

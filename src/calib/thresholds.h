@@ -36,6 +36,11 @@ struct Range {
   float amax = 0;         // quantize to [-amax, amax]
   float scale = 0;        // amax / 127: the real value of one INT8 step
   double saturation = 0;  // fraction of the finite values with |x| > amax (from the histogram)
+  // Estimated signal-to-quantization-noise ratio (sqnr_db below) of the tensor quantized to
+  // this range as int8 (127 steps) and as uint8 (255 steps; for tensors that are never
+  // negative).
+  double sqnr_db = 0;
+  double sqnr_db_unsigned = 0;
 };
 
 // The range `algorithm` picks for a tensor (named in messages by tensor_name). Errors:
@@ -55,5 +60,12 @@ size_t kl_threshold_bin(std::span<const uint64_t> histogram, size_t levels = kQu
 // edge (entropy, percentile) or at least the abs-max (minmax: 0); otherwise the bin holding amax
 // counts as not saturated.
 double saturation(const TensorStats& stats, float amax);
+
+// Signal-to-quantization-noise ratio, 10 log10(sum x^2 / sum (x - q(x))^2), of the values the
+// histogram holds quantized to `steps` levels of [0, amax] (127: int8, 255: uint8), estimated
+// from bin centres: a clipped value's error is its distance to amax, a value below half a step
+// rounds to 0 (error: itself), any other's error has the uniform rounding noise step^2 / 12.
+// Exact zeros are noiseless. Infinity when nothing is lost; 0 without any nonzero value.
+double sqnr_db(const TensorStats& stats, float amax, int steps);
 
 }  // namespace kiln::calib

@@ -27,11 +27,18 @@ struct BuildArgs {
   std::string calib_dir, calib_algo = "entropy", calib_cache;
   double calib_percentile = 99.99;
   int64_t calib_min_samples = 500;
+  double int8_min_sqnr = 0;
   bool strict = false;
   std::vector<std::string> layer_precisions;
   double workspace_mib = 0;
   int opt_level = 3;
 };
+
+int kept_low_sqnr(const BuildSummary& s) {
+  int n = 0;
+  for (const LayerQuantError& e : s.calibration.layers) n += e.kept_fp32 ? 1 : 0;
+  return n;
+}
 
 Status write_file(const std::string& path, const std::vector<uint8_t>& bytes) {
   // Write next to the target and rename: a failed or interrupted build never leaves a
@@ -77,6 +84,7 @@ int run_build(const BuildArgs& a) {
   config.calibration.percentile = a.calib_percentile;
   config.calibration.cache_path = a.calib_cache;
   config.calibration.min_samples = a.calib_min_samples;
+  config.calibration.min_sqnr_db = a.int8_min_sqnr;
   config.calibration.strict = a.strict;
   if ((!a.calib_dir.empty() || !a.calib_cache.empty()) && !a.int8)
     return fail(err(Code::kInvalidOption, "--calib / --calib-cache need --int8"));
@@ -148,7 +156,8 @@ int run_build(const BuildArgs& a) {
                                 {{"layers", builder.last_summary().int8_layers},
                                  {"algorithm", builder.last_summary().calibration.algorithm},
                                  {"from_cache", builder.last_summary().calibration.from_cache},
-                                 {"samples", builder.last_summary().calibration.samples}}},
+                                 {"samples", builder.last_summary().calibration.samples},
+                                 {"kept_fp32_low_sqnr", kept_low_sqnr(builder.last_summary())}}},
                                {"packed_weights",
                                 {{"layers", builder.last_summary().packed_layers},
                                  {"bytes", builder.last_summary().packed_bytes}}},
@@ -189,6 +198,14 @@ int run_build(const BuildArgs& a) {
     for (size_t i = 0; i < r.tensors.size() && i < 3 && !r.from_cache; ++i)
       std::printf("    saturation %.4f%% of '%s' (range %.4g)\n", r.tensors[i].saturation * 100,
                   r.tensors[i].name.c_str(), r.tensors[i].amax);
+    for (size_t i = 0; i < r.layers.size() && i < 3; ++i)
+      std::printf(
+          "    quantization error: SQNR %.1f dB in '%s' (input %.1f dB, weights %.1f dB)%s\n",
+          r.layers[i].sqnr_db, r.layers[i].layer.c_str(), r.layers[i].input_sqnr_db,
+          r.layers[i].weight_sqnr_db, r.layers[i].kept_fp32 ? ", kept FP32" : "");
+    if (a.int8_min_sqnr > 0)
+      std::printf("    %d layer(s) below --int8-min-sqnr %.1f dB kept FP32\n", kept_low_sqnr(sum),
+                  a.int8_min_sqnr);
   }
   if (sum.packed_layers > 0)
     std::printf("  packed weights: %d layer(s), %.1f MB (blocked for their kernels)\n",
@@ -240,6 +257,11 @@ Runner add_build(CLI::App& app) {
                   "Fewer calibration samples than this is a warning (an error with --strict); "
                   "default 500");
   cmd->add_flag("--strict", a->strict, "Treat too few calibration samples as an error");
+  cmd->add_option("--int8-min-sqnr", a->int8_min_sqnr,
+                  "Keep a calibrated layer FP32 when its estimated quantization SQNR (input "
+                  "range and weights, in dB; `kiln inspect` lists them) is below this; default "
+                  "0: off")
+      ->check(CLI::Range(0.0, 200.0));
   cmd->add_option("--layer-precision", a->layer_precisions,
                   "PATTERN:PRECISION, e.g. 'conv1:fp32' or '/head/*:fp32' (glob over layer and "
                   "ONNX node names; repeatable): keep those layers out of INT8");

