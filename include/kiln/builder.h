@@ -196,7 +196,10 @@ struct BuildSummary {
   int int8_layers = 0;  // layers whose chosen tactic runs INT8 (the autotuner may keep a
                         // calibrated layer in FP32 where that is faster)
   CalibrationReport calibration;
-  int bf16_layers = 0;        // layers whose chosen tactic runs BF16 (--bf16)
+  int bf16_layers = 0;  // layers whose chosen tactic runs BF16 (--bf16)
+  // Layers whose weights the engine stores as float16, computing in FP32 (--fp16 on a CPU
+  // without native FP16 arithmetic).
+  int fp16_layers = 0;
   int packed_layers = 0;      // layers whose weights the engine holds pre-packed
   uint64_t packed_bytes = 0;  // bytes of those packed copies
 };

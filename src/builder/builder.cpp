@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <unordered_map>
 
 #include "backends/backend.h"
@@ -105,6 +106,16 @@ class Build {
       Status q = quantize();
       if (!q.ok()) return report(q);
       phase("calibrate", 1);
+    }
+    // After calibration (which measures the FP32 model), before tactics are packed.
+    if (cfg_.precision.fp16) {
+      for (const ir::Node* n :
+           builder::store_fp16_weights(*optimized_, pinned_, data_.half_initializers))
+        fp16_layers_.insert(n);
+      log(LogSeverity::kInfo,
+          str("fp16: ", fp16_layers_.size(),
+              " layer(s) (conv/linear, embedding lookups) store their weights as float16 and "
+              "compute in FP32 (no native FP16 arithmetic on this CPU)"));
     }
     // After calibration, whose FP32 engine must not pick BF16 kernels.
     if (cfg_.precision.bf16) {
@@ -241,10 +252,6 @@ class Build {
       problems_.push_back(d.status());
     else
       device_ = *d;
-    if (cfg_.precision.fp16)
-      log(LogSeverity::kWarning,
-          "--fp16: no CPU tactic computes FP16 (x86 CPUs before AVX512-FP16 have no native FP16 "
-          "arithmetic): those layers stay fp32; --bf16 is the CPU's reduced precision");
     for (const std::string& spec : cfg_.layer_precisions) {
       Result<builder::LayerPrecision> lp = builder::parse_layer_precision(spec);
       if (!lp.ok())
@@ -488,9 +495,15 @@ class Build {
       if (tactic.ends_with(".bf16")) {
         layer.precision = "bf16";
         ++summary_.bf16_layers;
+      } else if (fp16_layers_.count(&n) != 0 && layer.precision == "fp32") {
+        layer.precision = "fp16-weights";
+        ++summary_.fp16_layers;
       }
       layer.fused_from = n.origins();
-      if (cfg_.pack_weights && i < opt_nodes.size()) pack(i, *chosen, at, *schema, layer);
+      // A packed float32 copy of float16-stored weights would undo the saving: those are
+      // packed when the engine loads.
+      if (cfg_.pack_weights && i < opt_nodes.size() && layer.precision != "fp16-weights")
+        pack(i, *chosen, at, *schema, layer);
       if (c.candidates > 1)
         log(LogSeverity::kVerbose,
             str("layer ", i, " ", n.name(), ": ", chosen->name(),
@@ -616,8 +629,9 @@ class Build {
   BuildSummary& summary_;
   std::vector<uint8_t> copy_bytes_;
   std::unique_ptr<ir::Model> optimized_;
-  builder::ExplicitScales explicit_;  // what the model's Q/DQ pairs said (explicit_quant.h)
-  int explicit_layers_ = 0;           // layers annotated from them
+  builder::ExplicitScales explicit_;       // what the model's Q/DQ pairs said (explicit_quant.h)
+  int explicit_layers_ = 0;                // layers annotated from them
+  std::set<const ir::Node*> fp16_layers_;  // layers whose weights the engine stores as float16
   std::vector<Status> problems_;
   backends::Device* device_ = nullptr;
   InputRanges ranges_;

@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "core/errors.h"
+#include "core/half.h"
 #include "ops/op_schema.h"
 #include "passes/rewrite.h"
 
@@ -273,6 +274,48 @@ double weight_sqnr_db(const ir::Node& layer) {
   if (signal == 0) return 0;
   if (noise == 0) return std::numeric_limits<double>::infinity();
   return 10 * std::log10(signal / noise);
+}
+
+std::vector<const ir::Node*> store_fp16_weights(ir::Model& model,
+                                                const std::vector<LayerPrecision>& pinned,
+                                                std::set<std::string>& names) {
+  // Conv/linear layers read their weights as input 1; embedding lookups (Gather) their table
+  // as input 0.
+  std::vector<std::pair<ir::Node*, size_t>> readers;
+  for (ir::Node* n : product_layers(model, pinned, "fp16")) readers.push_back({n, 1});
+  for (ir::Node* n : model.graph->nodes()) {
+    if (!n->domain().empty() || n->op_type() != "Gather" || n->input(0) == nullptr) continue;
+    const Tensor* t = n->input(0)->initializer();
+    bool keep = t != nullptr && t->dtype() == DataType::kFloat32 && t->numel() >= 4096;
+    for (const LayerPrecision& p : pinned)
+      if (p.precision != "fp16" && layer_matches(*n, p.pattern)) keep = false;
+    if (keep) readers.push_back({n, 0});
+  }
+  std::set<std::pair<const ir::Node*, size_t>> selected(readers.begin(), readers.end());
+  std::vector<const ir::Node*> out;
+  for (const auto& [n, slot] : readers) {
+    ir::Value* w = n->input(slot);
+    const Tensor* t = w->initializer();
+    if (names.count(w->name()) != 0) {
+      out.push_back(n);
+      continue;
+    }
+    // Every reader of the tensor must be one of those (a shared tensor is rounded for all).
+    bool ok = !w->is_graph_output();
+    for (const ir::Node* c : w->consumers())
+      for (size_t i = 0; i < c->inputs().size(); ++i)
+        if (c->input(i) == w) ok = ok && selected.count({c, i}) != 0;
+    const float* p = t->data_as<float>();
+    for (int64_t i = 0; ok && i < t->numel(); ++i) ok = std::fabs(p[i]) <= 65504.f;
+    if (!ok) continue;
+    Tensor rounded = Tensor::allocate(DataType::kFloat32, t->shape()).value();
+    float* r = rounded.data_as<float>();
+    for (int64_t i = 0; i < t->numel(); ++i) r[i] = float_from_half(half_from_float(p[i]));
+    model.graph->set_initializer(w, std::move(rounded));
+    names.insert(w->name());
+    out.push_back(n);
+  }
+  return out;
 }
 
 int annotate_int8(const std::vector<Int8Layer>& layers, const std::map<std::string, float>& amax) {

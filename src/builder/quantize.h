@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,17 @@ std::vector<Int8Layer> int8_candidates(ir::Model& model, const std::vector<Layer
 // BF16 tactics candidates for them; returns how many. Every other layer — Softmax, LayerNorm,
 // reductions, exp/log, attention — stays FP32.
 int allow_bf16(ir::Model& model, const std::vector<LayerPrecision>& pinned);
+
+// --fp16 on a CPU (no native FP16 arithmetic): the constant weights of the same conv/linear
+// layers and the tables of embedding lookups (Gather of a constant float32 table of >= 4096
+// elements) — minus layers pinned to another precision than fp16 — are rounded to float16 in
+// place and their names added to `names`, which the engine file then stores as float16 (half
+// the bytes); kernels compute FP32 on the rounded values. Tensors float16 cannot hold (|w| >
+// 65504, non-finite) or also read by another node stay float32. Returns the layers whose
+// weights were converted.
+std::vector<const ir::Node*> store_fp16_weights(ir::Model& model,
+                                                const std::vector<LayerPrecision>& pinned,
+                                                std::set<std::string>& names);
 
 // Whether `v` can never hold a negative value, from the ops that produce it (ReLU and fused
 // ReLU-like activations, Sigmoid, Softmax, pooling / reshaping / concatenation of non-negative

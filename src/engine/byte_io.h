@@ -72,6 +72,12 @@ class ByteReader {
     left_ = 0;
   }
 
+  // The next 4 bytes as an i32 without consuming them (0 when fewer are left).
+  int32_t peek_i32() const {
+    int32_t v = 0;
+    if (left_ >= sizeof v) std::memcpy(&v, p_, sizeof v);
+    return v;
+  }
   uint8_t u8(const char* what) { return fixed<uint8_t>(what); }
   uint32_t u32(const char* what) { return fixed<uint32_t>(what); }
   int32_t i32(const char* what) { return fixed<int32_t>(what); }

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -15,7 +16,9 @@ namespace kiln::engine {
 
 // Bumped whenever the byte layout or the meaning of a field changes; readers accept exactly
 // their own version (ENGINE_INCOMPATIBLE otherwise).
-inline constexpr uint32_t kFormatVersion = 2;  // 2: layers list their build-time packed constants
+// 2: layers list their build-time packed constants; 3: float32 initializers may be stored as
+// float16 (--fp16 weight storage).
+inline constexpr uint32_t kFormatVersion = 3;
 
 // What a machine offers, or what an engine needs.
 struct Fingerprint {
@@ -67,6 +70,9 @@ struct EngineData {
   Fingerprint built_on;       // the machine that built it (informational)
   Fingerprint target;         // what running it needs: device, arch, features of the tactics
   std::vector<Layer> layers;  // one per main-graph node, same order
+  // Main-graph float32 initializers the file stores as float16 (their values must already be
+  // float16-representable: the builder rounded them); read back as float32. Written only.
+  std::set<std::string> half_initializers;
   std::vector<ProfilePlan> profiles;
 };
 

@@ -87,7 +87,7 @@ Result<std::vector<uint8_t>> write_engine(const EngineData& data, const ir::Mode
                "engine metadata holds a string or list longer than the format's 2^32 limit");
   std::vector<uint8_t> graph;
   codec::WeightBlob weights;
-  KILN_RETURN_IF_ERROR(codec::encode_model(model, graph, weights));
+  KILN_RETURN_IF_ERROR(codec::encode_model(model, graph, weights, data.half_initializers));
 
   const uint64_t meta_off = format::kHeaderSize;
   const uint64_t graph_off = meta_off + metadata.size();

@@ -1,10 +1,12 @@
 // Rebuilds an ir::Model from the graph section. Nothing read from the file is trusted: every
 // count is bounded by the bytes left before anything is reserved, every id, enum, offset and
 // size is range-checked, and the result must pass ir::verify.
+#include <cstring>
 #include <string>
 #include <vector>
 
 #include "core/errors.h"
+#include "core/half.h"
 #include "engine/byte_io.h"
 #include "engine/graph_codec.h"
 #include "ir/verifier.h"
@@ -189,6 +191,10 @@ class Decoder {
   }
 
   Tensor tensor() {
+    if (r_.ok() && r_.peek_i32() == kHalfStoredFloat32) {
+      r_.i32("tensor element type");
+      return half_tensor();
+    }
     const DataType dt = dtype("tensor element type");
     const uint32_t rank = r_.count("tensor rank", 8);
     std::vector<int64_t> shape;
@@ -253,6 +259,46 @@ class Decoder {
     // (an mmap with PROT_READ: a write would fault, not corrupt) and kernels take their inputs
     // const. Nothing writes through initializers or attribute tensors.
     return Tensor::borrow(dt, std::move(shape), const_cast<uint8_t*>(p));
+  }
+
+  // A float32 tensor stored as float16: expanded into memory of its own.
+  Tensor half_tensor() {
+    const uint32_t rank = r_.count("tensor rank", 8);
+    std::vector<int64_t> shape;
+    for (uint32_t i = 0; i < rank && r_.ok(); ++i) {
+      shape.push_back(r_.i64("tensor dim"));
+      if (r_.ok() && shape.back() < 0)
+        r_.fail("tensor dim " + std::to_string(shape.back()) + " is negative");
+    }
+    const uint64_t offset = r_.u64("tensor weight offset");
+    const uint64_t bytes = r_.u64("tensor byte count");
+    if (!r_.ok()) return {};
+    auto numel = checked_numel(shape);
+    if (!numel || static_cast<uint64_t>(*numel) > weights_size_ / 2 ||
+        bytes != static_cast<uint64_t>(*numel) * 2) {
+      r_.fail("float16-stored tensor declares " + std::to_string(bytes) + " bytes for its shape");
+      return {};
+    }
+    if (offset % format::kWeightAlignment != 0 || offset > weights_size_ ||
+        bytes > weights_size_ - offset) {
+      r_.fail("float16-stored tensor bytes [" + std::to_string(offset) + ", +" +
+              std::to_string(bytes) + ") are not a 64-byte-aligned range of the " +
+              std::to_string(weights_size_) + "-byte weights section");
+      return {};
+    }
+    Result<Tensor> t = Tensor::allocate(DataType::kFloat32, std::move(shape));
+    if (!t.ok()) {
+      r_.fail("float16-stored tensor: " + t.status().message());
+      return {};
+    }
+    const uint8_t* p = weights_ + offset;
+    float* out = t->data_as<float>();
+    for (int64_t i = 0; i < *numel; ++i) {
+      uint16_t h;
+      std::memcpy(&h, p + 2 * i, 2);
+      out[i] = float_from_half(h);
+    }
+    return std::move(t).value();
   }
 
   void node(ir::Graph& g, size_t me, int depth) {

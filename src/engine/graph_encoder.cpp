@@ -1,9 +1,11 @@
 // Writes the graph section (layout: docs/engine-format.md, "Graph section").
+#include <cstring>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "core/errors.h"
+#include "core/half.h"
 #include "engine/byte_io.h"
 #include "engine/graph_codec.h"
 #include "ir/verifier.h"
@@ -22,6 +24,16 @@ uint64_t WeightBlob::add(const void* data, uint64_t bytes) {
   return offset;
 }
 
+uint64_t WeightBlob::add_owned(std::vector<uint8_t> bytes) {
+  owned_.push_back(std::move(bytes));
+  const std::vector<uint8_t>& b = owned_.back();
+  uint64_t offset =
+      (size_ + format::kWeightAlignment - 1) / format::kWeightAlignment * format::kWeightAlignment;
+  parts_.push_back({b.data(), offset, b.size()});
+  size_ = offset + b.size();
+  return offset;
+}
+
 namespace {
 
 // A graph's values as the section lists them: inputs first (in input order), then
@@ -37,7 +49,8 @@ struct ValueTable {
 
 class Encoder {
  public:
-  Encoder(std::vector<uint8_t>& out, WeightBlob& weights) : w_(out), weights_(weights) {}
+  Encoder(std::vector<uint8_t>& out, WeightBlob& weights, const std::set<std::string>& half)
+      : w_(out), weights_(weights), half_(half) {}
 
   Status model(const ir::Model& m) {
     if (!m.graph) return err(Code::kInternal, "write_engine: the model has no graph");
@@ -214,6 +227,26 @@ class Encoder {
     return Status::Ok();
   }
 
+  // A float32 tensor whose values float16 holds exactly, stored as float16.
+  Status half_tensor(const Tensor& t, const std::string& what) {
+    w_.i32(kHalfStoredFloat32);
+    w_.count(t.rank());
+    for (int64_t d : t.shape()) w_.i64(d);
+    std::vector<uint8_t> bytes(static_cast<size_t>(t.numel()) * 2);
+    const float* p = t.data_as<float>();
+    for (int64_t i = 0; i < t.numel(); ++i) {
+      const uint16_t h = half_from_float(p[i]);
+      if (float_from_half(h) != p[i] && !(p[i] != p[i]))
+        return err(Code::kInternal, "write_engine: ", what, " element ", i, " (", p[i],
+                   ") is not a float16 value; it cannot be stored as float16");
+      std::memcpy(bytes.data() + 2 * i, &h, 2);
+    }
+    const uint64_t n = bytes.size();
+    w_.u64(n > 0 ? weights_.add_owned(std::move(bytes)) : 0);
+    w_.u64(n);
+    return Status::Ok();
+  }
+
   Status graph(const ir::Graph& g) {
     const ValueTable& t = tables_.at(&g);
     w_.str(g.name());
@@ -227,6 +260,11 @@ class Encoder {
     w_.count(g.initializers().size());
     for (const ir::Value* v : g.initializers()) {
       w_.u32(t.index.at(v));
+      if (g.parent() == nullptr && half_.count(v->name()) != 0 &&
+          v->initializer()->dtype() == DataType::kFloat32) {
+        KILN_RETURN_IF_ERROR(half_tensor(*v->initializer(), "initializer '" + v->name() + "'"));
+        continue;
+      }
       KILN_RETURN_IF_ERROR(tensor(*v->initializer(), "initializer '" + v->name() + "'"));
     }
     const auto nodes = g.nodes();
@@ -300,13 +338,15 @@ class Encoder {
 
   ByteWriter w_;
   WeightBlob& weights_;
+  const std::set<std::string>& half_;
   std::unordered_map<const ir::Graph*, ValueTable> tables_;
 };
 
 }  // namespace
 
-Status encode_model(const ir::Model& model, std::vector<uint8_t>& out, WeightBlob& weights) {
-  Encoder e(out, weights);
+Status encode_model(const ir::Model& model, std::vector<uint8_t>& out, WeightBlob& weights,
+                    const std::set<std::string>& half) {
+  Encoder e(out, weights, half);
   return e.model(model);
 }
 

@@ -41,7 +41,8 @@ double ms_since(Clock::time_point t) {
 double percentile(const std::vector<double>& sorted, double q) {
   if (sorted.empty()) return 0;
   // Nearest rank, as trtexec reports.
-  const size_t rank = static_cast<size_t>(std::ceil(q / 100.0 * static_cast<double>(sorted.size())));
+  const size_t rank =
+      static_cast<size_t>(std::ceil(q / 100.0 * static_cast<double>(sorted.size())));
   return sorted[std::min(sorted.size() - 1, rank == 0 ? 0 : rank - 1)];
 }
 
@@ -61,8 +62,8 @@ Result<Load> load_engine(const BenchArgs& a) {
   const auto t = Clock::now();
   KILN_ASSIGN_OR_RETURN(auto network, Network::from_onnx_file(a.model));
   BuilderConfig config;
-  KILN_ASSIGN_OR_RETURN(config.profiles, profiles_from_options(a.shapes, a.min_shapes,
-                                                               a.opt_shapes, a.max_shapes, {}));
+  KILN_ASSIGN_OR_RETURN(config.profiles, profiles_from_options(a.shapes, a.min_shapes, a.opt_shapes,
+                                                               a.max_shapes, {}));
   KILN_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, Builder().build_serialized(*network, config));
   out.build_ms = ms_since(t);
   const auto t2 = Clock::now();
@@ -93,7 +94,8 @@ int run_bench(const BenchArgs& a) {
   if (a.threads < 1 || a.threads > 256)
     return fail(err(Code::kInvalidOption, "--threads ", a.threads, " is outside 1..256"));
   if (a.duration_s < 0 || a.warmup_ms < 0 || a.iterations < 1)
-    return fail(err(Code::kInvalidOption, "--duration/--warmup must be >= 0 and --iterations >= 1"));
+    return fail(
+        err(Code::kInvalidOption, "--duration/--warmup must be >= 0 and --iterations >= 1"));
   auto loaded = load_engine(a);
   if (!loaded.ok()) return fail(loaded.status());
   Engine& engine = *loaded->engine;
@@ -168,9 +170,12 @@ int run_bench(const BenchArgs& a) {
   for (double v : all) sum += v;
   const double mean = all.empty() ? 0 : sum / static_cast<double>(all.size());
   const double qps = wall_ms > 0 ? static_cast<double>(all.size()) / (wall_ms / 1000.0) : 0;
-  nlohmann::json latency = {{"min", all.front()},          {"mean", mean},
-                            {"median", percentile(all, 50)}, {"p90", percentile(all, 90)},
-                            {"p95", percentile(all, 95)},    {"p99", percentile(all, 99)},
+  nlohmann::json latency = {{"min", all.front()},
+                            {"mean", mean},
+                            {"median", percentile(all, 50)},
+                            {"p90", percentile(all, 90)},
+                            {"p95", percentile(all, 95)},
+                            {"p99", percentile(all, 99)},
                             {"max", all.back()}};
   // Per-layer times from separate runs, so the probes do not weigh on the latencies above.
   std::vector<ExecutionContext::LayerTime> layers;
@@ -219,16 +224,16 @@ int run_bench(const BenchArgs& a) {
               loaded->load_ms, context_ms, first_ms);
   std::printf("  %zu runs on %d thread(s) in %.2f s: throughput %.2f qps\n", all.size(), a.threads,
               wall_ms / 1000.0, qps);
-  std::printf("  latency ms: min %.3f  mean %.3f  median %.3f  p90 %.3f  p95 %.3f  p99 %.3f  "
-              "max %.3f\n",
-              all.front(), mean, percentile(all, 50), percentile(all, 90), percentile(all, 95),
-              percentile(all, 99), all.back());
+  std::printf(
+      "  latency ms: min %.3f  mean %.3f  median %.3f  p90 %.3f  p95 %.3f  p99 %.3f  "
+      "max %.3f\n",
+      all.front(), mean, percentile(all, 50), percentile(all, 90), percentile(all, 95),
+      percentile(all, 99), all.back());
   if (a.dump_profile) {
     std::vector<size_t> order(layers.size());
     for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::sort(order.begin(), order.end(), [&](size_t x, size_t y) {
-      return layers[x].total_ms > layers[y].total_ms;
-    });
+    std::sort(order.begin(), order.end(),
+              [&](size_t x, size_t y) { return layers[x].total_ms > layers[y].total_ms; });
     std::printf("  layer profile (mean ms per run over %lld runs; sum %.3f ms):\n",
                 static_cast<long long>(a.iterations), layers_total);
     for (size_t i : order) {

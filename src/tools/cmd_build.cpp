@@ -152,6 +152,7 @@ int run_build(const BuildArgs& a) {
                                  {"cached_layers", builder.last_summary().cached_layers},
                                  {"seconds", builder.last_summary().tuning_seconds}}},
                                {"bf16_layers", builder.last_summary().bf16_layers},
+                               {"fp16_layers", builder.last_summary().fp16_layers},
                                {"int8",
                                 {{"layers", builder.last_summary().int8_layers},
                                  {"algorithm", builder.last_summary().calibration.algorithm},
@@ -186,6 +187,11 @@ int run_build(const BuildArgs& a) {
     std::printf("  autotune: %d layer(s) timed, %d from the timing cache, %.2f s\n",
                 sum.timed_layers, sum.cached_layers, sum.tuning_seconds);
   if (a.bf16) std::printf("  bf16: %d layer(s)\n", sum.bf16_layers);
+  if (a.fp16)
+    std::printf(
+        "  fp16: %d layer(s) store float16 weights (conv/linear weights, embedding tables; "
+        "FP32 compute: no native FP16 arithmetic on this CPU)\n",
+        sum.fp16_layers);
   if (sum.int8_layers > 0 && (!a.int8 || (a.calib_dir.empty() && a.calib_cache.empty()))) {
     std::printf("  int8: %d layer(s) (scales from the model's QuantizeLinear/DequantizeLinear)\n",
                 sum.int8_layers);
@@ -238,7 +244,9 @@ Runner add_build(CLI::App& app) {
   cmd->add_option("model", a->model, "ONNX model file (.onnx)")->required();
   cmd->add_option("--output,-o", a->output, "Engine file to write")->required();
   cmd->add_option("--device", a->device, "cpu (default) or cuda");
-  cmd->add_flag("--fp16", a->fp16, "Allow FP16 layers");
+  cmd->add_flag("--fp16", a->fp16,
+                "FP16 weights: conv/linear weights rounded to and stored as float16 (half the "
+                "engine bytes), computed in FP32 on CPUs without native FP16 arithmetic");
   cmd->add_flag("--bf16", a->bf16, "Allow BF16 layers");
   cmd->add_flag("--int8", a->int8,
                 "INT8 conv/linear layers, calibrated with --calib DIR or --calib-cache FILE");

@@ -294,7 +294,7 @@ Runner add_compare(CLI::App& app) {
   cmd->add_flag("--json", a->json, "Machine-readable report");
   cmd->add_option("--shapes", a->shapes, "Build: NAME:AxBxC[,…] input shapes");
   cmd->add_flag("--bf16", a->bf16, "Build: allow BF16 layers");
-  cmd->add_flag("--fp16", a->fp16, "Build: allow FP16 layers");
+  cmd->add_flag("--fp16", a->fp16, "Build: float16 weights (FP32 compute on CPUs)");
   cmd->add_flag("--no-autotune", a->no_autotune,
                 "Build: first supporting tactic per layer (reduced precision wherever allowed)");
   cmd->add_option("--layer-precision", a->layer_precisions, "Build: PATTERN:PRECISION pins")

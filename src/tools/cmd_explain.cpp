@@ -27,8 +27,12 @@ const ErrorInfo* parse_code(std::string text) {
 }
 
 nlohmann::json entry_json(const ErrorInfo& e) {
-  return {{"code", format_code(e.number)}, {"id", e.id},       {"category", category_name(e.category)},
-          {"title", e.title},              {"causes", e.causes}, {"fix", e.fix}};
+  return {{"code", format_code(e.number)},
+          {"id", e.id},
+          {"category", category_name(e.category)},
+          {"title", e.title},
+          {"causes", e.causes},
+          {"fix", e.fix}};
 }
 
 void print_entry(const ErrorInfo& e) {
@@ -61,7 +65,8 @@ Runner add_explain(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("explain", "Describe an error code: causes and fix.");
   cmd->add_option("code", args->code, "Error code, e.g. K1004 (the K is optional)");
   cmd->add_flag("--list", args->list, "List every code with its category and title");
-  cmd->add_flag("--markdown", args->markdown, "Print the whole catalog as Markdown (docs/errors.md)");
+  cmd->add_flag("--markdown", args->markdown,
+                "Print the whole catalog as Markdown (docs/errors.md)");
   cmd->add_flag("--json", args->json, "JSON output");
   return [args] {
     if (args->markdown) {

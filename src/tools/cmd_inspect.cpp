@@ -182,10 +182,15 @@ int run_inspect(const InspectArgs& a) {
         "no native kernel); all other layers FP32\n",
         bf16, capable_fp32);
   }
-  if (precision_flags.value("fp16", false))
+  if (precision_flags.value("fp16", false)) {
+    int fp16 = 0;
+    for (const auto& l : layers) fp16 += l["precision"] == "fp16-weights" ? 1 : 0;
     std::printf(
-        "  fp16: allowed, but no CPU tactic computes FP16 (no native FP16 on x86 before "
-        "AVX512-FP16): those layers run FP32\n");
+        "  fp16: %d layer(s) store float16 weights (conv/linear weights, embedding tables) and "
+        "compute in FP32 (FP16 storage: no native FP16 arithmetic on x86 before AVX512-FP16); "
+        "activations FP32\n",
+        fp16);
+  }
   if (qdq.is_object()) {
     int int8 = 0;
     for (const auto& l : layers) int8 += l["precision"] == "int8" ? 1 : 0;

@@ -17,9 +17,12 @@ struct OpsArgs {
 
 const char* arity_name(ops::Arity a) {
   switch (a) {
-    case ops::Arity::kSingle: return "single";
-    case ops::Arity::kOptional: return "optional";
-    case ops::Arity::kVariadic: return "variadic";
+    case ops::Arity::kSingle:
+      return "single";
+    case ops::Arity::kOptional:
+      return "optional";
+    case ops::Arity::kVariadic:
+      return "variadic";
   }
   return "single";
 }
@@ -53,11 +56,16 @@ nlohmann::json schema_json(const ops::OpSchema& s) {
     for (DataType dt : tc.types) t.push_back(data_type_name(dt));
     types[tc.var] = t;
   }
-  return {{"domain", s.domain()},         {"op_type", s.op_type()},
-          {"since", s.since()},           {"until", s.until()},
-          {"supported", s.is_supported()}, {"unsupported_reason", s.unsupported_reason()},
-          {"inputs", io_json(s.inputs())}, {"outputs", io_json(s.outputs())},
-          {"attributes", attrs},          {"types", types},
+  return {{"domain", s.domain()},
+          {"op_type", s.op_type()},
+          {"since", s.since()},
+          {"until", s.until()},
+          {"supported", s.is_supported()},
+          {"unsupported_reason", s.unsupported_reason()},
+          {"inputs", io_json(s.inputs())},
+          {"outputs", io_json(s.outputs())},
+          {"attributes", attrs},
+          {"types", types},
           {"fusion", ops::fusion_kind_name(s.fusion_kind())}};
 }
 
@@ -65,9 +73,11 @@ nlohmann::json schema_json(const ops::OpSchema& s) {
 
 Runner add_ops(CLI::App& app) {
   auto args = std::make_shared<OpsArgs>();
-  CLI::App* cmd = app.add_subcommand("ops", "List the ONNX operators (and revisions) kiln supports.");
+  CLI::App* cmd =
+      app.add_subcommand("ops", "List the ONNX operators (and revisions) kiln supports.");
   cmd->add_option("op", args->op, "Show only this op type");
-  cmd->add_flag("--json", args->json, "JSON output: {opset_range, ops:[{op_type, since, until, …}]}");
+  cmd->add_flag("--json", args->json,
+                "JSON output: {opset_range, ops:[{op_type, since, until, …}]}");
   return [args] {
     const auto& registry = ops::OpRegistry::builtin();
     std::vector<const ops::OpSchema*> schemas;

@@ -11,7 +11,8 @@ namespace kiln::tools {
 Runner add_passes(CLI::App& app) {
   auto json = std::make_shared<bool>(false);
   auto level = std::make_shared<int>(-1);
-  CLI::App* cmd = app.add_subcommand("passes", "List the graph optimizer's passes (pipeline order).");
+  CLI::App* cmd =
+      app.add_subcommand("passes", "List the graph optimizer's passes (pipeline order).");
   cmd->add_flag("--json", *json, "Print [{name, level, summary}] as JSON");
   cmd->add_option("--level", *level, "Only the passes optimization level N runs");
   return [json, level] {

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes tests/fuzz/corpus/engine/built_tiny_cnn.engine: a real builder-made engine (conv with
 weights packed at build time, pooling, a linear layer) for the fuzz_engine target, which loads
-engines through the runtime. Rerun after an engine format change:
+engines through the runtime, and built_tiny_cnn_fp16.engine, the same built with --fp16 (its
+weights stored as float16). Rerun after an engine format change:
 
     .venv/bin/python tests/fuzz/make_built_seed.py [KILN_BIN]   # default build/src/tools/kiln
 """
@@ -44,4 +45,8 @@ with tempfile.TemporaryDirectory() as d:
     onnx.save(m, path)
     # --no-autotune: the same tactics on every machine, so the seed does not churn.
     subprocess.run([KILN, "build", path, "-o", OUT, "--no-autotune", "--no-progress"], check=True)
-print(OUT, os.path.getsize(OUT), "bytes")
+    OUT16 = OUT.replace(".engine", "_fp16.engine")
+    subprocess.run([KILN, "build", path, "-o", OUT16, "--no-autotune", "--no-progress", "--fp16"],
+                   check=True)
+for out in (OUT, OUT16):
+    print(out, os.path.getsize(out), "bytes")

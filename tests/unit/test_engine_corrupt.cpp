@@ -247,6 +247,37 @@ TEST(EngineCorrupt, TensorByteCountDisagreeingWithItsShapeIsMalformed) {
   EXPECT_TRUE(contains(r.status().message(), "weights section")) << r.status().message();
 }
 
+TEST(EngineCorrupt, HalfStoredTensorWithTheWrongByteCountIsMalformed) {
+  ir::Model m;
+  m.graph = std::make_unique<ir::Graph>("half");
+  Tensor w = Tensor::allocate(DataType::kFloat32, {3, 4}).value();
+  for (int64_t i = 0; i < 12; ++i) w.data_as<float>()[i] = static_cast<float>(i);
+  m.graph->add_output(must(m.graph->add_initializer("w", std::move(w))));
+  EngineData d;
+  d.half_initializers = {"w"};
+  std::vector<uint8_t> file = write_or_die(d, m);
+  ASSERT_TRUE(read_engine_model(span(file)).ok());
+  // The record: i32 -2, u32 rank 2, dims 3 and 4, u64 offset 0, u64 bytes 24. The pattern
+  // starts after the code (find_unique compares chars: 0xfe would not match).
+  std::string pattern(32, '\0');
+  const uint32_t rank = 2;
+  const int64_t dims[2] = {3, 4};
+  const uint64_t where[2] = {0, 24};
+  std::memcpy(pattern.data(), &rank, 4);
+  std::memcpy(pattern.data() + 4, dims, 16);
+  std::memcpy(pattern.data() + 20, where, 12);  // offset and the low half of bytes
+  const size_t at = find_unique(file, pattern, load_u64(file, 48), load_u64(file, 64));
+  int32_t code = 0;
+  std::memcpy(&code, file.data() + at - 4, 4);
+  ASSERT_EQ(code, -2);
+  store_u64(file, at + 28, 48);  // float32's byte count: not what a float16 record holds
+  restamp_checksum(file);
+  auto r = read_engine_model(span(file));
+  ASSERT_EQ(r.status().code(), kMalformed) << r.status().to_string();
+  EXPECT_TRUE(contains(r.status().message(), "float16-stored tensor declares 48 bytes"))
+      << r.status().message();
+}
+
 TEST(EngineCorrupt, BoolTensorBytesMustBeZeroOrOne) {
   auto m = make_rich_model();
   std::vector<uint8_t> file = write_or_die(make_engine_data(*m), *m);

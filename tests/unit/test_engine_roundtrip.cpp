@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -187,6 +188,49 @@ TEST(EngineRoundTrip, LargeWeightsAreUsedInPlace) {
   auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
   std::printf("64 MiB engine: write %.1f ms, read_engine %.1f ms, read_engine_model %.3f ms\n",
               ms(t0, t1), ms(t1, t2), ms(t2, t3));
+}
+
+// --fp16 weight storage: a main-graph float32 initializer whose values are float16 values is
+// stored in 2 bytes per element and read back as an owned float32 tensor with the same values.
+TEST(EngineRoundTrip, HalfStoredInitializersComeBackAsTheSameFloat32Values) {
+  ir::Model m;
+  m.graph = std::make_unique<ir::Graph>("half");
+  Tensor w = Tensor::allocate(DataType::kFloat32, {64, 64}).value();
+  float* p = w.data_as<float>();
+  const float specials[] = {0.f, -0.f, 65504.f, -65504.f, 6.1035156e-05f, 5.9604645e-08f, 1.f};
+  for (int64_t i = 0; i < w.numel(); ++i)
+    p[i] = i < 7 ? specials[i] : static_cast<float>(i % 977 - 488) * 0.0625f;
+  std::vector<float> want(p, p + w.numel());
+  ir::Value* wv = must(m.graph->add_initializer("w", std::move(w)));
+  m.graph->add_output(wv);
+  const std::vector<uint8_t> full = write_or_die(EngineData{}, m);
+  EngineData d;
+  d.half_initializers = {"w"};
+  const std::vector<uint8_t> half = write_or_die(d, m);
+  EXPECT_EQ(full.size() - half.size(), 64u * 64 * 2);  // 8 KiB less (both 64-aligned)
+  auto back = read_engine_model(span(half));
+  ASSERT_TRUE(back.ok()) << back.status().to_string();
+  const Tensor& t = *(*back)->graph->find("w")->initializer();
+  EXPECT_EQ(t.dtype(), DataType::kFloat32);
+  EXPECT_TRUE(t.owns_data());
+  ASSERT_EQ(t.numel(), 64 * 64);
+  EXPECT_EQ(std::memcmp(t.data(), want.data(), want.size() * 4), 0);
+  EXPECT_TRUE(std::signbit(t.data_as<float>()[1]));
+}
+
+TEST(EngineWriter, HalfStorageOfAValueFloat16CannotHoldIsRefused) {
+  ir::Model m;
+  m.graph = std::make_unique<ir::Graph>("half");
+  Tensor w = Tensor::allocate(DataType::kFloat32, {2}).value();
+  w.data_as<float>()[0] = 1.f;
+  w.data_as<float>()[1] = 0.1f;  // not a float16 value: the builder must round first
+  m.graph->add_output(must(m.graph->add_initializer("w", std::move(w))));
+  EngineData d;
+  d.half_initializers = {"w"};
+  auto r = write_engine(d, m);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), kInternal);
+  EXPECT_NE(r.status().message().find("float16"), std::string::npos) << r.status().message();
 }
 
 // ---- what the writer refuses ------------------------------------------------------------------
