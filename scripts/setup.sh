@@ -12,6 +12,7 @@ APT_PACKAGES=(
   libdnnl-dev libomp-dev                                         # oneDNN (CPU conv/matmul/pool); OpenMP for clang builds
   python3-venv python3-numpy python3-onnx python3-torch python3-torchvision  # model export
   python3-pil fonts-dejavu-core          # rendered text lines for the PP-OCR accuracy tests
+  espeak-ng                              # synthesized speech for the silero VAD INT8 test
 )
 # Pinned so CI is reproducible; bump deliberately.
 # transformers builds BERT-base/GPT-2 from configs and loads MiniLM offline; 4.46.3 is tested

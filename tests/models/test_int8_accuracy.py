@@ -18,8 +18,7 @@
   would do it without knowing the model: minmax ranges and `--int8-min-sqnr 25`, which keeps
   the layers below 25 dB FP32 (10 of 36, all feed-forward).
 
-Silero VAD is not here: both exports run every layer inside an If on the sample rate, which the
-engine runs with the reference interpreter, so no layer of it can run INT8 yet.
+Silero VAD: tests/models/test_vad_int8.py.
 """
 
 from __future__ import annotations
