@@ -73,9 +73,8 @@ def test_ort_quantized_cnn_runs_int8_with_its_own_scales(kiln, tmp_path, symmetr
     assert r.returncode == 0, r.describe()
     layers = r.json()["int8"]["layers"]
     if symmetric:
-        # The Gemm; the convs read signed int8 channels-last, which the INT8 conv declines
-        # (oneDNN 2.6 computes it wrong), so they run FP32 on the pair's clipped values.
-        assert layers == 1, r.describe()
+        # All four: the convs read signed int8 channels-last (the zero-point path).
+        assert layers == 4, r.describe()
     else:
         # conv2, conv3 and the Gemm; conv1 reads the raw input through a pair with a nonzero
         # zero point, which runs as written.

@@ -189,17 +189,28 @@ TEST(CpuInt8, ConvInChannelsLastLayout) {
   expect_int8_matches(t, c, 2);
 }
 
-// Depthwise and 1x1 layers in NHWC with ReLU6 (Clip), as in MobileNet. Signed (s8) inputs in
-// NHWC were 2-10% off the oracle in oneDNN 2.6 (PP-OCR rec): the INT8 tactic declines them.
-TEST(CpuInt8, ChannelsLastDepthwiseAndPointwiseUint8ExactSignedDeclined) {
+// Depthwise and 1x1 layers in NHWC with ReLU6 (Clip), as in MobileNet, and with signed inputs:
+// oneDNN 2.6 computed NHWC s8 inputs 2-10% off the oracle (PP-OCR rec), so the tactic feeds
+// them as uint8 x_q + 128 with a source zero point of 128 — padded layers included.
+TEST(CpuInt8, ChannelsLastDepthwiseAndPointwiseUnsignedAndSignedMatch) {
   const backends::Tactic& t = backends::cpu_dnnl_conv_int8_tactic();
   const A clip = A::make_floats("activation_params", {0, 6});
   {
+    SCOPED_TRACE("s8 pointwise");
     Int8Case s8 = conv_case({1, 48, 6, 20}, {96, 48, 1, 1}, true, false, "HardSwish", false,
                             {A::make_int("channels_last", 1)}, 630);
     s8.in[0] = rand_f32({1, 6, 20, 48}, -1, 1, 631);
-    TacticHarness h(node_of(s8, copies(s8.in), true));
-    EXPECT_FALSE(h.supports(t)) << "INT8 NHWC layer with a signed input";
+    expect_int8_matches(t, s8, 2);
+  }
+  for (int64_t group : {1, 24}) {
+    SCOPED_TRACE("s8 3x3 padded, group " + std::to_string(group));
+    Int8Case s8 = conv_case({1, 24, 9, 13}, {24, 24 / group, 3, 3}, true, false, "", false,
+                            {A::make_ints("pads", {1, 1, 1, 1}), A::make_int("group", group),
+                             A::make_int("channels_last", 1)},
+                            640 + group);
+    s8.in[0] = rand_f32({1, 9, 13, 24}, -1, 1, 650 + group);
+    s8.in.push_back(rand_f32({1, 9, 13, 24}, -1, 1, 660 + group));  // residual, NHWC
+    expect_int8_matches(t, s8, 2);
   }
   for (int64_t stride : {1, 2}) {
     SCOPED_TRACE("depthwise stride " + std::to_string(stride));
