@@ -381,6 +381,8 @@ class Build {
       }
       l.node->set_attr(ir::Attribute::make_float("int8_x_scale", a->scale));
       l.node->set_attr(ir::Attribute::make_int("int8_x_unsigned", a->is_unsigned ? 1 : 0));
+      if (a->zero_point != 0)
+        l.node->set_attr(ir::Attribute::make_int("int8_x_zero_point", a->zero_point));
       const ir::Attribute* tb = l.node->attr("transB");
       const int64_t axis =
           l.node->op_type() == "FusedConv" ? 0 : (tb != nullptr && tb->i != 0 ? 0 : 1);

@@ -140,11 +140,12 @@ bool int8_layer_input(const ir::Node& n, const ir::Value* y) {
   return false;
 }
 
-// clip(x, lo, hi) with the pair's range: [0, 255 s] for uint8, [-128 s, 127 s] for int8.
+// clip(x, lo, hi) with the pair's range: [-zp s, (255 - zp) s] for uint8, [-128 s, 127 s]
+// for int8.
 ir::Value* clip_to_range(int64_t opset, passes::Editor& edit, ir::Value& x,
                          const ExplicitScales::Activation& a, const std::string& origin) {
-  const float lo = a.is_unsigned ? 0.f : -128.f * a.scale;
-  const float hi = (a.is_unsigned ? 255.f : 127.f) * a.scale;
+  const float lo = (a.is_unsigned ? 0.f - a.zero_point : -128.f) * a.scale;
+  const float hi = (a.is_unsigned ? 255.f - a.zero_point : 127.f) * a.scale;
   ir::Value* out = edit.new_value(x.name() + "_qdq_range", x.type);
   if (opset < 11) {
     std::vector<ir::Attribute> attrs;
@@ -215,20 +216,26 @@ ExplicitScales absorb_qdq(ir::Model& model) {
       why = "not one constant per-tensor int8/uint8 scale and zero point";
     else if (qp->scale != dp->scale || qp->zero_point != dp->zero_point || qp->dtype != dp->dtype)
       why = "the QuantizeLinear and DequantizeLinear scales or zero points differ";
-    else if (qp->zero_point != 0)
-      why = str("zero point ", qp->zero_point,
-                " (INT8 layers quantize symmetrically: the pair runs as written, in FP32)");
+    else if (qp->zero_point != 0 && qp->dtype != DataType::kUInt8)
+      why = str("int8 zero point ", qp->zero_point,
+                " (INT8 layers quantize int8 symmetrically: the pair runs as written, in FP32)");
     if (!why.empty()) {
       keep(out, *dq, why);
       continue;
     }
-    const ExplicitScales::Activation a{qp->scale, qp->dtype == DataType::kUInt8};
+    const ExplicitScales::Activation a{qp->scale, qp->dtype == DataType::kUInt8,
+                                       static_cast<int32_t>(qp->zero_point)};
     std::vector<ir::Node*> layers;
     for (ir::Node* c : y->consumers())
-      if (int8_layer_input(*c, y) && std::find(layers.begin(), layers.end(), c) == layers.end())
+      if (int8_layer_input(*c, y) && (a.zero_point == 0 || is_onnx(*c, "Conv")) &&
+          std::find(layers.begin(), layers.end(), c) == layers.end())
         layers.push_back(c);
     if (layers.empty()) {
-      keep(out, *dq, "no conv / linear layer with constant weights reads it");
+      keep(out, *dq,
+           a.zero_point == 0 ? "no conv / linear layer with constant weights reads it"
+                             : str("zero point ", a.zero_point,
+                                   " and no convolution with constant weights reads it (the INT8 "
+                                   "linear layers quantize symmetrically)"));
       continue;
     }
     // The layers read clip(x) to the pair's range: what the pair computes up to rounding,

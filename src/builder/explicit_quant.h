@@ -12,9 +12,12 @@
 //    fused layer's origins); its INT8 kernel quantizes with the same scale and saturation,
 //    i.e. computes the pair itself, and if it runs FP32 after all it still sees the pair's
 //    clipping. Other readers of y (an Add, a pool, …) keep reading the pair, which then runs.
-// Pairs the INT8 kernels cannot reproduce stay in the graph and run as written (FP32 fake
-// quantization): a nonzero zero point (asymmetric uint8 activations), per-axis or blocked
-// activation scales, a Q and DQ with different scales, float8 / 4-bit / 16-bit types.
+// A uint8 pair with a nonzero zero point (ONNX Runtime's default asymmetric activations) is
+// absorbed by convolutions only (the INT8 convolution takes a source zero point); the linear
+// layers behind such a pair clip to its range and run FP32. Pairs the INT8 kernels cannot
+// reproduce stay in the graph and run as written (FP32 fake quantization): an int8 pair with a
+// nonzero zero point, per-axis or blocked activation scales, a Q and DQ with different scales,
+// float8 / 4-bit / 16-bit types.
 #pragma once
 
 #include <map>
@@ -29,6 +32,7 @@ struct ExplicitScales {
   struct Activation {
     float scale = 0;
     bool is_unsigned = false;  // uint8 [0, 255] rather than int8
+    int32_t zero_point = 0;    // uint8 only; the convolution alone runs a nonzero one INT8
   };
   struct Weights {
     std::vector<float> scales;  // one (per tensor) or one per slice along `axis`

@@ -18,16 +18,19 @@ const char* algorithm_name(Algorithm algorithm) {
       return "minmax";
     case Algorithm::kPercentile:
       return "percentile";
+    case Algorithm::kMse:
+      return "mse";
   }
   return "?";
 }
 
 Result<Algorithm> parse_algorithm(std::string_view name) {
-  for (Algorithm a : {Algorithm::kEntropy, Algorithm::kMinMax, Algorithm::kPercentile})
+  for (Algorithm a :
+       {Algorithm::kEntropy, Algorithm::kMinMax, Algorithm::kPercentile, Algorithm::kMse})
     if (name == algorithm_name(a)) return a;
   return err(Code::kCalibOptionInvalid, "unknown calibration algorithm '", name,
-             "'; kiln knows entropy, minmax and percentile")
-      .with_fix("use --calib-algo entropy (the default), minmax or percentile");
+             "'; kiln knows entropy, minmax, percentile and mse")
+      .with_fix("use --calib-algo entropy (the default), minmax, percentile or mse");
 }
 
 Status check_percentile(double percentile) {
@@ -178,6 +181,21 @@ Result<Range> choose_range(const TensorStats& stats, Algorithm algorithm, double
     case Algorithm::kPercentile: {
       const size_t b = percentile_bin(stats.histogram(), stats.finite_count(), percentile);
       r.amax = static_cast<float>(static_cast<double>(b + 1) * stats.bin_width());
+      break;
+    }
+    case Algorithm::kMse: {
+      // Candidate ranges: every bin edge from a 128th of the histogram up, and the abs-max.
+      double best = -1;
+      const double w = stats.bin_width();
+      for (size_t i = kQuantLevels; i <= TensorStats::kBins; ++i) {
+        const float amax =
+            std::min(static_cast<float>(static_cast<double>(i) * w), stats.abs_max());
+        const double db = sqnr_db(stats, amax, 127);
+        if (db > best) {
+          best = db;
+          r.amax = amax;
+        }
+      }
       break;
     }
     case Algorithm::kEntropy: {

@@ -9,6 +9,10 @@
 //   entropy     TensorRT's KL-divergence threshold (see kl_threshold_bin): the clipping range
 //               whose 128-level quantization loses the least information about the histogram
 //               of the nonzero values (exact zeros quantize exactly and are left out).
+//   mse         the bin edge whose clipping range gives the highest estimated SQNR (sqnr_db,
+//               int8 steps), i.e. the least squared quantization error: clipping traded
+//               against step size directly. Entropy can pick ranges far too short for
+//               skewed activations (PP-OCR rec's HardSwish outputs: 4 dB SQNR).
 #pragma once
 
 #include <cstddef>
@@ -21,12 +25,12 @@
 
 namespace kiln::calib {
 
-enum class Algorithm { kEntropy, kMinMax, kPercentile };
+enum class Algorithm { kEntropy, kMinMax, kPercentile, kMse };
 
 inline constexpr double kDefaultPercentile = 99.99;
 inline constexpr size_t kQuantLevels = 128;  // INT8 magnitudes 0..127 of a symmetric range
 
-const char* algorithm_name(Algorithm algorithm);  // "entropy", "minmax", "percentile"
+const char* algorithm_name(Algorithm algorithm);  // "entropy", "minmax", "percentile", "mse"
 // CalibOptionInvalid (K4007) for any other name.
 Result<Algorithm> parse_algorithm(std::string_view name);
 // CalibOptionInvalid (K4007) unless 0 < percentile <= 100.

@@ -23,6 +23,7 @@ void add_precision_attrs(OpSchema& schema) {
   schema.attr("int8_x_scale", ir::AttrType::kFloat, 0.0f)
       .attr_int_enum("int8_x_unsigned", 0, {0, 1})
       .attr("int8_w_scales", ir::AttrType::kFloats, std::vector<float>{})
+      .attr("int8_x_zero_point", ir::AttrType::kInt, int64_t{0})
       .attr_int_enum("bf16", 0, {0, 1});
 }
 
@@ -33,8 +34,11 @@ bool read_bf16(const NodeAttrs& attrs) {
 std::optional<Int8Input> read_int8(const NodeAttrs& attrs) {
   const float scale = attrs.attr_float("int8_x_scale", 0.0f);
   if (!(scale > 0) || !std::isfinite(scale)) return std::nullopt;
-  return Int8Input{scale, attrs.attr_int("int8_x_unsigned", 0) != 0,
-                   attrs.attr_floats("int8_w_scales")};
+  Int8Input q{scale, attrs.attr_int("int8_x_unsigned", 0) != 0, attrs.attr_floats("int8_w_scales")};
+  const int64_t zp = attrs.attr_int("int8_x_zero_point", 0);
+  if (zp != 0 && (!q.is_unsigned || zp < 0 || zp > 255)) return std::nullopt;
+  q.zero_point = static_cast<int32_t>(zp);
+  return q;
 }
 
 Result<ActivationSpec> read_activation(const NodeAttrs& attrs) {

@@ -24,7 +24,9 @@ void add_activation_attrs(OpSchema& schema);
 // INT8 kernel computes with x_q = saturate(round(x / scale)); `int8_x_unsigned` (0/1): x_q is
 // uint8 (the calibration never saw a negative value, e.g. after a ReLU) rather than int8;
 // `int8_w_scales` (floats, empty = the kernel's own max|w| / 127 per channel): the weights'
-// per-output-channel scales of an explicitly quantized model (its DequantizeLinear scales).
+// per-output-channel scales of an explicitly quantized model (its DequantizeLinear scales);
+// `int8_x_zero_point` (int, uint8 inputs, default 0): an explicitly quantized model's
+// asymmetric zero point (only the INT8 convolution takes a nonzero one).
 // Reference kernels ignore them all: they stay the FP32 oracle.
 void add_precision_attrs(OpSchema& schema);
 
@@ -32,6 +34,10 @@ struct Int8Input {
   float scale = 0;
   bool is_unsigned = false;
   std::vector<float> w_scales;  // empty: the kernel chooses
+  int32_t zero_point = 0;       // uint8 only: x_q = saturate(round(x / scale) + zero_point)
+  // The range of x that quantizes without clipping.
+  float lo() const { return (is_unsigned ? 0.f - zero_point : -128.f) * scale; }
+  float hi() const { return (is_unsigned ? 255.f - zero_point : 127.f) * scale; }
 };
 // The node's INT8 annotation; nullopt when it has none (or a scale that is not positive and
 // finite).

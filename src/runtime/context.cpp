@@ -184,8 +184,7 @@ class Context final : public ExecutionContext {
           ops::fused::read_int8(ops::NodeAttrs(*s.node, *s.schema));
       if (!q) continue;
       state_.saturation_index[i] = static_cast<int>(state_.saturation.size());
-      state_.saturation.push_back({static_cast<int>(i), q->is_unsigned ? 0.f : -128.f * q->scale,
-                                   (q->is_unsigned ? 255.f : 127.f) * q->scale, 0, 0});
+      state_.saturation.push_back({static_cast<int>(i), q->lo(), q->hi(), 0, 0});
     }
     if (state_.saturation.empty()) state_.saturation_index.clear();
   }

@@ -255,7 +255,8 @@ Runner add_build(CLI::App& app) {
                   "single-input model; a sub-directory per batch holding INPUT.npy files; or "
                   "manifest.json)");
   cmd->add_option("--calib-algo", a->calib_algo,
-                  "entropy (default; KL-divergence threshold), minmax or percentile");
+                  "entropy (default; KL-divergence threshold), minmax, percentile or mse (the "
+                  "range with the least squared quantization error)");
   cmd->add_option("--calib-percentile", a->calib_percentile,
                   "Percentile of |x| kept by --calib-algo percentile (default 99.99)");
   cmd->add_option("--calib-cache", a->calib_cache,

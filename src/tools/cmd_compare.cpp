@@ -302,7 +302,7 @@ Runner add_compare(CLI::App& app) {
   cmd->add_flag("--int8", a->int8, "Build: INT8 (with --calib or --calib-cache)");
   cmd->add_option("--calib", a->calib_dir, "Build: calibration batches (.npy directory)");
   cmd->add_option("--calib-cache", a->calib_cache, "Build: calibration cache");
-  cmd->add_option("--calib-algo", a->calib_algo, "Build: entropy, minmax or percentile");
+  cmd->add_option("--calib-algo", a->calib_algo, "Build: entropy, minmax, percentile or mse");
   return [a] { return run_compare(*a); };
 }
 

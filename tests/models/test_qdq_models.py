@@ -72,13 +72,9 @@ def test_ort_quantized_cnn_runs_int8_with_its_own_scales(kiln, tmp_path, symmetr
                  "--no-progress", "--no-autotune")  # no --int8, no calibration data
     assert r.returncode == 0, r.describe()
     layers = r.json()["int8"]["layers"]
-    if symmetric:
-        # All four: the convs read signed int8 channels-last (the zero-point path).
-        assert layers == 4, r.describe()
-    else:
-        # conv2, conv3 and the Gemm; conv1 reads the raw input through a pair with a nonzero
-        # zero point, which runs as written.
-        assert layers == 3, r.describe()
+    # All four: signed channels-last conv inputs run as uint8 + 128 (symmetric), conv1's
+    # asymmetric uint8 pair on the raw input with its own zero point (asymmetric).
+    assert layers == 4, r.describe()
     info = kiln.run("inspect", tmp_path / "q.engine")
     assert "explicit quantization (Q/DQ)" in info.stdout, info.describe()
 

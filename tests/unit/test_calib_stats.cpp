@@ -456,6 +456,28 @@ TEST(Thresholds, SqnrEstimateFollowsTheQuantizedValues) {
   EXPECT_LT(sqnr_db(s, 0.5f, 127), sqnr_db(s, 9.f, 127));
 }
 
+TEST(Thresholds, MseRangeHasTheBestSqnrOfAllRanges) {
+  std::mt19937 rng(11);
+  std::normal_distribution<float> normal(0.f, 1.f);
+  std::vector<float> v(100000);
+  for (float& x : v) x = normal(rng);
+  v[3] = 12.f;  // an outlier minmax would keep
+  TensorStats s;
+  s.add(v.data(), v.size());
+  Result<Range> mse = choose_range(s, Algorithm::kMse);
+  ASSERT_TRUE(mse.ok());
+  EXPECT_LT(mse->amax, 12.f);  // clips the outlier
+  EXPECT_GT(mse->amax, 2.f);   // but not the body of the distribution
+  // No other algorithm's range, and no range on a fine grid, quantizes the data (exactly,
+  // on the samples) meaningfully better.
+  const double best = exact_sqnr_db(v, mse->amax, 127);
+  for (Algorithm a : {Algorithm::kEntropy, Algorithm::kMinMax, Algorithm::kPercentile})
+    EXPECT_GE(best + 0.2, exact_sqnr_db(v, choose_range(s, a)->amax, 127)) << algorithm_name(a);
+  for (float amax = 1.f; amax <= 12.f; amax += 0.05f)
+    EXPECT_GE(best + 0.3, exact_sqnr_db(v, amax, 127)) << "amax " << amax;
+  EXPECT_EQ(parse_algorithm("mse").value(), Algorithm::kMse);
+}
+
 TEST(Thresholds, SqnrOfZerosAndOfASingleValue) {
   TensorStats zeros;
   const std::vector<float> z(100, 0.f);

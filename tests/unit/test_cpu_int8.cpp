@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 
 #include "backends/cpu/cpu_tactics.h"
 #include "unit/cpu_test_data.h"
@@ -201,6 +202,18 @@ TEST(CpuInt8, ChannelsLastDepthwiseAndPointwiseUnsignedAndSignedMatch) {
                             {A::make_int("channels_last", 1)}, 630);
     s8.in[0] = rand_f32({1, 6, 20, 48}, -1, 1, 631);
     expect_int8_matches(t, s8, 2);
+  }
+  // PP-OCR rec's shapes: depthwise 3x3 / 5x5 with stride (2, 1) or 2, padded.
+  for (auto [k, sh, sw] : {std::tuple{3, 2, 1}, std::tuple{5, 2, 2}, std::tuple{5, 1, 1}}) {
+    SCOPED_TRACE("s8 depthwise " + std::to_string(k) + "x" + std::to_string(k) + " stride " +
+                 std::to_string(sh) + "x" + std::to_string(sw));
+    const int64_t p = k / 2;
+    Int8Case dw = conv_case({1, 32, 12, 40}, {32, 1, k, k}, true, false, "HardSwish", false,
+                            {A::make_ints("pads", {p, p, p, p}), A::make_int("group", 32),
+                             A::make_ints("strides", {sh, sw}), A::make_int("channels_last", 1)},
+                            700 + k + sh);
+    dw.in[0] = rand_f32({1, 12, 40, 32}, -1, 1, 710 + k + sh);
+    expect_int8_matches(t, dw, 2);
   }
   for (int64_t group : {1, 24}) {
     SCOPED_TRACE("s8 3x3 padded, group " + std::to_string(group));

@@ -283,7 +283,7 @@ TEST(RuntimeInt8, SaturationMonitorCountsValuesOutsideTheCalibratedRange) {
   ASSERT_TRUE(ctx->execute().ok());
   std::vector<ExecutionContext::SaturationStat> s1 = ctx->saturation();
   EXPECT_EQ(s1[0].values, 4 * 3 * 12 * 12);  // conv1 reads x
-  const int64_t r1 = 4 * 8 * 12 * 12;         // conv2 reads relu1's output
+  const int64_t r1 = 4 * 8 * 12 * 12;        // conv2 reads relu1's output
   EXPECT_EQ(s1[1].values, r1);
   for (const auto& s : s1) {
     EXPECT_GT(s.values, 0) << s.layer;

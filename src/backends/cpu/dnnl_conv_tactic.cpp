@@ -110,8 +110,12 @@ std::optional<ConvSpec> read_spec(const ir::Node& n, const ops::OpSchema& schema
 // rec's INT8 engine read nothing right (its HardSwish outputs are signed). Such a layer reads
 // x_q + 128 as uint8 with a source zero point of 128 instead: the same integers, computed on
 // the uint8 path (oneDNN subtracts the zero point, and pads with it).
+// An explicitly quantized model's asymmetric uint8 input takes the same path with its own
+// zero point.
 int32_t src_zero_point(const ConvSpec& s) {
-  return s.int8 && !s.int8->is_unsigned && s.channels_last ? 128 : 0;
+  if (!s.int8) return 0;
+  if (s.int8->is_unsigned) return s.int8->zero_point;
+  return s.channels_last ? 128 : 0;
 }
 
 // The "wino" variant: oneDNN's Winograd F(2,3) for 3x3 stride-1 convolutions runs on blocked
@@ -311,8 +315,8 @@ class DnnlConvKernel final : public Kernel {
     memory::desc op_src = d.src;
     if (spec_.int8) {
       const bool u8 = spec_.int8->is_unsigned || src_zero_point(spec_) != 0;
-      d.qsrc = memory::desc(to_dims(xs), u8 ? memory::data_type::u8 : memory::data_type::s8,
-                            act_tag);
+      d.qsrc =
+          memory::desc(to_dims(xs), u8 ? memory::data_type::u8 : memory::data_type::s8, act_tag);
       op_src = d.qsrc;
       if (src_zero_point(spec_) != 0)
         d.attr.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});

@@ -96,7 +96,9 @@ std::optional<MatMulSpec> read_spec(const ir::Node& n, const ops::OpSchema& sche
   if (int8) {
     if (!kiln || s.b_const == nullptr || s.alpha != 1.f) return std::nullopt;
     s.int8 = ops::fused::read_int8(attrs);
-    if (!s.int8) return std::nullopt;
+    // Zero points (asymmetric uint8 inputs of explicitly quantized models) are the convolution's
+    // only: the linear layer stays FP32 on the pair's clipped values.
+    if (!s.int8 || s.int8->zero_point != 0) return std::nullopt;
     // The bias is folded into the accumulator once: it must be a constant row of N values.
     if (s.has_bias) {
       const Tensor* c = n.input(2)->initializer();
