@@ -13,8 +13,9 @@
 //    i.e. computes the pair itself, and if it runs FP32 after all it still sees the pair's
 //    clipping. Other readers of y (an Add, a pool, …) keep reading the pair, which then runs.
 // A uint8 pair with a nonzero zero point (ONNX Runtime's default asymmetric activations) is
-// absorbed by convolutions only (the INT8 convolution takes a source zero point); the linear
-// layers behind such a pair clip to its range and run FP32. Pairs the INT8 kernels cannot
+// absorbed by convolutions (int8_x_zero_point): they clip to its range and, while the INT8
+// convolution declines source zero points (dnnl_conv_tactic.cpp), run FP32; linear layers keep
+// such pairs. Pairs the INT8 kernels cannot
 // reproduce stay in the graph and run as written (FP32 fake quantization): an int8 pair with a
 // nonzero zero point, per-axis or blocked activation scales, a Q and DQ with different scales,
 // float8 / 4-bit / 16-bit types.

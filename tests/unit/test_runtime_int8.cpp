@@ -100,9 +100,10 @@ TEST(RuntimeInt8, CalibratedEngineRunsInt8LayersCloseToFp32AndItsCacheRebuildsIt
   auto int8 = b.build_serialized(*net, int8_config(&calib, cache));
   ASSERT_TRUE(int8.ok()) << int8.status().to_string();
   const BuildSummary& sum = b.last_summary();
-  // conv1 (signed input, channels-last: the zero-point path), conv2 (uint8 input) and fc.
-  EXPECT_EQ(sum.int8_layers, 3);
-  EXPECT_EQ(int8_layers(*int8), 3);
+  // conv1 reads the signed raw input in NHWC, which the INT8 conv declines (oneDNN 2.6 bug;
+  // see dnnl_conv_tactic.cpp): conv2 (uint8 input) and fc run INT8.
+  EXPECT_EQ(sum.int8_layers, 2);
+  EXPECT_EQ(int8_layers(*int8), 2);
   EXPECT_EQ(sum.calibration.samples, 160);
   EXPECT_EQ(sum.calibration.batches, 40);
   EXPECT_EQ(sum.calibration.algorithm, "entropy");
@@ -172,7 +173,11 @@ TEST(RuntimeInt8, ReportRanksLayersByQuantizationErrorAndMinSqnrKeepsTheWorstFp3
     kept += e.kept_fp32 ? 1 : 0;
   }
   EXPECT_EQ(kept, below);
-  EXPECT_EQ(int8_layers(*bytes), 3 - kept);
+  // conv1 never runs INT8 here (signed channels-last input), so count the INT8-able ones.
+  int int8_able_kept = 0;
+  for (const LayerQuantError& e : floored.last_summary().calibration.layers)
+    int8_able_kept += e.kept_fp32 && e.layer.find("conv1") == std::string::npos ? 1 : 0;
+  EXPECT_EQ(int8_layers(*bytes), 2 - int8_able_kept);
 }
 
 TEST(RuntimeInt8, EveryCalibrationFailureHasItsCode) {
@@ -272,7 +277,7 @@ TEST(RuntimeInt8, SaturationMonitorCountsValuesOutsideTheCalibratedRange) {
   EXPECT_TRUE(ctx->saturation().empty()) << "off by default";
   ctx->set_saturation_monitor(true);
   std::vector<ExecutionContext::SaturationStat> s0 = ctx->saturation();
-  ASSERT_EQ(s0.size(), 3u);  // conv1, conv2, fc in layer order
+  ASSERT_EQ(s0.size(), 2u);  // conv2, fc (conv1's signed NHWC input keeps it FP32)
   for (const auto& s : s0) {
     EXPECT_EQ(s.values, 0);
     EXPECT_LT(s.range_lo, s.range_hi);
@@ -282,9 +287,8 @@ TEST(RuntimeInt8, SaturationMonitorCountsValuesOutsideTheCalibratedRange) {
   ASSERT_TRUE(ctx->set_input("x", seen).ok());
   ASSERT_TRUE(ctx->execute().ok());
   std::vector<ExecutionContext::SaturationStat> s1 = ctx->saturation();
-  EXPECT_EQ(s1[0].values, 4 * 3 * 12 * 12);  // conv1 reads x
-  const int64_t r1 = 4 * 8 * 12 * 12;        // conv2 reads relu1's output
-  EXPECT_EQ(s1[1].values, r1);
+  const int64_t r1 = 4 * 8 * 12 * 12;  // conv2 reads relu1's output
+  EXPECT_EQ(s1[0].values, r1);
   for (const auto& s : s1) {
     EXPECT_GT(s.values, 0) << s.layer;
     EXPECT_EQ(s.saturated, 0) << s.layer << " of " << s.tensor;
@@ -295,11 +299,9 @@ TEST(RuntimeInt8, SaturationMonitorCountsValuesOutsideTheCalibratedRange) {
   ASSERT_TRUE(ctx->set_input("x", drift).ok());
   ASSERT_TRUE(ctx->execute().ok());
   std::vector<ExecutionContext::SaturationStat> s2 = ctx->saturation();
-  EXPECT_EQ(s2[1].values, 2 * r1);  // cumulative
-  // conv1 sees the drift (conv2 much less: conv1's INT8 input quantization clips it).
-  const int64_t r0 = 4 * 3 * 12 * 12;
-  const double drift_rate = static_cast<double>(s2[0].saturated - s1[0].saturated) / r0;
-  EXPECT_GT(drift_rate, 0.3) << "conv1: " << s2[0].saturated << " of " << s2[0].values;
+  EXPECT_EQ(s2[0].values, 2 * r1);  // cumulative
+  const double drift_rate = static_cast<double>(s2[0].saturated - s1[0].saturated) / r1;
+  EXPECT_GT(drift_rate, 0.3) << "conv2: " << s2[0].saturated << " of " << s2[0].values;
   // Turning it on again resets; off lists nothing.
   ctx->set_saturation_monitor(true);
   EXPECT_EQ(ctx->saturation()[0].values, 0);

@@ -157,23 +157,19 @@ TEST(RuntimeQdq, LayerPinnedFp32StillSeesThePairsClipping) {
   EXPECT_LT(cosine(reference_y(unclipped, x), want), 0.99);
 }
 
-TEST(RuntimeQdq, Uint8PairWithAZeroPointRunsInt8InTheConvolution) {
-  // ONNX Runtime's default asymmetric uint8 activations: the convolution takes the zero point
-  // as oneDNN's source zero point, so it computes the same integers as the pair.
+TEST(RuntimeQdq, Uint8PairWithAZeroPointKeepsItsClippingInFp32) {
+  // ONNX Runtime's default asymmetric uint8 activations: the convolution reads clip(x) to the
+  // pair's range [-128 s, 127 s] and runs FP32 (source zero points are off in the INT8
+  // convolution; see dnnl_conv_tactic.cpp).
   const ModelBuilder m = qdq_model({128, true});
   auto net = network_of(m);
   const std::vector<uint8_t> bytes = build_or_die(*net, qdq_config());
   ASSERT_FALSE(bytes.empty());
-  EXPECT_EQ(int8_layers(bytes), 1);
+  EXPECT_EQ(int8_layers(bytes), 0);
   for (uint32_t seed : {9u, 10u}) {
     const Tensor x = random_tensor({1, 3, 10, 10}, seed);
-    EXPECT_LT(max_abs_diff(run_once(bytes, x), reference_y(m, x)), 1e-3) << "seed " << seed;
+    EXPECT_GT(cosine(run_once(bytes, x), reference_y(m, x)), 0.999) << "seed " << seed;
   }
-  // Pinned FP32 it still clips to the pair's range [-128 s, 127 s].
-  const std::vector<uint8_t> pinned = build_or_die(*net, qdq_config({"conv2:fp32"}));
-  EXPECT_EQ(int8_layers(pinned), 0);
-  const Tensor x = random_tensor({1, 3, 10, 10}, 12);
-  EXPECT_GT(cosine(run_once(pinned, x), reference_y(m, x)), 0.999);
 }
 
 TEST(RuntimeQdq, Int8PairWithAZeroPointRunsAsWritten) {
