@@ -1,6 +1,7 @@
 // read_engine and read_engine_model: every check in the documented order, nothing trusted
 // before it is bounds-checked.
 #include <cstdio>
+#include <optional>
 #include <string>
 
 #include "core/errors.h"
@@ -92,6 +93,20 @@ std::string hex64(uint64_t v) {
   return buf;
 }
 
+// Bytes of a tensor type whose dims are all static; nullopt otherwise.
+std::optional<uint64_t> static_bytes(const ir::ValueType& t) {
+  if (t.kind != ir::ValueKind::kTensor || !t.known() || t.dtype == DataType::kString ||
+      !t.shape.rank_known())
+    return std::nullopt;
+  int64_t n = 1;
+  for (size_t i = 0; i < t.shape.rank(); ++i) {
+    if (!t.shape[i].is_static() || t.shape[i].value < 0) return std::nullopt;
+    if (__builtin_mul_overflow(n, t.shape[i].value, &n)) return UINT64_MAX;
+  }
+  const std::optional<size_t> b = data_type_bytes(t.dtype, n);
+  return b ? std::optional<uint64_t>(*b) : std::optional<uint64_t>(UINT64_MAX);
+}
+
 // What the runtime will index with: layers per node, profile inputs, arena slots.
 Status check_against_graph(const EngineData& d, const ir::Graph& g) {
   auto bad = [](const auto&... args) {
@@ -113,6 +128,13 @@ Status check_against_graph(const EngineData& d, const ir::Graph& g) {
       const ir::Value* v = g.find(name);
       if (v == nullptr || !v->is_graph_input())
         return bad("profile ", p, " names '", name, "', which is not a graph input");
+      const Dims& shape = v->type.shape;
+      if (shape.rank_known() && shape.rank() == range.max.size())
+        for (size_t i = 0; i < shape.rank(); ++i)
+          if (shape[i].is_static() &&
+              (range.min[i] != shape[i].value || range.max[i] != shape[i].value))
+            return bad("profile ", p, " input '", name, "' dim ", i, " ranges over [", range.min[i],
+                       ", ", range.max[i], "] but the graph fixes it to ", shape[i].value);
       for (size_t i = 0; i < range.min.size(); ++i)
         if (range.min[i] < 0 || range.min[i] > range.opt[i] || range.opt[i] > range.max[i])
           return bad("profile ", p, " input '", name, "' dim ", i, " has min/opt/max ",
@@ -120,8 +142,17 @@ Status check_against_graph(const EngineData& d, const ir::Graph& g) {
                      " (need 0 <= min <= opt <= max)");
     }
     for (const TensorSlot& s : plan.slots) {
-      if (g.find(s.value) == nullptr)
+      const ir::Value* v = g.find(s.value);
+      if (v == nullptr)
         return bad("profile ", p, " plans a slot for '", s.value, "', not a main-graph value");
+      // A value whose type is fully static fits its slot: the builder sized the slot from that
+      // same type. Kernels prepare for these shapes at load, so a graph edited to larger dims
+      // would otherwise make them allocate for shapes no run can have.
+      if (std::optional<uint64_t> need = static_bytes(v->type);
+          !s.dynamic && need && *need > s.bytes)
+        return bad("profile ", p, " slot '", s.value, "' holds ", s.bytes,
+                   " bytes, but the graph types it ", data_type_name(v->type.dtype),
+                   v->type.shape.to_string(), " (", *need, " bytes)");
       if (!s.inplace_of.empty() && g.find(s.inplace_of) == nullptr)
         return bad("profile ", p, " slot '", s.value, "' reuses '", s.inplace_of,
                    "', not a main-graph value");

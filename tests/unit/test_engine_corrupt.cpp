@@ -278,6 +278,42 @@ TEST(EngineCorrupt, HalfStoredTensorWithTheWrongByteCountIsMalformed) {
       << r.status().message();
 }
 
+// Kernels prepare for the graph's static shapes when an engine loads: a graph whose dims no
+// longer fit the memory plan (an edited engine; the fuzzer made one whose conv asked oneDNN
+// for 2.5 GB) is refused before any kernel sees it.
+TEST(EngineCorrupt, StaticTypesLargerThanTheirSlotOrInputsOutsideTheirProfileAreMalformed) {
+  ir::Model m;
+  m.graph = std::make_unique<ir::Graph>("g");
+  ir::Value* x = must(m.graph->add_input("x", vtype(DataType::kFloat32, Dims::of({1, 4}))));
+  ir::Value* y = must(m.graph->add_value("y", vtype(DataType::kFloat32, Dims::of({1, 4}))));
+  m.graph->add_node("Relu", "", "relu", {x}, {y}, {}, 14);
+  m.graph->add_output(y);
+  m.opsets[""] = 14;
+  EngineData d;
+  d.built_on = host_fingerprint();
+  d.target.device = "cpu";
+  d.target.arch = host_fingerprint().arch;
+  d.layers.push_back(Layer{});
+  d.layers[0].tactic = "cpu.reference";
+  ProfilePlan p;
+  p.inputs = {{"x", ShapeRange{{1, 4}, {1, 4}, {1, 4}}}};
+  p.arena_bytes = 64;
+  p.slots = {TensorSlot{"y", 0, 16, "", false}};
+  d.profiles.push_back(p);
+  ASSERT_TRUE(read_engine(span(write_or_die(d, m)), host_fingerprint()).ok());
+
+  d.profiles[0].slots[0].bytes = 8;  // y is float32[1,4]: 16 bytes
+  auto r = read_engine(span(write_or_die(d, m)), host_fingerprint());
+  ASSERT_EQ(r.status().code(), kMalformed) << r.status().to_string();
+  EXPECT_TRUE(contains(r.status().message(), "slot 'y' holds 8 bytes")) << r.status().message();
+
+  d.profiles[0].slots[0].bytes = 16;
+  d.profiles[0].inputs[0].second = ShapeRange{{1, 1}, {1, 4}, {1, 8}};  // x is fixed at [1,4]
+  r = read_engine(span(write_or_die(d, m)), host_fingerprint());
+  ASSERT_EQ(r.status().code(), kMalformed) << r.status().to_string();
+  EXPECT_TRUE(contains(r.status().message(), "fixes it to 4")) << r.status().message();
+}
+
 TEST(EngineCorrupt, BoolTensorBytesMustBeZeroOrOne) {
   auto m = make_rich_model();
   std::vector<uint8_t> file = write_or_die(make_engine_data(*m), *m);
