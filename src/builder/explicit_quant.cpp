@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstdlib>
 
+#include "builder/quantize.h"
 #include "core/errors.h"
 #include "passes/rewrite.h"
 
@@ -118,15 +119,6 @@ std::optional<PerTensor> per_tensor(const ir::Node& n, DataType quantized_defaul
   if (!(scale > 0) || !std::isfinite(scale)) return std::nullopt;
   return PerTensor{scale, zp != nullptr ? int_at(*zp, 0) : 0,
                    zp != nullptr ? zp->dtype() : quantized_default};
-}
-
-bool constant_f32(const ir::Value* v, std::initializer_list<size_t> ranks) {
-  if (v == nullptr || v->initializer() == nullptr ||
-      v->initializer()->dtype() != DataType::kFloat32)
-    return false;
-  for (size_t r : ranks)
-    if (v->initializer()->rank() == r) return true;
-  return false;
 }
 
 // A layer an INT8 tactic can run that reads `y` as its input 0 only.

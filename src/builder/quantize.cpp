@@ -116,8 +116,6 @@ bool non_negative(const ir::Value& v) {
   return false;
 }
 
-namespace {
-
 bool constant_f32(const ir::Value* v, std::initializer_list<size_t> ranks) {
   if (v == nullptr || v->initializer() == nullptr ||
       v->initializer()->dtype() != DataType::kFloat32)
@@ -126,6 +124,8 @@ bool constant_f32(const ir::Value* v, std::initializer_list<size_t> ranks) {
     if (v->initializer()->rank() == r) return true;
   return false;
 }
+
+namespace {
 
 // A plain ONNX Conv / Gemm / MatMul with constant weights that no fusion claimed (no
 // activation followed it) becomes the kiln op that can carry the INT8 annotation; the fused

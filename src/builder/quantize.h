@@ -3,6 +3,7 @@
 // (the int8_x_scale / int8_x_unsigned annotations the INT8 tactics run from).
 #pragma once
 
+#include <initializer_list>
 #include <map>
 #include <set>
 #include <string>
@@ -50,6 +51,9 @@ int allow_bf16(ir::Model& model, const std::vector<LayerPrecision>& pinned);
 std::vector<const ir::Node*> store_fp16_weights(ir::Model& model,
                                                 const std::vector<LayerPrecision>& pinned,
                                                 std::set<std::string>& names);
+
+// Whether `v` is a float32 initializer of one of these ranks.
+bool constant_f32(const ir::Value* v, std::initializer_list<size_t> ranks);
 
 // Whether `v` can never hold a negative value, from the ops that produce it (ReLU and fused
 // ReLU-like activations, Sigmoid, Softmax, pooling / reshaping / concatenation of non-negative

@@ -72,6 +72,18 @@ def feeds_of(name: str) -> dict:
     return dict(_cases(name))[CASES[name]]
 
 
+def saved_feeds(name: str, tmp_path: Path) -> tuple[list[str], list[str]]:
+    """The model's inputs saved as .npy: (`--shapes` values of the non-scalar inputs,
+    `NAME=FILE` arguments)."""
+    shapes, inputs = [], []
+    for k, v in feeds_of(name).items():
+        np.save(tmp_path / f"{k}.npy", v)
+        inputs.append(f"{k}={tmp_path / f'{k}.npy'}")
+        if v.shape:
+            shapes.append(f"{k}:{'x'.join(map(str, v.shape))}")
+    return shapes, inputs
+
+
 def native_bf16() -> bool:
     try:
         flags = open("/proc/cpuinfo").read()
@@ -85,13 +97,7 @@ def test_bf16_engine_keeps_cosine_to_fp32(name, kiln, model_path, tmp_path):
     if not Path(FONT).is_file() and CASES[name] == "text":
         pytest.fail(f"{FONT} is missing (scripts/setup.sh installs fonts-dejavu-core)")
     model = model_path(f"{name}.onnx")
-    feeds = feeds_of(name)
-    shapes, inputs = [], []
-    for k, v in feeds.items():
-        np.save(tmp_path / f"{k}.npy", v)
-        inputs.append(f"{k}={tmp_path / f'{k}.npy'}")
-        shapes.append(f"{k}:{'x'.join(map(str, v.shape)) if v.shape else 'scalar'}")
-    shape_args = [s for s in shapes if not s.endswith(":scalar")]
+    shape_args, inputs = saved_feeds(name, tmp_path)
     engine = tmp_path / "bf16.engine"
     r = kiln.run("build", model, "-o", engine, "--bf16", "--no-autotune", "--no-progress", "--json",
                  "--shapes", *shape_args)

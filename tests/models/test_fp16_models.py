@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from test_bf16_models import CASES, FONT, feeds_of
+from test_bf16_models import CASES, FONT, saved_feeds
 
 COSINE = 0.999
 
@@ -22,13 +21,7 @@ def test_fp16_weight_engine_keeps_cosine_and_halves_the_weights(name, kiln, mode
     if not Path(FONT).is_file() and CASES[name] == "text":
         pytest.fail(f"{FONT} is missing (scripts/setup.sh installs fonts-dejavu-core)")
     model = model_path(f"{name}.onnx")
-    feeds = feeds_of(name)
-    shapes, inputs = [], []
-    for k, v in feeds.items():
-        np.save(tmp_path / f"{k}.npy", v)
-        inputs.append(f"{k}={tmp_path / f'{k}.npy'}")
-        if v.shape:
-            shapes.append(f"{k}:{'x'.join(map(str, v.shape))}")
+    shapes, inputs = saved_feeds(name, tmp_path)
     common = ["--no-autotune", "--no-progress", "--json", "--shapes", *shapes]
     fp16 = kiln.run("build", model, "-o", tmp_path / "fp16.engine", "--fp16", *common)
     assert fp16.returncode == 0, fp16.describe()

@@ -167,15 +167,10 @@ def sentences(n: int, seed: int) -> list[str]:
 
 
 def test_minilm_int8_embeddings_keep_cosine(kiln, model_path, tmp_path):
-    from conftest import models_required
-    from test_parity import _minilm_tokenizer
+    from test_parity import minilm_tokenizer_or_skip
 
     model = model_path("minilm_l6_v2.onnx")
-    tok, why = _minilm_tokenizer()
-    if tok is None:
-        if models_required():
-            pytest.fail(why, pytrace=False)
-        pytest.skip(why)
+    tok = minilm_tokenizer_or_skip()
     seq = 32
     enc = lambda ss: tok(ss, padding="max_length", truncation=True, max_length=seq,  # noqa: E731
                          return_tensors="np")

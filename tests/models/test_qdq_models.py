@@ -106,16 +106,11 @@ def test_ort_quantized_cnn_runs_int8_with_its_own_scales(kiln, tmp_path, symmetr
 
 
 def test_minilm_quantized_by_ort_runs_int8_and_agrees_with_ort(kiln, model_path, tmp_path):
-    from conftest import models_required
     from test_int8_accuracy import sentences
-    from test_parity import _minilm_tokenizer
+    from test_parity import minilm_tokenizer_or_skip
 
     model = model_path("minilm_l6_v2.onnx")
-    tok, why = _minilm_tokenizer()
-    if tok is None:
-        if models_required():
-            pytest.fail(why, pytrace=False)
-        pytest.skip(why)
+    tok = minilm_tokenizer_or_skip()
     names = ("input_ids", "attention_mask", "token_type_ids")
 
     def enc(ss):
