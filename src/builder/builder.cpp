@@ -76,18 +76,8 @@ nlohmann::json options_json(const BuilderConfig& c) {
 }
 
 std::optional<uint64_t> planned_bytes(const ir::Value& v) {
-  const ir::ValueType& t = v.type;
-  if (t.kind != ir::ValueKind::kTensor || !t.known() || t.dtype == DataType::kString ||
-      !t.shape.rank_known())
-    return std::nullopt;
-  int64_t n = 1;
-  for (size_t i = 0; i < t.shape.rank(); ++i) {
-    if (!t.shape[i].is_static()) return std::nullopt;
-    if (__builtin_mul_overflow(n, t.shape[i].value, &n)) return std::nullopt;
-  }
-  const std::optional<size_t> b = data_type_bytes(t.dtype, n);
-  if (!b) return std::nullopt;
-  return static_cast<uint64_t>(*b);
+  const std::optional<uint64_t> b = v.type.static_bytes();
+  return b && *b != UINT64_MAX ? b : std::nullopt;  // an overflowing size is planned dynamic
 }
 
 class Build {

@@ -93,20 +93,6 @@ std::string hex64(uint64_t v) {
   return buf;
 }
 
-// Bytes of a tensor type whose dims are all static; nullopt otherwise.
-std::optional<uint64_t> static_bytes(const ir::ValueType& t) {
-  if (t.kind != ir::ValueKind::kTensor || !t.known() || t.dtype == DataType::kString ||
-      !t.shape.rank_known())
-    return std::nullopt;
-  int64_t n = 1;
-  for (size_t i = 0; i < t.shape.rank(); ++i) {
-    if (!t.shape[i].is_static() || t.shape[i].value < 0) return std::nullopt;
-    if (__builtin_mul_overflow(n, t.shape[i].value, &n)) return UINT64_MAX;
-  }
-  const std::optional<size_t> b = data_type_bytes(t.dtype, n);
-  return b ? std::optional<uint64_t>(*b) : std::optional<uint64_t>(UINT64_MAX);
-}
-
 // What the runtime will index with: layers per node, profile inputs, arena slots.
 Status check_against_graph(const EngineData& d, const ir::Graph& g) {
   auto bad = [](const auto&... args) {
@@ -148,7 +134,7 @@ Status check_against_graph(const EngineData& d, const ir::Graph& g) {
       // A value whose type is fully static fits its slot: the builder sized the slot from that
       // same type. Kernels prepare for these shapes at load, so a graph edited to larger dims
       // would otherwise make them allocate for shapes no run can have.
-      if (std::optional<uint64_t> need = static_bytes(v->type);
+      if (std::optional<uint64_t> need = v->type.static_bytes();
           !s.dynamic && need && *need > s.bytes)
         return bad("profile ", p, " slot '", s.value, "' holds ", s.bytes,
                    " bytes, but the graph types it ", data_type_name(v->type.dtype),

@@ -12,14 +12,32 @@ namespace kiln::ir {
 
 const char* value_kind_name(ValueKind kind) {
   switch (kind) {
-    case ValueKind::kTensor: return "tensor";
-    case ValueKind::kSequence: return "seq";
-    case ValueKind::kOptional: return "optional";
-    case ValueKind::kMap: return "map";
-    case ValueKind::kSparseTensor: return "sparse";
-    case ValueKind::kUnknown: return "unknown";
+    case ValueKind::kTensor:
+      return "tensor";
+    case ValueKind::kSequence:
+      return "seq";
+    case ValueKind::kOptional:
+      return "optional";
+    case ValueKind::kMap:
+      return "map";
+    case ValueKind::kSparseTensor:
+      return "sparse";
+    case ValueKind::kUnknown:
+      return "unknown";
   }
   return "unknown";
+}
+
+std::optional<uint64_t> ValueType::static_bytes() const {
+  if (kind != ValueKind::kTensor || !known() || dtype == DataType::kString || !shape.rank_known())
+    return std::nullopt;
+  int64_t n = 1;
+  for (size_t i = 0; i < shape.rank(); ++i) {
+    if (!shape[i].is_static() || shape[i].value < 0) return std::nullopt;
+    if (__builtin_mul_overflow(n, shape[i].value, &n)) return UINT64_MAX;
+  }
+  const std::optional<size_t> b = data_type_bytes(dtype, n);
+  return b ? static_cast<uint64_t>(*b) : UINT64_MAX;
 }
 
 std::string ValueType::to_string() const {
@@ -241,7 +259,6 @@ size_t Graph::total_nodes() const {
     for (Graph* g : n->subgraphs()) total += g->total_nodes();
   return total;
 }
-
 
 Status Graph::sort_topologically() {
   const size_t n = nodes_.size();

@@ -34,6 +34,9 @@ struct ValueType {
   Dims shape;                             // unknown rank by default
   bool known() const { return dtype != DataType::kUndefined; }
   std::string to_string() const;  // "f32[batch,3]", "seq(f32[?])", "?"
+  // Bytes of a tensor whose dtype and every dim are known: nullopt when one is not (or for
+  // strings), UINT64_MAX when the size overflows.
+  std::optional<uint64_t> static_bytes() const;
 };
 
 class Value {
@@ -67,7 +70,7 @@ class Node {
   const std::string& name() const { return name_; }
   const std::string& op_type() const { return op_type_; }
   const std::string& domain() const { return domain_; }  // "" = ai.onnx
-  int64_t opset() const { return opset_; }  // version of domain() the model imports
+  int64_t opset() const { return opset_; }               // version of domain() the model imports
   // Graphs from the text form carry no opsets; tools stamp the model's (0 = unknown).
   void set_opset(int64_t opset) { opset_ = opset; }
   int64_t index() const { return index_; }  // position in the source ONNX graph
