@@ -282,6 +282,7 @@ class Build {
                                     cfg_.precision.int8 ? " (no calibration data)" : ""));
       return Status::Ok();
     }
+    layers = builder::calibration_candidates(std::move(layers), pinned_);
     if (layers.empty()) {
       log(LogSeverity::kWarning, "--int8: no layer of this model can run INT8; all stay fp32");
       return Status::Ok();

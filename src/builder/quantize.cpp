@@ -201,6 +201,27 @@ std::vector<Int8Layer> int8_candidates(ir::Model& model,
   return out;
 }
 
+std::vector<Int8Layer> calibration_candidates(std::vector<Int8Layer> layers,
+                                              const std::vector<LayerPrecision>& pinned) {
+  std::vector<Int8Layer> out;
+  for (const Int8Layer& l : layers) {
+    // A channels-last convolution reading a signed tensor runs INT8 only where a pin asks
+    // for it. The kernel can (the input shifted into uint8, see dnnl_conv_tactic.cpp), but
+    // the signed activations of the CNNs we measured quantize poorly per tensor: PP-OCR rec's
+    // HardSwish outputs (19 such layers) took its INT8 engine from reading 99.7% of text
+    // lines like FP32 to 91.7% (minmax; entropy ranges made it read nothing).
+    const ir::Attribute* cl = l.node->attr("channels_last");
+    if (!l.non_negative && is_kiln(*l.node, "FusedConv") && cl != nullptr && cl->i != 0) {
+      bool forced = false;
+      for (const LayerPrecision& p : pinned)
+        forced = forced || (p.precision == "int8" && layer_matches(*l.node, p.pattern));
+      if (!forced) continue;
+    }
+    out.push_back(l);
+  }
+  return out;
+}
+
 namespace {
 
 // Whether input 0 of `n` is a graph input, directly or through layout / shape-only ops.

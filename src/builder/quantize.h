@@ -35,6 +35,12 @@ struct Int8Layer {
 // weights are first rewritten into those kiln ops (activation none).
 std::vector<Int8Layer> int8_candidates(ir::Model& model, const std::vector<LayerPrecision>& pinned);
 
+// Of those, the ones calibration gives a scale (the model's Q/DQ pairs give the others theirs):
+// minus channels-last convolutions reading a signed tensor, unless a LayerPrecision pins them
+// to int8 (their per-tensor INT8 loses too much on the CNNs measured; see quantize.cpp).
+std::vector<Int8Layer> calibration_candidates(std::vector<Int8Layer> layers,
+                                              const std::vector<LayerPrecision>& pinned);
+
 // The same layers (minus those pinned to another precision than bf16, and those reading a graph
 // input — the raw data — unless pinned to bf16) get the `bf16` annotation, which makes the
 // BF16 tactics candidates for them; returns how many. Every other layer — Softmax, LayerNorm,

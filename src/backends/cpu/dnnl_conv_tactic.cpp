@@ -63,6 +63,15 @@ std::vector<int64_t> to_nhwc(const std::vector<int64_t>& s) {
   return r;
 }
 
+// Whether the layer's windows never reach past its input (no padding, explicit or automatic).
+bool unpadded(const ops::NodeAttrs& attrs) {
+  const std::string pad = attrs.attr_string("auto_pad", "NOTSET");
+  if (pad != "NOTSET" && pad != "VALID") return false;
+  for (int64_t p : attrs.attr_ints("pads"))
+    if (p != 0) return false;
+  return true;
+}
+
 // What stays fixed for a layer: its attributes and constant operands.
 struct ConvSpec {
   bool channels_last = false;
@@ -103,13 +112,18 @@ std::optional<ConvSpec> read_spec(const ir::Node& n, const ops::OpSchema& schema
   if (int8 && !s.int8) return std::nullopt;
   // oneDNN 2.6 computes channels-last INT8 convolutions of signed (s8) inputs 2-10% off the
   // fake-quantized reference (test_cpu_int8; NCHW and uint8 inputs are exact). That made PP-OCR
-  // rec's INT8 engine read nothing right (its HardSwish outputs are signed). Those layers stay
-  // FP32. Feeding them as uint8 x_q + 128 with a source zero point of 128 matched the oracle in
-  // isolation (PP-OCR rec's shapes, every implementation) but turned one PP-OCR rec layer
-  // (p2o.Conv.20, brgconv_1x1) into garbage inside the full engine, unexplained: source zero
-  // points (that, and asymmetric Q/DQ inputs) stay off until that is understood.
-  if (int8 && s.channels_last && !s.int8->is_unsigned) return std::nullopt;
-  if (int8 && s.int8->zero_point != 0) return std::nullopt;
+  // rec's INT8 engine read nothing right (its HardSwish outputs are signed). Such a layer reads
+  // the same integers shifted into uint8 (x_q + 128) and its bias takes the shift back
+  // (quantize_per_channel), as does an explicitly quantized model's asymmetric uint8 input.
+  // oneDNN's own source zero points are not used: with them one PP-OCR rec layer (p2o.Conv.20,
+  // brgconv_1x1) computed garbage inside the full engine though it matched the oracle alone.
+  // The bias carries the shift only where the window never reads padding (padding is 0 in the
+  // shifted domain, not the shift): padded layers stay FP32.
+  if (int8 && s.channels_last && !s.int8->is_unsigned) {
+    s.int8->is_unsigned = true;
+    s.int8->zero_point = 128;
+  }
+  if (int8 && s.int8->zero_point != 0 && !unpadded(attrs)) return std::nullopt;
   if (arith == cpu::Arith::kBf16 && (!s.bf16 || !cpu::native_bf16())) return std::nullopt;
   return s;
 }
@@ -143,7 +157,7 @@ class DnnlConvKernel final : public Kernel {
         impl_(std::move(impl)),
         q_(std::move(q)),
         w_(q_ ? &q_->weights : spec.w, packed_w, release && !q_),
-        b_(q_ ? (spec.b ? &q_->bias : nullptr) : spec.b, nullptr, release && !q_) {}
+        b_(q_ ? (q_->bias.numel() > 0 ? &q_->bias : nullptr) : spec.b, nullptr, release && !q_) {}
 
   // The weights as the plan at input shape xs (NCHW order) runs them, for the engine.
   Result<Tensor> packed_weights(const std::vector<int64_t>& xs) const {
@@ -303,7 +317,7 @@ class DnnlConvKernel final : public Kernel {
     // BF16: the float32 weights are converted while they are packed (a reorder f32 -> bf16).
     d.w_any = memory::desc(to_dims(wdims), spec_.bf16 ? bf16 : wdt, Tag::any);
     d.w_user = memory::desc(to_dims(wdims), wdt, wtag);
-    if (spec_.b != nullptr) d.bias = memory::desc({ws[0]}, f32, Tag::x);
+    if (has_bias()) d.bias = memory::desc({ws[0]}, f32, Tag::x);
     memory::desc op_src = d.src;
     if (spec_.int8) {
       d.qsrc = memory::desc(to_dims(xs),
@@ -415,6 +429,8 @@ class DnnlConvKernel final : public Kernel {
         return err(Code::kKernelFailed, "oneDNN's INT8 convolution wants blocked tensors");
       dnnl::primitive_attr qa;
       qa.set_output_scales(0, {1.f / spec_.int8->scale});
+      if (spec_.int8->zero_point != 0)
+        qa.set_zero_points(DNNL_ARG_DST, 0, {spec_.int8->zero_point});
       auto& eng = cpu::dnnl_engine();
       plan->quantize = dnnl::reorder(dnnl::reorder::primitive_desc(eng, d.src, eng, d.qsrc, qa));
     } else if (spec_.bf16) {
@@ -433,12 +449,15 @@ class DnnlConvKernel final : public Kernel {
     plan->scratch = pd->scratchpad_desc();
     try {
       plan->weights = w_.get(pd->weights_desc(), d.w_user);
-      if (spec_.b != nullptr) plan->bias = b_.get(pd->bias_desc(), d.bias);
+      if (has_bias()) plan->bias = b_.get(pd->bias_desc(), d.bias);
     } catch (const std::exception& e) {
       return err(Code::kKernelFailed, "packing the convolution weights failed: ", e.what());
     }
     return std::shared_ptr<const Plan>(std::move(plan));
   }
+
+  // INT8 layers whose input is shifted have a bias even where the model has none.
+  bool has_bias() const { return q_ ? q_->bias.numel() > 0 : spec_.b != nullptr; }
 
   const ir::Node& node_;
   const ops::OpSchema& schema_;
@@ -533,9 +552,9 @@ class DnnlConvTactic final : public Tactic {
                                                       const Tensor* packed, bool release) {
     std::shared_ptr<const cpu::QuantizedWeights> q;
     if (s.int8) {
-      KILN_ASSIGN_OR_RETURN(
-          cpu::QuantizedWeights qw,
-          cpu::quantize_per_channel(*s.w, 0, s.b, s.int8->scale, s.int8->w_scales));
+      KILN_ASSIGN_OR_RETURN(cpu::QuantizedWeights qw,
+                            cpu::quantize_per_channel(*s.w, 0, s.b, s.int8->scale, s.int8->w_scales,
+                                                      s.int8->zero_point));
       q = std::make_shared<const cpu::QuantizedWeights>(std::move(qw));
     }
     return std::make_unique<DnnlConvKernel>(node, schema, s, std::move(impl), packed, release,

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <vector>
 
@@ -26,7 +27,11 @@ struct QuantizedWeights {
 // `w`: float32 weights whose output channels run along `axis`; `bias`: float32 [channels] or
 // nullptr; `given`: per-channel scales to use instead of max|w| / 127 (an explicitly quantized
 // model's own), ignored unless it holds one positive finite scale per channel.
+// `x_zero_point`: the kernel reads x_q + x_zero_point (uint8) instead of x_q; the bias then
+// takes back x_zero_point * sum(w_q) per channel (and exists even where `bias` is null). Exact
+// only where every input the weights meet is real (no padding).
 Result<QuantizedWeights> quantize_per_channel(const Tensor& w, size_t axis, const Tensor* bias,
-                                              float x_scale, std::span<const float> given = {});
+                                              float x_scale, std::span<const float> given = {},
+                                              int32_t x_zero_point = 0);
 
 }  // namespace kiln::backends::cpu
