@@ -7,9 +7,11 @@ det and rec, whose outputs on noise are near-zero maps where cosine means little
 ResNet-50 and MobileNetV2 are untrained exports (torchvision weights=None, BatchNorm statistics
 estimated on random images; scripts/fetch_models.py): random deep networks amplify small
 perturbations, and rounding only their *input* to bfloat16 precision (relative 2^-9) already
-moves ONNX Runtime's FP32 logits to cosine 0.9984 (ResNet-50) / 0.9994 (MobileNetV2). No
-engine that rounds activations to BF16 reaches 0.999 on them; their bar here is 0.99, and the
-gap is stated in the issue notes. Silero VAD: the 16 kHz opset-15 export, whose STFT, encoder
+moves ONNX Runtime's FP32 logits to cosine 0.9984 (ResNet-50) / 0.9994 (MobileNetV2). Ideal
+BF16 — ONNX Runtime in FP32 with every conv/linear layer's input and weights rounded to
+bfloat16, the first layer excepted as kiln does — reaches only 0.9953 / 0.9972: no BF16
+engine reaches 0.999 on them. Their bar here is 0.99, and a second test holds kiln's BF16
+engine to that ideal (within 0.0005): it loses nothing beyond the rounding itself. Silero VAD: the 16 kHz opset-15 export, whose STFT, encoder
 and decoder convolutions sit at the top level (the other export runs every layer inside an If,
 which the engine runs with the reference interpreter).
 
@@ -115,3 +117,61 @@ def test_bf16_engine_keeps_cosine_to_fp32(name, kiln, model_path, tmp_path):
               f"max abs {out['max_abs']:.3g}")
         bar = UNTRAINED_COSINE if name in UNTRAINED else COSINE
         assert out["cosine"] >= bar, f"{name} output {out['name']}: cosine {out['cosine']}"
+
+
+def bf16_round(a: np.ndarray) -> np.ndarray:
+    """float32 -> nearest bfloat16 (ties to even) -> float32."""
+    u = np.ascontiguousarray(a, np.float32).view(np.uint32)
+    return ((u + 0x7FFF + ((u >> 16) & 1)) & 0xFFFF0000).astype(np.uint32).view(np.float32)
+
+
+def ideal_bf16_cosine(model_file: Path, feeds: dict) -> float:
+    """ONNX Runtime's FP32 output against the same model with every Conv/Gemm/MatMul but the
+    first reading its input rounded to bfloat16 (Cast to BFLOAT16 and back) and its constant
+    weights rounded: BF16 storage with exact FP32 arithmetic, the best any BF16 engine does."""
+    ort = pytest.importorskip("onnxruntime")
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    m = onnx.load(str(model_file))
+    g = m.graph
+    inits = {i.name: i for i in g.initializer}
+    nodes, k = [], 0
+    for n in g.node:
+        if n.op_type in ("Conv", "Gemm", "MatMul"):
+            if k > 0:
+                a, b = f"bf16_sim_{k}_a", f"bf16_sim_{k}_b"
+                nodes.append(helper.make_node("Cast", [n.input[0]], [a], to=TensorProto.BFLOAT16))
+                nodes.append(helper.make_node("Cast", [a], [b], to=TensorProto.FLOAT))
+                n.input[0] = b
+                w = inits.get(n.input[1])
+                if w is not None:
+                    w.CopyFrom(numpy_helper.from_array(bf16_round(numpy_helper.to_array(w)), w.name))
+            k += 1
+        nodes.append(n)
+    del g.node[:]
+    g.node.extend(nodes)
+    ref = ort.InferenceSession(str(model_file), providers=["CPUExecutionProvider"]).run(None, feeds)
+    sim = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"]).run(
+        None, feeds)
+    x, y = ref[0].astype(np.float64).ravel(), sim[0].astype(np.float64).ravel()
+    return float(x @ y / (np.linalg.norm(x) * np.linalg.norm(y)))
+
+
+@pytest.mark.parametrize("name", sorted(UNTRAINED))
+def test_bf16_on_untrained_cnns_loses_no_more_than_bf16_rounding(name, kiln, model_path,
+                                                                   tmp_path):
+    if not native_bf16():
+        pytest.skip("no native BF16 on this CPU: every layer stays FP32")
+    model = model_path(f"{name}.onnx")
+    shape_args, inputs = saved_feeds(name, tmp_path)
+    ideal = ideal_bf16_cosine(model, feeds_of(name))
+    engine = tmp_path / "bf16.engine"
+    r = kiln.run("build", model, "-o", engine, "--bf16", "--no-autotune", "--no-progress",
+                 "--shapes", *shape_args)
+    assert r.returncode == 0, r.describe()
+    c = kiln.run("compare", model, "--engine", engine, "--json", "-i", *inputs)
+    assert c.returncode in (0, 1), c.describe()
+    got = c.json()["outputs"][0]["cosine"]
+    print(f"{name}: kiln BF16 cosine {got:.5f}, ideal BF16 {ideal:.5f}")
+    assert ideal < COSINE, f"{name}: ideal BF16 reaches {ideal}; hold it to {COSINE} then"
+    assert got >= ideal - 5e-4, f"{name}: kiln BF16 {got} vs ideal BF16 {ideal}"
