@@ -39,6 +39,14 @@ bool layer_matches(const ir::Node& n, const std::string& pattern) {
 
 namespace {
 
+// Whether a LayerPrecision pins `n` to `precision`.
+bool pinned_to(const ir::Node& n, const std::vector<LayerPrecision>& pinned,
+               std::string_view precision) {
+  for (const LayerPrecision& p : pinned)
+    if (p.precision == precision && layer_matches(n, p.pattern)) return true;
+  return false;
+}
+
 bool is_kiln(const ir::Node& n, std::string_view op) {
   return n.domain() == ops::kKilnDomain && n.op_type() == op;
 }
@@ -212,10 +220,7 @@ std::vector<Int8Layer> calibration_candidates(std::vector<Int8Layer> layers,
     // lines like FP32 to 91.7% (minmax; entropy ranges made it read nothing).
     const ir::Attribute* cl = l.node->attr("channels_last");
     if (!l.non_negative && is_kiln(*l.node, "FusedConv") && cl != nullptr && cl->i != 0) {
-      bool forced = false;
-      for (const LayerPrecision& p : pinned)
-        forced = forced || (p.precision == "int8" && layer_matches(*l.node, p.pattern));
-      if (!forced) continue;
+      if (!pinned_to(*l.node, pinned, "int8")) continue;
     }
     out.push_back(l);
   }
@@ -248,10 +253,7 @@ int allow_bf16(ir::Model& model, const std::vector<LayerPrecision>& pinned) {
     // (PP-OCR det: cosine 0.99872 -> 0.99965 when its first conv stays FP32), and the first
     // layer's few input channels gain little from BF16: it stays FP32 unless pinned to bf16.
     if (reads_graph_input(*node)) {
-      bool forced = false;
-      for (const LayerPrecision& p : pinned)
-        forced = forced || (p.precision == "bf16" && layer_matches(*node, p.pattern));
-      if (!forced) continue;
+      if (!pinned_to(*node, pinned, "bf16")) continue;
     }
     node->set_attr(ir::Attribute::make_int("bf16", 1));
     ++n;

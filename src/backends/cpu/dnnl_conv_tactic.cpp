@@ -115,10 +115,9 @@ std::optional<ConvSpec> read_spec(const ir::Node& n, const ops::OpSchema& schema
   // rec's INT8 engine read nothing right (its HardSwish outputs are signed). Such a layer reads
   // the same integers shifted into uint8 (x_q + 128) and its bias takes the shift back
   // (quantize_per_channel), as does an explicitly quantized model's asymmetric uint8 input.
-  // oneDNN's own source zero points are not used: with them one PP-OCR rec layer (p2o.Conv.20,
-  // brgconv_1x1) computed garbage inside the full engine though it matched the oracle alone.
-  // The bias carries the shift only where the window never reads padding (padding is 0 in the
-  // shifted domain, not the shift): padded layers stay FP32.
+  // (oneDNN's own source zero points are not used; a NaN once blamed on them came from pruned
+  // weight channels, see int8_weights.cpp.) The bias carries the shift only where the window never
+  // reads padding (padding is 0 in the shifted domain, not the shift): padded layers stay FP32.
   if (int8 && s.channels_last && !s.int8->is_unsigned) {
     s.int8->is_unsigned = true;
     s.int8->zero_point = 128;

@@ -63,7 +63,9 @@ Result<QuantizedWeights> quantize_per_channel(const Tensor& w, size_t axis, cons
     for (size_t c = 0; c < channels; ++c)
       out[c] = bias != nullptr ? bias->data_as<float>()[c] / q.out_scales[c] : 0.f;
     // The kernel reads x_q + zero_point: each channel's accumulator gains zero_point times the
-    // sum of its weights, taken back here (exact: an integer, below 2^24 in magnitude).
+    // sum of its weights, taken back here. An integer; in float32 like the rest of the bias, so
+    // beyond 2^24 (layers of more than ~500 inputs per output) rounded by a few accumulator
+    // units, less than one input step times one weight.
     if (x_zero_point != 0)
       for (size_t o = 0; o < outer; ++o)
         for (size_t c = 0; c < channels; ++c) {
