@@ -11,9 +11,11 @@ moves ONNX Runtime's FP32 logits to cosine 0.9984 (ResNet-50) / 0.9994 (MobileNe
 BF16 — ONNX Runtime in FP32 with every conv/linear layer's input and weights rounded to
 bfloat16, the first layer excepted as kiln does — reaches only 0.9953 / 0.9972: no BF16
 engine reaches 0.999 on them. Their bar here is 0.99, and a second test holds kiln's BF16
-engine to that ideal (within 0.0005): it loses nothing beyond the rounding itself. Silero VAD: the 16 kHz opset-15 export, whose STFT, encoder
-and decoder convolutions sit at the top level (the other export runs every layer inside an If,
-which the engine runs with the reference interpreter).
+engine to that ideal (within 0.0005): it loses nothing beyond the rounding itself.
+
+Silero VAD: the 16 kHz opset-15 export, whose STFT, encoder and decoder convolutions sit at the
+top level (the other export runs every layer inside an If, which the engine runs with the
+reference interpreter).
 
 Skipped on CPUs without native BF16 (AVX512-BF16), where kiln keeps every layer FP32; that
 case is checked too."""
