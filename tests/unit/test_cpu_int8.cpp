@@ -341,6 +341,25 @@ TEST(CpuInt8, LinearLayerMatchesFakeQuantizedReference) {
       }
 }
 
+// A transposed A (transA: MatMul(Transpose(A), B) after transpose_into_matmul), as PP-OCR rec's
+// final classifier reads its [N, C, T] features: A is [..., K, M].
+TEST(CpuInt8, LinearLayerWithTransposedA) {
+  const backends::Tactic& t = backends::cpu_dnnl_matmul_int8_tactic();
+  uint64_t seed = 760;
+  for (const std::vector<int64_t>& as :
+       std::vector<std::vector<int64_t>>{{2, 64, 7}, {1, 120, 40}, {64, 5}})
+    for (bool is_unsigned : {false, true}) {
+      SCOPED_TRACE("A " + Dims::of(as).to_string() + " transA" + (is_unsigned ? " u8" : " s8"));
+      // linear_case sizes B by A's last dim; with transA the reduced dim is the second last.
+      std::vector<int64_t> logical = as;
+      std::swap(logical[logical.size() - 1], logical[logical.size() - 2]);
+      Int8Case c = linear_case(logical, 45, false, true, "", is_unsigned, seed += 10);
+      c.in[0] = rand_f32(as, is_unsigned ? 0.f : -2.f, 2.f, seed + 5);
+      c.attrs.push_back(A::make_int("transA", 1));
+      expect_int8_matches(t, c, 2);
+    }
+}
+
 // Only annotated layers are INT8 layers; the FP32 tactics ignore the annotation.
 TEST(CpuInt8, OnlyAnnotatedLayersAreInt8AndFp32TacticsIgnoreTheAnnotation) {
   Int8Case c = conv_case({1, 8, 6, 6}, {8, 8, 3, 3}, true, false, "", false, {}, 900);

@@ -197,10 +197,12 @@ class DnnlMatMulKernel final : public Kernel {
       src = q;
       if (q_ && q_->bias.numel() > 0) bias = &q_->bias;
     }
+    // Unpacked (a batched product: oneDNN packs 2-D weights only), INT8 reads the quantized
+    // copy: the float B read as int8 was garbage (PP-OCR rec's transA classifier).
+    const void* b_data = q_ ? q_->weights.data() : b->data();
     std::unordered_map<int, memory> args = {
         {DNNL_ARG_SRC, src},
-        {DNNL_ARG_WEIGHTS,
-         p.packed_b ? *p.packed_b : memory(p.b, eng, const_cast<void*>(b->data()))},
+        {DNNL_ARG_WEIGHTS, p.packed_b ? *p.packed_b : memory(p.b, eng, const_cast<void*>(b_data))},
         {DNNL_ARG_DST, memory(p.dst, eng, y->data())},
         {DNNL_ARG_SCRATCHPAD, cpu::dnnl_scratchpad(p.scratch)}};
     if (bias != nullptr)
