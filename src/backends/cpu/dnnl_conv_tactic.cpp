@@ -141,11 +141,12 @@ struct Plan {
   memory::desc src, dst;            // what the tensors hold (NCHW / NHWC)
   memory::desc prim_src, prim_dst;  // what the primitive wants (blocked for Winograd)
   std::optional<dnnl::reorder> to_src, to_dst, from_dst;
-  std::optional<dnnl::reorder> quantize;  // INT8 / BF16: X float32 -> prim_src (u8/s8/bf16)
-  // INT8 with a zero point and padding: prim_src is X padded; `quantize` writes its interior
-  // (quantize_dst), the border holds the zero point.
-  bool prepad = false;
+  // INT8 / BF16: X float32 -> quantize_dst (u8/s8/bf16): prim_src itself, or with `prepad`
+  // (INT8 with a zero point and padding) the interior of prim_src, whose border holds the
+  // zero point.
+  std::optional<dnnl::reorder> quantize;
   memory::desc quantize_dst;
+  bool prepad = false;
   std::shared_ptr<memory> weights, bias;
   memory::desc scratch;
   std::vector<int64_t> ys;  // output shape, NCHW order
@@ -211,13 +212,10 @@ class DnnlConvKernel final : public Kernel {
       if (plan->quantize) {
         bsrc.resize(plan->prim_src.get_size() / sizeof(float) + 16);
         psrc = memory(plan->prim_src, eng, bsrc.data());
-        if (plan->prepad) {
+        if (plan->prepad)
           std::memset(bsrc.data(), spec_.int8->zero_point, plan->prim_src.get_size());
-          memory interior(plan->quantize_dst, eng, bsrc.data());
-          plan->quantize->execute(strm, src, interior);
-        } else {
-          plan->quantize->execute(strm, src, psrc);
-        }
+        memory qdst(plan->quantize_dst, eng, bsrc.data());
+        plan->quantize->execute(strm, src, qdst);
       } else if (plan->to_src) {
         bsrc.resize(plan->prim_src.get_size() / sizeof(float) + 16);
         bdst.resize(plan->prim_dst.get_size() / sizeof(float) + 16);
@@ -336,9 +334,9 @@ class DnnlConvKernel final : public Kernel {
     if (spec_.int8) {
       const auto qdt = spec_.int8->is_unsigned ? memory::data_type::u8 : memory::data_type::s8;
       d.qsrc = memory::desc(to_dims(xs), qdt, act_tag);
-      bool padded = false;
-      for (size_t k = 0; k < nd; ++k) padded = padded || win.pad_begin[k] || win.pad_end[k];
-      if (spec_.int8->zero_point != 0 && padded) {
+      bool any_pad = false;
+      for (size_t k = 0; k < nd; ++k) any_pad = any_pad || win.pad_begin[k] || win.pad_end[k];
+      if (spec_.int8->zero_point != 0 && any_pad) {
         std::vector<int64_t> xp = xs;
         memory::dims offsets(xs.size(), 0);
         for (size_t k = 0; k < nd; ++k) {
@@ -467,6 +465,7 @@ class DnnlConvKernel final : public Kernel {
       if (plan->prim_dst != d.dst || plan->prim_src != d.qsrc)
         return err(Code::kKernelFailed, "oneDNN's BF16 convolution wants blocked tensors");
       auto& eng = cpu::dnnl_engine();
+      plan->quantize_dst = d.qsrc;
       plan->quantize = dnnl::reorder(dnnl::reorder::primitive_desc(eng, d.src, eng, d.qsrc));
     } else if (plan->prim_src != d.src || plan->prim_dst != d.dst) {
       auto& eng = cpu::dnnl_engine();
