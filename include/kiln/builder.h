@@ -104,6 +104,10 @@ struct Int8Calibration {
   // Layers whose estimated quantization SQNR (CalibrationReport::layers) is below this many dB
   // stay FP32 (`--int8-min-sqnr`); 0 = every calibrated layer may run INT8.
   double min_sqnr_db = 0;
+  // INT8 layers whose output only INT8 layers read hand it over as uint8, requantized in their
+  // epilogue (`inspect` shows them as int8>u8). false (`--no-int8-chain`) keeps every output
+  // float32: slower, for debugging.
+  bool chain = true;
 };
 
 // What calibration chose, per tensor (BuildSummary, `kiln build` log, inspect).
@@ -195,6 +199,8 @@ struct BuildSummary {
   double tuning_seconds = 0;
   int int8_layers = 0;  // layers whose chosen tactic runs INT8 (the autotuner may keep a
                         // calibrated layer in FP32 where that is faster)
+  // INT8 layer outputs requantized to uint8 in the epilogue (read only by INT8 layers).
+  int int8_chained = 0;
   CalibrationReport calibration;
   int bf16_layers = 0;  // layers whose chosen tactic runs BF16 (--bf16)
   // Layers whose weights the engine stores as float16, computing in FP32 (--fp16 on a CPU

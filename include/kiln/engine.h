@@ -119,7 +119,9 @@ class ExecutionContext {
   // `kiln compare --per-layer` use it): while set, each run calls `observer` on the running
   // thread with every graph input (layer -1) and every layer output as soon as it is produced
   // (the layer's index), before any later layer can reuse its memory. Views are valid only
-  // during the call. An error returned stops the run with that error. Empty: off.
+  // during the call. An error returned stops the run with that error. Empty: off. A tensor an
+  // INT8 layer hands to the next one as uint8 (requantized in its epilogue) is passed as the
+  // float32 values it stands for.
   using TensorObserver =
       std::function<Status(const std::string& name, const Tensor& value, int layer)>;
   virtual void set_tensor_observer(TensorObserver observer) = 0;
@@ -128,7 +130,8 @@ class ExecutionContext {
   // values of its input that fall outside the range calibration gave it (they are clipped when
   // quantized). A rate that grows in production is the early warning that the calibration data
   // was not representative of the traffic. Turning it on resets the counts; read them between
-  // runs. Layers that run FP32 are not listed.
+  // runs. Layers that run FP32 are not listed. A layer whose input arrives already quantized
+  // (uint8 from an INT8 layer's epilogue, which clipped it) counts its values at 255.
   struct SaturationStat {
     std::string layer;                 // the layer's name
     std::string tensor;                // its input, the tensor that is quantized

@@ -15,6 +15,7 @@
 #include "builder/memory_planner.h"
 #include "builder/profiles.h"
 #include "builder/quantize.h"
+#include "builder/requantize.h"
 #include "builder/timing_cache.h"
 #include "core/errors.h"
 #include "engine/engine_file.h"
@@ -95,6 +96,7 @@ class Build {
       phase("calibrate", 0);
       Status q = quantize();
       if (!q.ok()) return report(q);
+      if (cfg_.calibration.chain) chain_int8();
       phase("calibrate", 1);
     }
     // After calibration (which measures the FP32 model), before tactics are packed.
@@ -148,6 +150,7 @@ class Build {
                                      {"samples", r.samples},
                                      {"batches", r.batches},
                                      {"int8_layers", summary_.int8_layers},
+                                     {"int8_chained", summary_.int8_chained},
                                      {"tensors", tensors},
                                      {"min_sqnr_db", cfg_.calibration.min_sqnr_db},
                                      {"layers", errors}};
@@ -156,7 +159,8 @@ class Build {
       options["explicit_quantization"] = {
           {"folded_weights", explicit_.folded_weights}, {"absorbed_inputs", explicit_.absorbed},
           {"kept_dequantize", explicit_.kept},          {"kept_reasons", explicit_.why_kept},
-          {"annotated_layers", explicit_layers_},       {"int8_layers", summary_.int8_layers}};
+          {"annotated_layers", explicit_layers_},       {"int8_layers", summary_.int8_layers},
+          {"int8_chained", summary_.int8_chained}};
     data_.build_options = options.dump();
     phase("serialize", 0);
     KILN_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, engine::write_engine(data_, model()));
@@ -308,6 +312,23 @@ class Build {
       log(LogSeverity::kInfo, str("int8: saturation ", r.tensors[i].saturation * 100, "% of '",
                                   r.tensors[i].name, "' (range ", r.tensors[i].amax, ")"));
     return Status::Ok();
+  }
+
+  // INT8 layers feeding INT8 layers hand over uint8 (builder/requantize.cpp).
+  void chain_int8() {
+    auto runs_int8 = [this](const ir::Node& n) {
+      const ops::OpSchema* schema = ops::OpRegistry::builtin().find(
+          n.domain(), n.op_type(), ops::effective_opset(n.domain(), n.opset()));
+      if (schema == nullptr || device_ == nullptr) return false;
+      for (const backends::Tactic* t : device_->tactics())
+        if (t->name().ends_with(".int8") && allowed(*t) && t->supports(n, *schema)) return true;
+      return false;
+    };
+    summary_.int8_chained = builder::chain_int8(*optimized_->graph, runs_int8);
+    if (summary_.int8_chained > 0)
+      log(LogSeverity::kInfo, str("int8: ", summary_.int8_chained,
+                                  " layer output(s) requantized to uint8 in the epilogue (read "
+                                  "only by INT8 layers)"));
   }
 
   // The calibration report's per-layer quantization error (input from its histogram, weights

@@ -7,6 +7,11 @@
 // with every attribute of the ONNX op (same names, same defaults) plus `activation` and
 // `activation_params` (activation_functions.h). Z, the residual, has Y's shape. The product is
 // the ONNX op's own reference kernel (Conv-11 / ConvTranspose-11) and shape inference is theirs.
+//
+// INT8 chains (builder/requantize.cpp): a FusedConv with `int8_y_scale` writes Y as uint8,
+// y_q = saturate(round(y / int8_y_scale)), for INT8 layers that read it as their quantized X
+// (X of type uint8, int8_x_scale equal to the producer's int8_y_scale). Only the INT8 kernels
+// compute those; the reference kernel refuses them.
 #include <string>
 #include <vector>
 
@@ -27,10 +32,17 @@ constexpr int64_t kBaseOpset = 11;
 
 OpSchema conv_like(const char* name, bool transposed) {
   OpSchema s(name, 1, std::string(kKilnDomain));
-  s.input("X", "T").input("W", "T").input("B", "T", Arity::kOptional);
-  if (!transposed) s.input("Z", "T", Arity::kOptional);
-  s.output("Y", "T")
-      .types("T", {D::kFloat16, D::kFloat32, D::kFloat64})
+  if (transposed) {
+    s.input("X", "T").input("W", "T").input("B", "T", Arity::kOptional).output("Y", "T");
+  } else {
+    s.input("X", "T1")
+        .input("W", "T")
+        .input("B", "T", Arity::kOptional)
+        .input("Z", "T", Arity::kOptional)
+        .output("Y", "T1")
+        .types("T1", {D::kFloat16, D::kFloat32, D::kFloat64, D::kUInt8});
+  }
+  s.types("T", {D::kFloat16, D::kFloat32, D::kFloat64})
       .attr_enum("auto_pad", "NOTSET", {"NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"})
       .attr("dilations", AttrType::kInts)
       .attr("group", AttrType::kInt, int64_t{1})
@@ -40,10 +52,18 @@ OpSchema conv_like(const char* name, bool transposed) {
   if (transposed) s.attr("output_padding", AttrType::kInts).attr("output_shape", AttrType::kInts);
   // 1: X, Z and Y are channels-last ([N, spatial..., C]); W stays [M, C/group, k...].
   if (!transposed) s.attr("channels_last", AttrType::kInt, int64_t{0});
-  if (!transposed) fused::add_precision_attrs(s);
+  if (!transposed) {
+    fused::add_precision_attrs(s);
+    s.attr("int8_y_scale", AttrType::kFloat, 0.0f);
+  }
   fused::add_activation_attrs(s);
   s.fusion(FusionKind::kOpaque);
   return s;
+}
+
+// Y is W's float type, or uint8 where the layer requantizes its output.
+DataType y_dtype(const InferContext& ctx) {
+  return ctx.attr_float("int8_y_scale", 0.0f) != 0.0f ? D::kUInt8 : ctx.input_dtype(1);
 }
 
 // Y = [N, window dims..., M] from X = [N, spatial..., C] and W = [M, C/group, k...].
@@ -73,7 +93,7 @@ Status infer_channels_last(InferContext& ctx) {
   std::vector<Dim> y = {x[0]};
   y.insert(y.end(), spatial.begin(), spatial.end());
   y.push_back(w[0]);
-  ctx.set_output(0, ctx.input_dtype(0), Dims(y));
+  ctx.set_output(0, y_dtype(ctx), Dims(y));
   return fused::check_addend_shape(ctx, 3, Dims(y), "residual Z");
 }
 
@@ -86,6 +106,8 @@ InferFn infer_like(const char* base) {
       return err(Code::kInternal, ctx.node().op_type(), " needs the shape inference of ", base);
     KILN_RETURN_IF_ERROR(s->infer_fn()(ctx));
     if (ctx.outputs().empty() || !ctx.outputs()[0].set) return Status::Ok();
+    if (ctx.node().op_type() == "FusedConv")
+      ctx.set_output(0, y_dtype(ctx), ctx.outputs()[0].type.shape);
     return fused::check_addend_shape(ctx, 3, ctx.outputs()[0].type.shape, "residual Z");
   };
 }
@@ -113,6 +135,11 @@ Status fused_conv_channels_last(KernelContext& ctx) {
 }
 
 Status fused_conv_kernel(KernelContext& ctx) {
+  const Tensor* x = ctx.input(0);
+  if (ctx.attr_float("int8_y_scale", 0.0f) != 0.0f || (x != nullptr && x->dtype() == D::kUInt8))
+    return err(Code::kKernelFailed, "FusedConv with a uint8 (requantized) X or Y runs only on the ",
+               "INT8 convolution kernels")
+        .with_fix("rebuild the engine: its INT8 chain was built for a kernel this machine lacks");
   if (ctx.attr_int("channels_last", 0) != 0) return fused_conv_channels_last(ctx);
   return fused_conv_nchw(ctx, ctx.input(0), ctx.input(3));
 }

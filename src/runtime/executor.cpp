@@ -164,13 +164,36 @@ class Run {
   void count_saturation(const Step& step, RunState::Saturation& s) const {
     const int id = step.inputs.empty() ? -1 : step.inputs[0];
     const Tensor* x = id >= 0 ? st_.ptrs[id] : nullptr;
-    if (x == nullptr || x->dtype() != DataType::kFloat32) return;
-    const float* v = x->data_as<float>();
+    if (x == nullptr) return;
     const int64_t n = x->numel();
     int64_t out = 0;
-    for (int64_t k = 0; k < n; ++k) out += (v[k] < s.lo) | (v[k] > s.hi);
+    if (x->dtype() == DataType::kFloat32) {
+      const float* v = x->data_as<float>();
+      for (int64_t k = 0; k < n; ++k) out += (v[k] < s.lo) | (v[k] > s.hi);
+    } else if (x->dtype() == DataType::kUInt8) {
+      // An INT8 chain's input arrives quantized: the producer's epilogue clipped what lay above
+      // the range to 255 (values that merely round to 255 count too: a slight overcount).
+      const uint8_t* v = x->data_as<uint8_t>();
+      for (int64_t k = 0; k < n; ++k) out += v[k] == 255;
+    } else {
+      return;
+    }
     s.values += n;
     s.saturated += out;
+  }
+
+  // What the observer sees of output `t` of `step`: an INT8 chain's uint8 tensor as the float32
+  // values it stands for (y_q * int8_y_scale), so taps compare with a float reference.
+  static Result<Tensor> observed(const Step& step, const Tensor& t) {
+    const ir::Attribute* a = step.node->attr("int8_y_scale");
+    if (t.dtype() != DataType::kUInt8 || a == nullptr || a->type != ir::AttrType::kFloat ||
+        !(a->f > 0))
+      return t.view();
+    KILN_ASSIGN_OR_RETURN(Tensor f, Tensor::allocate(DataType::kFloat32, t.shape()));
+    const uint8_t* q = t.data_as<uint8_t>();
+    float* v = f.data_as<float>();
+    for (int64_t k = 0; k < t.numel(); ++k) v[k] = static_cast<float>(q[k]) * a->f;
+    return f;
   }
 
   Status run_step(const Step& step) {
@@ -205,9 +228,11 @@ class Run {
         return err(Code::kInternal, step.node->op_type(), " kernel did not produce output ", i,
                    " '", p_.values[id].value->name(), "'");
       KILN_RETURN_IF_ERROR(place(id, std::move(t)));
-      if (st_.observer)
-        KILN_RETURN_IF_ERROR(st_.observer(p_.values[id].value->name(), st_.values[id],
+      if (st_.observer) {
+        KILN_ASSIGN_OR_RETURN(Tensor seen, observed(step, st_.values[id]));
+        KILN_RETURN_IF_ERROR(st_.observer(p_.values[id].value->name(), seen,
                                           static_cast<int>(&step - p_.steps.data())));
+      }
     }
     return Status::Ok();
   }

@@ -28,7 +28,7 @@ struct BuildArgs {
   double calib_percentile = 99.99;
   int64_t calib_min_samples = 500;
   double int8_min_sqnr = 0;
-  bool strict = false;
+  bool strict = false, no_int8_chain = false;
   std::vector<std::string> layer_precisions;
   double workspace_mib = 0;
   int opt_level = 3;
@@ -86,6 +86,7 @@ int run_build(const BuildArgs& a) {
   config.calibration.min_samples = a.calib_min_samples;
   config.calibration.min_sqnr_db = a.int8_min_sqnr;
   config.calibration.strict = a.strict;
+  config.calibration.chain = !a.no_int8_chain;
   if ((!a.calib_dir.empty() || !a.calib_cache.empty()) && !a.int8)
     return fail(err(Code::kInvalidOption, "--calib / --calib-cache need --int8"));
   auto profiles =
@@ -197,10 +198,11 @@ int run_build(const BuildArgs& a) {
                 sum.int8_layers);
   } else if (a.int8) {
     const CalibrationReport& r = sum.calibration;
-    std::printf("  int8: %d layer(s) (%s%s)\n", sum.int8_layers,
-                r.from_cache ? "scales from " : r.algorithm.c_str(),
-                r.from_cache ? a.calib_cache.c_str()
-                             : str(" calibration, ", r.samples, " samples").c_str());
+    std::printf(
+        "  int8: %d layer(s) (%s%s), %d requantizing into INT8 layers\n", sum.int8_layers,
+        r.from_cache ? "scales from " : r.algorithm.c_str(),
+        r.from_cache ? a.calib_cache.c_str() : str(" calibration, ", r.samples, " samples").c_str(),
+        sum.int8_chained);
     for (size_t i = 0; i < r.tensors.size() && i < 3 && !r.from_cache; ++i)
       std::printf("    saturation %.4f%% of '%s' (range %.4g)\n", r.tensors[i].saturation * 100,
                   r.tensors[i].name.c_str(), r.tensors[i].amax);
@@ -266,6 +268,9 @@ Runner add_build(CLI::App& app) {
                   "Fewer calibration samples than this is a warning (an error with --strict); "
                   "default 500");
   cmd->add_flag("--strict", a->strict, "Treat too few calibration samples as an error");
+  cmd->add_flag("--no-int8-chain", a->no_int8_chain,
+                "INT8: every layer writes float32 (by default a layer read only by INT8 layers "
+                "hands them uint8, requantized in its epilogue); for debugging");
   cmd->add_option("--int8-min-sqnr", a->int8_min_sqnr,
                   "Keep a calibrated layer FP32 when its estimated quantization SQNR (input "
                   "range and weights, in dB; `kiln inspect` lists them) is below this; default "

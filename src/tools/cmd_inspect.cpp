@@ -113,7 +113,11 @@ int run_inspect(const InspectArgs& a) {
     for (const ir::Value* v : n.inputs()) ins.push_back(v ? v->name() : "");
     for (const ir::Value* v : n.outputs()) outs.push_back(v ? v->name() : "");
     nlohmann::json out_shapes = nlohmann::json::array();
-    for (const ir::Value* v : n.outputs()) out_shapes.push_back(v ? shape_json(v->type) : nullptr);
+    nlohmann::json out_types = nlohmann::json::array();
+    for (const ir::Value* v : n.outputs()) {
+      out_shapes.push_back(v ? shape_json(v->type) : nullptr);
+      out_types.push_back(v ? std::string(data_type_name(v->type.dtype)) : "");
+    }
     // The tactic's own reading of its params: the implementation the autotuner picked.
     std::string variant;
     if (!l.params.empty()) {
@@ -139,7 +143,8 @@ int run_inspect(const InspectArgs& a) {
                       {"onnx_node_index", n.index()},
                       {"inputs", ins},
                       {"outputs", outs},
-                      {"output_shapes", out_shapes}});
+                      {"output_shapes", out_shapes},
+                      {"output_dtypes", out_types}});
     ++tactic_count[l.tactic];
   }
   j["layers"] = layers;
@@ -204,11 +209,12 @@ int run_inspect(const InspectArgs& a) {
   }
   if (calib.is_object() || qdq.is_object()) {
     std::vector<std::string> fallback;
-    int int8 = 0;
+    int int8 = 0, chained = 0;
     for (const auto& l : layers) {
-      if (l["precision"] == "int8")
+      if (l["precision"] == "int8") {
         ++int8;
-      else if (l["int8_capable"].get<bool>())
+        chained += l["output_dtypes"].size() == 1 && l["output_dtypes"][0] == "uint8" ? 1 : 0;
+      } else if (l["int8_capable"].get<bool>())
         fallback.push_back(l["name"].get<std::string>());
     }
     std::printf(
@@ -219,6 +225,11 @@ int run_inspect(const InspectArgs& a) {
             : str(calib.value("algorithm", std::string()), " calibration, ",
                   calib.value("samples", 0), " samples in ", calib.value("batches", 0), " batches")
                   .c_str());
+    if (chained > 0)
+      std::printf(
+          "    %d of them hand their output to INT8 layers as uint8 (requantized in the "
+          "epilogue; shown as \"int8>u8\" below)\n",
+          chained);
     const nlohmann::json ts = calib.is_object() ? calib.value("tensors", nlohmann::json::array())
                                                 : nlohmann::json::array();
     for (size_t k = 0; k < ts.size() && k < 5 && !calib.value("from_cache", false); ++k)
@@ -280,10 +291,13 @@ int run_inspect(const InspectArgs& a) {
     const std::string tactic = l["tactic"].get<std::string>() +
                                (variant.empty() ? "" : " " + variant) +
                                (l["packed"].empty() ? "" : " [packed]");
-    std::printf("  %4zu %-28s %-18s %-6s %-36s <- %s\n", i,
+    std::string precision = l["precision"].get<std::string>();
+    if (precision == "int8" && l["output_dtypes"].size() == 1 && l["output_dtypes"][0] == "uint8")
+      precision = "int8>u8";
+    std::printf("  %4zu %-28s %-18s %-7s %-36s <- %s\n", i,
                 l["name"].get<std::string>().substr(0, 28).c_str(),
-                l["type"].get<std::string>().c_str(), l["precision"].get<std::string>().c_str(),
-                tactic.c_str(), l["fused_from"].dump().c_str());
+                l["type"].get<std::string>().c_str(), precision.c_str(), tactic.c_str(),
+                l["fused_from"].dump().c_str());
   }
   if (shown < layers.size())
     std::printf("  … %zu more (--layers shows all, --json gives everything)\n",

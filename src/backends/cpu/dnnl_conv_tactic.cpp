@@ -8,7 +8,10 @@
 // int8) on the way in, weights quantized symmetrically per output channel once, an s32
 // accumulator, and the dequantization (x_scale * w_scale[oc]), bias, residual and activation
 // fused into the primitive's epilogue, which writes float32 — the next layer takes it as any
-// float32 tensor, so INT8 and FP32 layers mix freely.
+// float32 tensor, so INT8 and FP32 layers mix freely. Inside an INT8 chain
+// (builder/requantize.cpp) the epilogue requantizes instead: a layer annotated int8_y_scale
+// writes uint8 (the next layer's quantized X, its scale that layer's int8_x_scale), and a layer
+// whose X arrives as uint8 reads it as is — no float32 round trip between the two.
 //
 // "cpu.dnnl.conv.bf16" runs a layer the builder allowed BF16 (--bf16; attribute bf16) with
 // bfloat16 X and weights, FP32 accumulation and a float32 Y: X is converted on the way in,
@@ -22,6 +25,7 @@
 // load, others on first use — so dynamic shapes work; the implementation the autotuner picked
 // at the opt shape (params) is preferred wherever it accepts the shape.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -63,15 +67,6 @@ std::vector<int64_t> to_nhwc(const std::vector<int64_t>& s) {
   return r;
 }
 
-// Whether the layer's windows may reach past its input (explicit or automatic padding).
-bool padded(const ops::NodeAttrs& attrs) {
-  const std::string pad = attrs.attr_string("auto_pad", "NOTSET");
-  if (pad != "NOTSET" && pad != "VALID") return true;
-  for (int64_t p : attrs.attr_ints("pads"))
-    if (p != 0) return true;
-  return false;
-}
-
 // What stays fixed for a layer: its attributes and constant operands.
 struct ConvSpec {
   bool channels_last = false;
@@ -81,6 +76,8 @@ struct ConvSpec {
   const Tensor* b = nullptr;
   bool has_z = false;
   std::optional<ops::fused::Int8Input> int8;  // set only for the INT8 tactic
+  float y_scale = 0;                          // INT8: > 0 where Y is requantized to uint8
+  bool x_quantized = false;                   // INT8: X may arrive as uint8 (x_q itself)
   bool bf16 = false;                          // set only for the BF16 tactic
 };
 
@@ -89,7 +86,14 @@ std::optional<ConvSpec> read_spec(const ir::Node& n, const ops::OpSchema& schema
   const bool int8 = arith == cpu::Arith::kInt8;
   if (!is_conv(n)) return std::nullopt;
   const ir::Value* x = n.input(0);
-  if (x == nullptr || x->type.dtype != DataType::kFloat32) return std::nullopt;
+  const ir::Value* y = n.outputs().empty() ? nullptr : n.output(0);
+  if (x == nullptr || y == nullptr) return std::nullopt;
+  const bool x_u8 = x->type.dtype == DataType::kUInt8, y_u8 = y->type.dtype == DataType::kUInt8;
+  if ((x->type.dtype != DataType::kFloat32 && !x_u8) ||
+      (y->type.dtype != DataType::kFloat32 && !y_u8))
+    return std::nullopt;
+  // uint8 activations are an INT8 chain's (see the top of this file): INT8 kernels only.
+  if ((x_u8 || y_u8) && !int8) return std::nullopt;
   ConvSpec s;
   s.w = constant_input(n, 1);
   if (s.w == nullptr || s.w->dtype() != DataType::kFloat32) return std::nullopt;
@@ -110,6 +114,20 @@ std::optional<ConvSpec> read_spec(const ir::Node& n, const ops::OpSchema& schema
     s.bf16 = arith == cpu::Arith::kBf16 && ops::fused::read_bf16(attrs);
   }
   if (int8 && !s.int8) return std::nullopt;
+  if (y_u8) {
+    s.y_scale = attrs.attr_float("int8_y_scale", 0.0f);
+    if (!(s.y_scale > 0) || !std::isfinite(s.y_scale) || s.has_z) return std::nullopt;
+  }
+  if (x_u8) {
+    // X is the producer's y_q: it must be quantized as this layer reads it (unsigned, no zero
+    // point, the same scale), or the layer would compute with the wrong numbers.
+    const ir::Node* p = x->producer();
+    const ir::Attribute* ys = p != nullptr ? p->attr("int8_y_scale") : nullptr;
+    if (!s.int8->is_unsigned || s.int8->zero_point != 0 || ys == nullptr ||
+        ys->type != ir::AttrType::kFloat || ys->f != s.int8->scale)
+      return std::nullopt;
+    s.x_quantized = true;
+  }
   // oneDNN 2.6 computes channels-last INT8 convolutions of signed (s8) inputs 2-10% off the
   // fake-quantized reference (test_cpu_int8; NCHW and uint8 inputs are exact). That made PP-OCR
   // rec's INT8 engine read nothing right (its HardSwish outputs are signed). Such a layer reads
@@ -122,10 +140,6 @@ std::optional<ConvSpec> read_spec(const ir::Node& n, const ops::OpSchema& schema
     s.int8->is_unsigned = true;
     s.int8->zero_point = 128;
   }
-  // Pre-padding is measured exact in channels-last only: in NCHW every output came out wrong
-  // (test_cpu_int8), while the same layer unpadded was exact, so oneDNN 2.6's quantizing
-  // reorder into the strided NCHW interior is the suspect. Those layers stay FP32.
-  if (int8 && s.int8->zero_point != 0 && !s.channels_last && padded(attrs)) return std::nullopt;
   if (arith == cpu::Arith::kBf16 && (!s.bf16 || !cpu::native_bf16())) return std::nullopt;
   return s;
 }
@@ -147,10 +161,42 @@ struct Plan {
   std::optional<dnnl::reorder> quantize;
   memory::desc quantize_dst;
   bool prepad = false;
+  std::vector<int64_t> padded_xs, pad_begin;  // prepad: prim_src's dims (NCHW order), offsets
   std::shared_ptr<memory> weights, bias;
   memory::desc scratch;
   std::vector<int64_t> ys;  // output shape, NCHW order
 };
+
+// Quantizes X (float32, dense, dims xs in NCHW order, laid out NCHW or NHWC) into the interior
+// of the pre-padded uint8 buffer `dst` (plan.padded_xs, same layout; its border already holds
+// the zero point): x_q = saturate(round_half_even(x / scale) + zero point). Written here, not as a
+// oneDNN reorder into a strided sub-memory: oneDNN 2.6's reorder got that wrong for an odd
+// number of channels (channels-last; every output of a 3-channel first layer off by up to
+// the activation's range, test_runtime_int8_chain) and for NCHW.
+void quantize_padded(const float* x, const std::vector<int64_t>& xs, const Plan& plan, uint8_t* dst,
+                     float inv_scale, int zero_point, bool channels_last) {
+  // 1-D convolutions as 2-D ones of height 1.
+  const bool one_d = xs.size() == 3;
+  const int64_t n = xs[0], c = xs[1], h = one_d ? 1 : xs[2], w = xs.back();
+  const int64_t hp = one_d ? 1 : plan.padded_xs[2], wp = plan.padded_xs.back();
+  const int64_t bh = one_d ? 0 : plan.pad_begin[0], bw = plan.pad_begin.back();
+  const float zp = static_cast<float>(zero_point);
+  auto row = [&](const float* src, uint8_t* out, int64_t len) {
+    for (int64_t i = 0; i < len; ++i)
+      out[i] =
+          static_cast<uint8_t>(std::clamp(std::nearbyint(src[i] * inv_scale) + zp, 0.f, 255.f));
+  };
+  if (channels_last) {
+    for (int64_t b = 0; b < n; ++b)
+      for (int64_t y = 0; y < h; ++y)
+        row(x + ((b * h + y) * w) * c, dst + ((b * hp + y + bh) * wp + bw) * c, w * c);
+  } else {
+    for (int64_t b = 0; b < n; ++b)
+      for (int64_t ch = 0; ch < c; ++ch)
+        for (int64_t y = 0; y < h; ++y)
+          row(x + ((b * c + ch) * h + y) * w, dst + (((b * c + ch) * hp + y + bh) * wp + bw), w);
+  }
+}
 
 class DnnlConvKernel final : public Kernel {
  public:
@@ -183,7 +229,8 @@ class DnnlConvKernel final : public Kernel {
   Status run(ops::KernelContext& ctx) const override {
     const Tensor* x = ctx.input(0);
     const size_t rank = spec_.w->shape().size();
-    if (x == nullptr || x->dtype() != DataType::kFloat32 || x->shape().size() != rank)
+    const bool x_q = x != nullptr && x->dtype() == DataType::kUInt8 && spec_.x_quantized;
+    if (x == nullptr || (x->dtype() != DataType::kFloat32 && !x_q) || x->shape().size() != rank)
       return fallback(ctx);
     const std::vector<int64_t> xs = spec_.channels_last ? to_nchw(x->shape()) : x->shape();
     Result<std::shared_ptr<const Plan>> planned = plan_for(xs);
@@ -194,7 +241,8 @@ class DnnlConvKernel final : public Kernel {
     }
     const std::shared_ptr<const Plan>& plan = *planned;
     const std::vector<int64_t> ys = spec_.channels_last ? to_nhwc(plan->ys) : plan->ys;
-    KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output_uninit(0, DataType::kFloat32, ys));
+    const DataType ydt = spec_.y_scale > 0 ? DataType::kUInt8 : DataType::kFloat32;
+    KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output_uninit(0, ydt, ys));
     if (spec_.has_z) {
       const Tensor* z = ctx.input(3);
       if (z == nullptr || z->shape() != ys || z->dtype() != DataType::kFloat32)
@@ -209,13 +257,19 @@ class DnnlConvKernel final : public Kernel {
       // Blocked copies for the Winograd variant (per calling thread, grown as needed).
       thread_local std::vector<float> bsrc, bdst;
       memory psrc = src, pdst = dst;
-      if (plan->quantize) {
+      if (x_q) {
+        psrc = memory(plan->prim_src, eng, const_cast<void*>(x->data()));
+      } else if (plan->quantize || plan->prepad) {
         bsrc.resize(plan->prim_src.get_size() / sizeof(float) + 16);
         psrc = memory(plan->prim_src, eng, bsrc.data());
-        if (plan->prepad)
+        if (plan->prepad) {
           std::memset(bsrc.data(), spec_.int8->zero_point, plan->prim_src.get_size());
-        memory qdst(plan->quantize_dst, eng, bsrc.data());
-        plan->quantize->execute(strm, src, qdst);
+          quantize_padded(x->data_as<float>(), xs, *plan, reinterpret_cast<uint8_t*>(bsrc.data()),
+                          1.f / spec_.int8->scale, spec_.int8->zero_point, spec_.channels_last);
+        } else {
+          memory qdst(plan->quantize_dst, eng, bsrc.data());
+          plan->quantize->execute(strm, src, qdst);
+        }
       } else if (plan->to_src) {
         bsrc.resize(plan->prim_src.get_size() / sizeof(float) + 16);
         bdst.resize(plan->prim_dst.get_size() / sizeof(float) + 16);
@@ -259,9 +313,9 @@ class DnnlConvKernel final : public Kernel {
   // The layer's oneDNN descriptors at input shape xs (NCHW order).
   struct Descs {
     memory::desc src, dst, w_any, w_user, bias;
-    memory::desc qsrc;           // INT8 / BF16: X as the primitive reads it
-    memory::desc qsrc_interior;  // INT8 pre-padded (see Plan::prepad): where X goes in qsrc
-    bool prepad = false;
+    memory::desc qsrc;               // INT8 / BF16: X as the primitive reads it
+    bool prepad = false;             // INT8 pre-padded (see Plan::prepad)
+    std::vector<int64_t> pad_begin;  // prepad: where X starts in qsrc (spatial axes)
     memory::dims strides, dil, pad_l, pad_r;
     dnnl::primitive_attr attr;
     std::vector<int64_t> ys;
@@ -325,12 +379,15 @@ class DnnlConvKernel final : public Kernel {
     const auto wdt = spec_.int8 ? memory::data_type::s8 : f32;
     const auto bf16 = memory::data_type::bf16;
     d.src = memory::desc(to_dims(xs), f32, act_tag);
-    d.dst = memory::desc(to_dims(d.ys), f32, act_tag);
+    d.dst = memory::desc(to_dims(d.ys), spec_.y_scale > 0 ? memory::data_type::u8 : f32, act_tag);
     // BF16: the float32 weights are converted while they are packed (a reorder f32 -> bf16).
     d.w_any = memory::desc(to_dims(wdims), spec_.bf16 ? bf16 : wdt, Tag::any);
     d.w_user = memory::desc(to_dims(wdims), wdt, wtag);
     if (has_bias()) d.bias = memory::desc({ws[0]}, f32, Tag::x);
     memory::desc op_src = d.src;
+    const bool fold = spec_.act.kind == ops::Activation::kNone ||
+                      spec_.act.kind == ops::Activation::kRelu ||
+                      spec_.act.kind == ops::Activation::kLeakyRelu;
     if (spec_.int8) {
       const auto qdt = spec_.int8->is_unsigned ? memory::data_type::u8 : memory::data_type::s8;
       d.qsrc = memory::desc(to_dims(xs), qdt, act_tag);
@@ -338,19 +395,22 @@ class DnnlConvKernel final : public Kernel {
       for (size_t k = 0; k < nd; ++k) any_pad = any_pad || win.pad_begin[k] || win.pad_end[k];
       if (spec_.int8->zero_point != 0 && any_pad) {
         std::vector<int64_t> xp = xs;
-        memory::dims offsets(xs.size(), 0);
-        for (size_t k = 0; k < nd; ++k) {
-          xp[2 + k] += win.pad_begin[k] + win.pad_end[k];
-          offsets[2 + k] = win.pad_begin[k];
-        }
+        for (size_t k = 0; k < nd; ++k) xp[2 + k] += win.pad_begin[k] + win.pad_end[k];
         d.qsrc = memory::desc(to_dims(xp), qdt, act_tag);
-        d.qsrc_interior = d.qsrc.submemory_desc(to_dims(xs), offsets);
+        d.pad_begin = win.pad_begin;
         d.prepad = true;
       }
       op_src = d.qsrc;
       // Per output channel: s32 accumulator -> float32 (oneDNN 2.x adds the bias before the
       // output scales, which is why q_.bias is in the accumulator's units).
-      d.attr.set_output_scales(1 << 1, q_->out_scales);
+      std::vector<float> scales = q_->out_scales;
+      // A requantized Y: act(y) / y_scale. Folded into the output scales where the activation
+      // commutes with a positive factor; a bounded or curved one (Clip, HardSwish) takes the
+      // float32 value and a final linear post-op divides it. oneDNN rounds to nearest even and
+      // saturates on the uint8 store, as the quantizing reorder does.
+      if (spec_.y_scale > 0 && fold)
+        for (float& v : scales) v /= spec_.y_scale;
+      d.attr.set_output_scales(1 << 1, scales);
     }
     if (spec_.bf16) {
       d.qsrc = memory::desc(to_dims(xs), bf16, act_tag);
@@ -365,6 +425,8 @@ class DnnlConvKernel final : public Kernel {
     dnnl::post_ops po;
     if (spec_.has_z) po.append_sum(1.f);
     cpu::append_activation(po, spec_.act);
+    if (spec_.y_scale > 0 && !fold)
+      po.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, 1.f / spec_.y_scale, 0.f);
     d.attr.set_post_ops(po);
     d.winograd = winograd;
     try {
@@ -458,9 +520,15 @@ class DnnlConvKernel final : public Kernel {
         qa.set_zero_points(DNNL_ARG_DST, 0, {spec_.int8->zero_point});
       auto& eng = cpu::dnnl_engine();
       plan->prepad = d.prepad;
-      plan->quantize_dst = d.prepad ? d.qsrc_interior : d.qsrc;
-      plan->quantize =
-          dnnl::reorder(dnnl::reorder::primitive_desc(eng, d.src, eng, plan->quantize_dst, qa));
+      plan->quantize_dst = d.qsrc;
+      if (d.prepad) {
+        const memory::dims pd_dims = d.qsrc.dims();
+        plan->padded_xs.assign(pd_dims.begin(), pd_dims.end());
+        plan->pad_begin = d.pad_begin;
+      } else {
+        plan->quantize =
+            dnnl::reorder(dnnl::reorder::primitive_desc(eng, d.src, eng, plan->quantize_dst, qa));
+      }
     } else if (spec_.bf16) {
       if (plan->prim_dst != d.dst || plan->prim_src != d.qsrc)
         return err(Code::kKernelFailed, "oneDNN's BF16 convolution wants blocked tensors");
