@@ -295,9 +295,14 @@ class Build {
     for (const builder::Int8Layer& l : layers)
       if (std::find(tensors.begin(), tensors.end(), l.input) == tensors.end())
         tensors.push_back(l.input);
-    builder::CalibrationContext ctx{*optimized_, tensors, {}, cfg_, model_key()};
+    builder::CalibrationContext ctx{*optimized_, tensors, {}, {}, cfg_, model_key()};
+    // Residuals: an INT8 chain may hand them over quantized.
     for (const builder::Int8Layer& l : layers)
+      if (cfg_.calibration.chain && !l.residual.empty()) ctx.optional_tensors.push_back(l.residual);
+    for (const builder::Int8Layer& l : layers) {
       if (l.non_negative) ctx.unsigned_tensors.insert(l.input);
+      if (!l.residual.empty() && l.residual_non_negative) ctx.unsigned_tensors.insert(l.residual);
+    }
     using Ranges = std::map<std::string, float>;
     KILN_ASSIGN_OR_RETURN(Ranges amax, builder::calibrate(ctx, summary_.calibration));
     layers = rank_quantization_error(std::move(layers), amax);

@@ -45,6 +45,9 @@ Result<std::map<std::string, float>> from_cache(const CalibrationContext& ctx,
     amax[t] = a;
     report.tensors.push_back({t, a, 0.0, 0.0});
   }
+  for (const std::string& t : ctx.optional_tensors)
+    if (auto it = cache.scales.find(t); it != cache.scales.end() && amax.count(t) == 0)
+      amax[t] = it->second * kCacheLevels;
   report.from_cache = true;
   report.algorithm = calib::algorithm_name(cache.algorithm);
   report.samples = static_cast<int64_t>(cache.samples);
@@ -103,11 +106,15 @@ Result<std::map<std::string, float>> calibrate(const CalibrationContext& ctx,
   const std::vector<calib::InputSpec> specs = input_specs(*engine);
 
   const std::set<std::string> wanted(ctx.tensors.begin(), ctx.tensors.end());
-  calib::Collector collector;
+  std::set<std::string> optional(ctx.optional_tensors.begin(), ctx.optional_tensors.end());
+  for (const std::string& t : ctx.tensors) optional.erase(t);
+  calib::Collector collector, optional_collector;
   size_t batch_index = 0;
   run->set_tensor_observer([&](const std::string& name, const Tensor& t, int) -> Status {
-    if (wanted.count(name) == 0) return Status::Ok();
-    return collector.add(name, t, batch_index);
+    if (wanted.count(name) != 0) return collector.add(name, t, batch_index);
+    // NaN/Inf here also reaches a needed tensor (or the outputs); nothing to report twice.
+    if (optional.count(name) != 0) (void)optional_collector.add(name, t, batch_index);
+    return Status::Ok();
   });
 
   c.calibrator->reset();
@@ -147,6 +154,18 @@ Result<std::map<std::string, float>> calibrate(const CalibrationContext& ctx,
     const bool u8 = ctx.unsigned_tensors.count(t) != 0;
     report.tensors.push_back({t, it->second.amax, it->second.saturation,
                               u8 ? it->second.sqnr_db_unsigned : it->second.sqnr_db});
+  }
+  if (!optional.empty()) {
+    Result<decltype(ranges)> extra = optional_collector.ranges(algo, c.percentile);
+    if (extra.ok()) {
+      for (const auto& [t, r] : *extra) {
+        amax[t] = r.amax;
+        cache.scales[t] = r.amax / kCacheLevels;
+      }
+    } else {
+      log(ctx.config, LogSeverity::kVerbose,
+          "int8: residuals left float32 (no usable range): " + extra.status().message());
+    }
   }
   std::stable_sort(report.tensors.begin(), report.tensors.end(),
                    [](const CalibratedTensor& x, const CalibratedTensor& y) {

@@ -16,6 +16,10 @@ namespace kiln::builder {
 struct CalibrationContext {
   const ir::Model& optimized;        // the graph the engine will hold (before INT8 annotation)
   std::vector<std::string> tensors;  // whose ranges are needed
+  // Ranges that help but are not needed (residuals an INT8 chain could hand over quantized):
+  // calibrated with the others, taken from a cache that has them; a degenerate one is left out
+  // rather than failing the build.
+  std::vector<std::string> optional_tensors;
   std::set<std::string> unsigned_tensors;  // of those, the ones quantized to uint8
   const BuilderConfig& config;             // profiles, calibration options, logger
   std::string model_key;                   // identifies the model in the calibration cache

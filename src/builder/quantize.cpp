@@ -209,8 +209,15 @@ std::vector<ir::Node*> product_layers(ir::Model& model, const std::vector<LayerP
 std::vector<Int8Layer> int8_candidates(ir::Model& model,
                                        const std::vector<LayerPrecision>& pinned) {
   std::vector<Int8Layer> out;
-  for (ir::Node* n : product_layers(model, pinned, "int8"))
-    out.push_back({n, n->input(0)->name(), non_negative(*n->input(0))});
+  for (ir::Node* n : product_layers(model, pinned, "int8")) {
+    Int8Layer l{n, n->input(0)->name(), non_negative(*n->input(0)), {}, false};
+    const ir::Value* z = is_kiln(*n, "FusedConv") && n->inputs().size() > 3 ? n->input(3) : nullptr;
+    if (float32(z) && z->initializer() == nullptr) {
+      l.residual = z->name();
+      l.residual_non_negative = non_negative(*z);
+    }
+    out.push_back(std::move(l));
+  }
   return out;
 }
 
@@ -356,6 +363,12 @@ int annotate_int8(const std::vector<Int8Layer>& layers, const std::map<std::stri
     const float scale = it->second / (l.non_negative ? 255.f : 127.f);
     l.node->set_attr(ir::Attribute::make_float("int8_x_scale", scale));
     l.node->set_attr(ir::Attribute::make_int("int8_x_unsigned", l.non_negative ? 1 : 0));
+    auto z = l.residual.empty() ? amax.end() : amax.find(l.residual);
+    if (z != amax.end() && z->second > 0 && std::isfinite(z->second)) {
+      const float zs = z->second / (l.residual_non_negative ? 255.f : 127.f);
+      l.node->set_attr(ir::Attribute::make_float("int8_z_scale", zs));
+      l.node->set_attr(ir::Attribute::make_int("int8_z_unsigned", l.residual_non_negative ? 1 : 0));
+    }
     ++done;
   }
   return done;

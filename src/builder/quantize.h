@@ -27,6 +27,10 @@ struct Int8Layer {
   ir::Node* node;
   std::string input;  // the tensor whose scale the layer needs (its input 0)
   bool non_negative;  // uint8 input: no value below 0 can reach it
+  // A convolution's residual Z: calibrated too, so that it can arrive quantized (an INT8
+  // chain, requantize.h). Empty when the layer has none.
+  std::string residual;
+  bool residual_non_negative = false;
 };
 
 // Layers an INT8 tactic could run: kiln.FusedConv with constant float32 weights, kiln.FusedMatMul
@@ -73,7 +77,8 @@ double weight_sqnr_db(const ir::Node& layer);
 
 // The scales INT8 layers read (`amax` per tensor: the calibrated range): sets int8_x_scale =
 // amax / 255 (uint8 inputs) or amax / 127 (int8), int8_x_unsigned. Layers whose input has no
-// range stay FP32; returns how many layers were annotated.
+// range stay FP32; returns how many layers were annotated. A layer whose residual has a range
+// also gets int8_z_scale / int8_z_unsigned (the same convention).
 int annotate_int8(const std::vector<Int8Layer>& layers, const std::map<std::string, float>& amax);
 
 }  // namespace kiln::builder

@@ -11,13 +11,15 @@
 
 namespace kiln::builder {
 
-// Rewrites the annotated graph (after calibration, before tactic selection): a kiln.FusedConv
-// P with int8_x_scale, no residual input, an activation that leaves nothing below zero and an
-// output that is no graph output, whose every consumer is a kiln.FusedConv reading it as X
-// only, annotated unsigned int8 with no zero point and the same int8_x_scale s, gets
-// int8_y_scale = s and its output typed uint8. `runs_int8` says whether an INT8 kernel takes a
-// layer (it is asked again after the rewrite, which is undone for a chain it refuses). Returns
-// the number of tensors chained.
+// Rewrites the annotated graph (after calibration, before tactic selection): the output of a
+// kiln.FusedConv P with int8_x_scale that is no graph output, whose every consumer is a
+// kiln.FusedConv reading it once, as X (annotated unsigned int8, no zero point) or as the
+// residual Z (annotated int8_z_scale), all at one scale s, gets int8_y_scale = s and the type
+// uint8 (int8 for a signed residual, int8_y_signed). A quantized residual needs a quantized
+// output, and a layer with a residual quantizes its output only when the residual arrives
+// quantized: links are dropped until both hold. `runs_int8` says whether an INT8 kernel takes
+// a layer (asked before, and after the rewrite, which is undone if one refuses). Returns the
+// number of tensors handed over quantized.
 int chain_int8(ir::Graph& graph, const std::function<bool(const ir::Node&)>& runs_int8);
 
 }  // namespace kiln::builder

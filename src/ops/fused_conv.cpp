@@ -8,10 +8,11 @@
 // `activation_params` (activation_functions.h). Z, the residual, has Y's shape. The product is
 // the ONNX op's own reference kernel (Conv-11 / ConvTranspose-11) and shape inference is theirs.
 //
-// INT8 chains (builder/requantize.cpp): a FusedConv with `int8_y_scale` writes Y as uint8,
-// y_q = saturate(round(y / int8_y_scale)), for INT8 layers that read it as their quantized X
-// (X of type uint8, int8_x_scale equal to the producer's int8_y_scale). Only the INT8 kernels
-// compute those; the reference kernel refuses them.
+// INT8 chains (builder/requantize.cpp): a FusedConv with `int8_y_scale` writes Y as uint8 (int8
+// with `int8_y_signed`), y_q = saturate(round(y / int8_y_scale)), for INT8 layers that read it
+// as their quantized X (X of type uint8, int8_x_scale equal to the producer's int8_y_scale) or
+// residual Z (Z of type uint8/int8, int8_z_scale likewise; such a layer's Y is quantized too).
+// Only the INT8 kernels compute those; the reference kernel refuses them.
 #include <string>
 #include <vector>
 
@@ -38,9 +39,10 @@ OpSchema conv_like(const char* name, bool transposed) {
     s.input("X", "T1")
         .input("W", "T")
         .input("B", "T", Arity::kOptional)
-        .input("Z", "T", Arity::kOptional)
-        .output("Y", "T1")
-        .types("T1", {D::kFloat16, D::kFloat32, D::kFloat64, D::kUInt8});
+        .input("Z", "T2", Arity::kOptional)
+        .output("Y", "T2")
+        .types("T1", {D::kFloat16, D::kFloat32, D::kFloat64, D::kUInt8})
+        .types("T2", {D::kFloat16, D::kFloat32, D::kFloat64, D::kUInt8, D::kInt8});
   }
   s.types("T", {D::kFloat16, D::kFloat32, D::kFloat64})
       .attr_enum("auto_pad", "NOTSET", {"NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"})
@@ -54,16 +56,20 @@ OpSchema conv_like(const char* name, bool transposed) {
   if (!transposed) s.attr("channels_last", AttrType::kInt, int64_t{0});
   if (!transposed) {
     fused::add_precision_attrs(s);
-    s.attr("int8_y_scale", AttrType::kFloat, 0.0f);
+    s.attr("int8_y_scale", AttrType::kFloat, 0.0f)
+        .attr_int_enum("int8_y_signed", 0, {0, 1})
+        .attr("int8_z_scale", AttrType::kFloat, 0.0f)
+        .attr_int_enum("int8_z_unsigned", 0, {0, 1});
   }
   fused::add_activation_attrs(s);
   s.fusion(FusionKind::kOpaque);
   return s;
 }
 
-// Y is W's float type, or uint8 where the layer requantizes its output.
+// Y is W's float type, or uint8 / int8 where the layer requantizes its output.
 DataType y_dtype(const InferContext& ctx) {
-  return ctx.attr_float("int8_y_scale", 0.0f) != 0.0f ? D::kUInt8 : ctx.input_dtype(1);
+  if (ctx.attr_float("int8_y_scale", 0.0f) == 0.0f) return ctx.input_dtype(1);
+  return ctx.attr_int("int8_y_signed", 0) != 0 ? D::kInt8 : D::kUInt8;
 }
 
 // Y = [N, window dims..., M] from X = [N, spatial..., C] and W = [M, C/group, k...].
@@ -72,8 +78,8 @@ Status infer_channels_last(InferContext& ctx) {
   const Dims& w = ctx.input_shape(1);
   if (!x.rank_known() || !w.rank_known()) return Status::Ok();
   if (x.rank() < 3 || w.rank() != x.rank())
-    return err(Code::kIncompatibleShapes, "FusedConv (channels_last) X ", x.to_string(),
-               " and W ", w.to_string(), " must have the same rank >= 3");
+    return err(Code::kIncompatibleShapes, "FusedConv (channels_last) X ", x.to_string(), " and W ",
+               w.to_string(), " must have the same rank >= 3");
   std::vector<int64_t> kernel = ctx.attr_ints("kernel_shape");
   if (kernel.empty()) {
     for (size_t i = 2; i < w.rank(); ++i) {
@@ -124,8 +130,8 @@ Status fused_conv_channels_last(KernelContext& ctx) {
   std::optional<Tensor> zf;
   if (const Tensor* z = ctx.input(3)) {
     if (z->shape().size() != rank)
-      return err(Code::kIncompatibleShapes, "FusedConv residual Z ", Dims::of(z->shape()).to_string(),
-                 " must have X's rank");
+      return err(Code::kIncompatibleShapes, "FusedConv residual Z ",
+                 Dims::of(z->shape()).to_string(), " must have X's rank");
     KILN_ASSIGN_OR_RETURN(zf, layout::permuted(*z, layout::to_first_perm(rank)));
   }
   KILN_RETURN_IF_ERROR(fused_conv_nchw(ctx, &xf, zf ? &*zf : nullptr));
@@ -136,8 +142,11 @@ Status fused_conv_channels_last(KernelContext& ctx) {
 
 Status fused_conv_kernel(KernelContext& ctx) {
   const Tensor* x = ctx.input(0);
-  if (ctx.attr_float("int8_y_scale", 0.0f) != 0.0f || (x != nullptr && x->dtype() == D::kUInt8))
-    return err(Code::kKernelFailed, "FusedConv with a uint8 (requantized) X or Y runs only on the ",
+  const Tensor* z = ctx.input(3);
+  if (ctx.attr_float("int8_y_scale", 0.0f) != 0.0f || (x != nullptr && x->dtype() == D::kUInt8) ||
+      (z != nullptr && (z->dtype() == D::kUInt8 || z->dtype() == D::kInt8)))
+    return err(Code::kKernelFailed,
+               "FusedConv with a quantized (8-bit) X, Z or Y runs only on the ",
                "INT8 convolution kernels")
         .with_fix("rebuild the engine: its INT8 chain was built for a kernel this machine lacks");
   if (ctx.attr_int("channels_last", 0) != 0) return fused_conv_channels_last(ctx);

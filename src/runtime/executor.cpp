@@ -182,17 +182,19 @@ class Run {
     s.saturated += out;
   }
 
-  // What the observer sees of output `t` of `step`: an INT8 chain's uint8 tensor as the float32
+  // What the observer sees of output `t` of `step`: an INT8 chain's 8-bit tensor as the float32
   // values it stands for (y_q * int8_y_scale), so taps compare with a float reference.
   static Result<Tensor> observed(const Step& step, const Tensor& t) {
     const ir::Attribute* a = step.node->attr("int8_y_scale");
-    if (t.dtype() != DataType::kUInt8 || a == nullptr || a->type != ir::AttrType::kFloat ||
-        !(a->f > 0))
+    const bool u8 = t.dtype() == DataType::kUInt8, s8 = t.dtype() == DataType::kInt8;
+    if ((!u8 && !s8) || a == nullptr || a->type != ir::AttrType::kFloat || !(a->f > 0))
       return t.view();
     KILN_ASSIGN_OR_RETURN(Tensor f, Tensor::allocate(DataType::kFloat32, t.shape()));
-    const uint8_t* q = t.data_as<uint8_t>();
     float* v = f.data_as<float>();
-    for (int64_t k = 0; k < t.numel(); ++k) v[k] = static_cast<float>(q[k]) * a->f;
+    for (int64_t k = 0; k < t.numel(); ++k)
+      v[k] = (u8 ? static_cast<float>(t.data_as<uint8_t>()[k])
+                 : static_cast<float>(t.data_as<int8_t>()[k])) *
+             a->f;
     return f;
   }
 

@@ -35,6 +35,46 @@ ModelBuilder clip_chain_model() {
   return m;
 }
 
+// Two residual blocks, the second with a signed projection ("downsample") as its residual:
+//   r1 = relu(conv1(x)); r2 = relu(conv2(r1)); r3 = relu(conv3(r2) + r1)
+//   d = conv_d(r3); r4 = relu(conv4(r3)); r5 = relu(conv5(r4) + d); [y = relu(conv6(r5))]
+// With conv6, every tensor but y can be handed over 8-bit (d as int8); without it r5 is the
+// graph output, so conv5 writes float32, so its residual d must stay float32 too.
+ModelBuilder residual_model(bool tail) {
+  ModelBuilder m(17);
+  auto& g = m.graph();
+  g.input("x", TensorProto::FLOAT, {"N", 3, 12, 12})
+      .output("y", TensorProto::FLOAT, {"N", 8, 12, 12});
+  uint32_t seed = 40;
+  auto conv = [&](const std::string& name, const std::string& in, const std::string& out,
+                  int64_t cin, int64_t k) {
+    const int64_t n = 8 * cin * k * k;
+    g.initializer(float_tensor("w_" + name, {8, cin, k, k}, random_floats(n, ++seed)));
+    g.initializer(float_tensor("b_" + name, {8}, random_floats(8, ++seed)));
+    g.node("Conv", {in, "w_" + name, "b_" + name}, {out}, name)
+        .attr_ints("pads",
+                   k == 3 ? std::vector<int64_t>{1, 1, 1, 1} : std::vector<int64_t>{0, 0, 0, 0});
+  };
+  conv("conv1", "x", "c1", 3, 3);
+  g.node("Relu", {"c1"}, {"r1"}, "relu1");
+  conv("conv2", "r1", "c2", 8, 3);
+  g.node("Relu", {"c2"}, {"r2"}, "relu2");
+  conv("conv3", "r2", "c3", 8, 3);
+  g.node("Add", {"c3", "r1"}, {"a3"}, "add3");
+  g.node("Relu", {"a3"}, {"r3"}, "relu3");
+  conv("conv_d", "r3", "d", 8, 1);
+  conv("conv4", "r3", "c4", 8, 3);
+  g.node("Relu", {"c4"}, {"r4"}, "relu4");
+  conv("conv5", "r4", "c5", 8, 3);
+  g.node("Add", {"c5", "d"}, {"a5"}, "add5");
+  g.node("Relu", {"a5"}, {tail ? "r5" : "y"}, "relu5");
+  if (tail) {
+    conv("conv6", "r5", "c6", 8, 3);
+    g.node("Relu", {"c6"}, {"y"}, "relu6");
+  }
+  return m;
+}
+
 // Inputs large enough that conv1's Clip cuts at 6.
 Tensor scaled_input(std::vector<int64_t> shape, uint32_t seed, float k) {
   Tensor t = random_tensor(shape, seed);
@@ -67,15 +107,15 @@ Built build(const ModelBuilder& m, bool chain, float input_scale, bool int8 = tr
   return {bytes.ok() ? std::move(bytes).value() : std::vector<uint8_t>{}, b.last_summary()};
 }
 
-// Layers whose output the engine graph types uint8.
-int uint8_outputs(const std::vector<uint8_t>& bytes) {
+// Layers whose output the engine graph types `dtype`.
+int outputs_of_type(const std::vector<uint8_t>& bytes, DataType dtype) {
   auto m = engine::read_engine_model({bytes.data(), bytes.size()});
   EXPECT_TRUE(m.ok()) << m.status().to_string();
   int n = 0;
   if (m.ok())
     for (const ir::Node* node : (*m)->graph->nodes())
       for (const ir::Value* v : node->outputs())
-        n += v != nullptr && v->type.dtype == DataType::kUInt8 ? 1 : 0;
+        n += v != nullptr && v->type.dtype == dtype ? 1 : 0;
   return n;
 }
 
@@ -119,8 +159,8 @@ TEST(RuntimeInt8Chain, ChainedEnginesMatchTheUnchainedOnesAndUseLessMemory) {
     EXPECT_EQ(on.summary.int8_chained, c.chained);
     EXPECT_EQ(off.summary.int8_chained, 0);
     EXPECT_EQ(on.summary.int8_layers, off.summary.int8_layers);
-    EXPECT_EQ(uint8_outputs(on.bytes), c.chained);
-    EXPECT_EQ(uint8_outputs(off.bytes), 0);
+    EXPECT_EQ(outputs_of_type(on.bytes, DataType::kUInt8), c.chained);
+    EXPECT_EQ(outputs_of_type(off.bytes, DataType::kUInt8), 0);
     EXPECT_LT(arena_bytes(on.bytes), arena_bytes(off.bytes));
     for (uint32_t seed : {900u, 901u, 902u}) {
       const Tensor x = scaled_input({4, 3, 12, 12}, seed, c.input_scale);
@@ -132,6 +172,30 @@ TEST(RuntimeInt8Chain, ChainedEnginesMatchTheUnchainedOnesAndUseLessMemory) {
       EXPECT_LT(max_abs_diff(y_on, y_off), 0.02 * max_abs(y_off));
       EXPECT_GT(cosine(y_on, y_fp32), 0.995);
       EXPECT_FALSE(bit_equal(y_on, y_fp32));
+    }
+  }
+}
+
+TEST(RuntimeInt8Chain, ResidualsArriveQuantizedWhereTheirSumIsQuantizedToo) {
+  for (const bool tail : {true, false}) {
+    SCOPED_TRACE(tail ? "conv6 reads r5" : "r5 is the graph output");
+    const ModelBuilder m = residual_model(tail);
+    const Built on = build(m, true, 1.f);
+    const Built off = build(m, false, 1.f);
+    const Built fp32 = build(m, true, 1.f, false);
+    // r1 r2 r3 d r4 r5, or without conv6: r1 r2 r3 r4 (conv5 writes float32, so d stays so).
+    EXPECT_EQ(on.summary.int8_chained, tail ? 6 : 4);
+    EXPECT_EQ(outputs_of_type(on.bytes, DataType::kInt8), tail ? 1 : 0);  // d
+    EXPECT_EQ(off.summary.int8_chained, 0);
+    for (uint32_t seed : {910u, 911u}) {
+      const Tensor x = random_tensor({4, 3, 12, 12}, seed);
+      const Tensor y_on = run_once(on.bytes, x), y_off = run_once(off.bytes, x);
+      const Tensor y_fp32 = run_once(fp32.bytes, x);
+      // Residuals now carry 8-bit rounding (and the range calibration gave them): close to
+      // the unchained engine, not equal; as close to FP32 as it.
+      EXPECT_GT(cosine(y_on, y_off), 0.999);
+      EXPECT_GT(cosine(y_on, y_fp32), 0.995);
+      EXPECT_GT(cosine(y_on, y_fp32), cosine(y_off, y_fp32) - 0.003);
     }
   }
 }

@@ -76,8 +76,11 @@ struct ConvSpec {
   const Tensor* b = nullptr;
   bool has_z = false;
   std::optional<ops::fused::Int8Input> int8;  // set only for the INT8 tactic
-  float y_scale = 0;                          // INT8: > 0 where Y is requantized to uint8
+  float y_scale = 0;                          // INT8: > 0 where Y is requantized (8-bit)
+  bool y_signed = false;                      // that Y is int8 (else uint8)
   bool x_quantized = false;                   // INT8: X may arrive as uint8 (x_q itself)
+  float z_scale = 0;                          // INT8: > 0 where the residual Z arrives 8-bit
+  bool z_signed = false;                      // that Z is int8 (else uint8)
   bool bf16 = false;                          // set only for the BF16 tactic
 };
 
@@ -88,12 +91,18 @@ std::optional<ConvSpec> read_spec(const ir::Node& n, const ops::OpSchema& schema
   const ir::Value* x = n.input(0);
   const ir::Value* y = n.outputs().empty() ? nullptr : n.output(0);
   if (x == nullptr || y == nullptr) return std::nullopt;
-  const bool x_u8 = x->type.dtype == DataType::kUInt8, y_u8 = y->type.dtype == DataType::kUInt8;
-  if ((x->type.dtype != DataType::kFloat32 && !x_u8) ||
-      (y->type.dtype != DataType::kFloat32 && !y_u8))
+  const ir::Value* z = n.inputs().size() > 3 ? n.input(3) : nullptr;
+  auto q8 = [](const ir::Value* v) {
+    return v != nullptr && (v->type.dtype == DataType::kUInt8 || v->type.dtype == DataType::kInt8);
+  };
+  auto f32 = [](const ir::Value* v) { return v->type.dtype == DataType::kFloat32; };
+  const bool x_u8 = x->type.dtype == DataType::kUInt8, y_q = q8(y), z_q = q8(z);
+  if ((!f32(x) && !x_u8) || (!f32(y) && !y_q) || (z != nullptr && !f32(z) && !z_q))
     return std::nullopt;
-  // uint8 activations are an INT8 chain's (see the top of this file): INT8 kernels only.
-  if ((x_u8 || y_u8) && !int8) return std::nullopt;
+  // 8-bit activations are an INT8 chain's (see the top of this file): INT8 kernels only. A
+  // quantized residual is summed into a quantized Y (the sum post-op reads Y's bytes).
+  if ((x_u8 || y_q || z_q) && !int8) return std::nullopt;
+  if (z != nullptr && z_q != y_q) return std::nullopt;
   ConvSpec s;
   s.w = constant_input(n, 1);
   if (s.w == nullptr || s.w->dtype() != DataType::kFloat32) return std::nullopt;
@@ -114,17 +123,29 @@ std::optional<ConvSpec> read_spec(const ir::Node& n, const ops::OpSchema& schema
     s.bf16 = arith == cpu::Arith::kBf16 && ops::fused::read_bf16(attrs);
   }
   if (int8 && !s.int8) return std::nullopt;
-  if (y_u8) {
+  // An 8-bit X, Z must be what its producer wrote: quantized at the scale this layer reads it
+  // at, or the layer would compute with the wrong numbers.
+  auto written_at = [](const ir::Value* v, float scale) {
+    const ir::Node* p = v->producer();
+    const ir::Attribute* ys = p != nullptr ? p->attr("int8_y_scale") : nullptr;
+    return ys != nullptr && ys->type == ir::AttrType::kFloat && ys->f == scale;
+  };
+  if (y_q) {
     s.y_scale = attrs.attr_float("int8_y_scale", 0.0f);
-    if (!(s.y_scale > 0) || !std::isfinite(s.y_scale) || s.has_z) return std::nullopt;
+    s.y_signed = y->type.dtype == DataType::kInt8;
+    if (!(s.y_scale > 0) || !std::isfinite(s.y_scale) ||
+        s.y_signed != (attrs.attr_int("int8_y_signed", 0) != 0))
+      return std::nullopt;
+  }
+  if (z_q) {
+    s.z_scale = attrs.attr_float("int8_z_scale", 0.0f);
+    s.z_signed = z->type.dtype == DataType::kInt8;
+    if (!(s.z_scale > 0) || !written_at(z, s.z_scale) ||
+        s.z_signed == (attrs.attr_int("int8_z_unsigned", 0) != 0))
+      return std::nullopt;
   }
   if (x_u8) {
-    // X is the producer's y_q: it must be quantized as this layer reads it (unsigned, no zero
-    // point, the same scale), or the layer would compute with the wrong numbers.
-    const ir::Node* p = x->producer();
-    const ir::Attribute* ys = p != nullptr ? p->attr("int8_y_scale") : nullptr;
-    if (!s.int8->is_unsigned || s.int8->zero_point != 0 || ys == nullptr ||
-        ys->type != ir::AttrType::kFloat || ys->f != s.int8->scale)
+    if (!s.int8->is_unsigned || s.int8->zero_point != 0 || !written_at(x, s.int8->scale))
       return std::nullopt;
     s.x_quantized = true;
   }
@@ -241,12 +262,16 @@ class DnnlConvKernel final : public Kernel {
     }
     const std::shared_ptr<const Plan>& plan = *planned;
     const std::vector<int64_t> ys = spec_.channels_last ? to_nhwc(plan->ys) : plan->ys;
-    const DataType ydt = spec_.y_scale > 0 ? DataType::kUInt8 : DataType::kFloat32;
+    const DataType ydt = spec_.y_scale == 0 ? DataType::kFloat32
+                         : spec_.y_signed   ? DataType::kInt8
+                                            : DataType::kUInt8;
+    const DataType zdt = spec_.z_scale == 0 ? DataType::kFloat32
+                         : spec_.z_signed   ? DataType::kInt8
+                                            : DataType::kUInt8;
     KILN_ASSIGN_OR_RETURN(Tensor * y, ctx.allocate_output_uninit(0, ydt, ys));
     if (spec_.has_z) {
       const Tensor* z = ctx.input(3);
-      if (z == nullptr || z->shape() != ys || z->dtype() != DataType::kFloat32)
-        return fallback(ctx);
+      if (z == nullptr || z->shape() != ys || z->dtype() != zdt) return fallback(ctx);
       if (z->data() != y->data()) std::memcpy(y->data(), z->data(), y->nbytes());
     }
     auto& eng = cpu::dnnl_engine();
@@ -379,7 +404,10 @@ class DnnlConvKernel final : public Kernel {
     const auto wdt = spec_.int8 ? memory::data_type::s8 : f32;
     const auto bf16 = memory::data_type::bf16;
     d.src = memory::desc(to_dims(xs), f32, act_tag);
-    d.dst = memory::desc(to_dims(d.ys), spec_.y_scale > 0 ? memory::data_type::u8 : f32, act_tag);
+    const auto q8 = [](bool is_signed) {
+      return is_signed ? memory::data_type::s8 : memory::data_type::u8;
+    };
+    d.dst = memory::desc(to_dims(d.ys), spec_.y_scale > 0 ? q8(spec_.y_signed) : f32, act_tag);
     // BF16: the float32 weights are converted while they are packed (a reorder f32 -> bf16).
     d.w_any = memory::desc(to_dims(wdims), spec_.bf16 ? bf16 : wdt, Tag::any);
     d.w_user = memory::desc(to_dims(wdims), wdt, wtag);
@@ -423,7 +451,12 @@ class DnnlConvKernel final : public Kernel {
     if (d.prepad) d.pad_l = d.pad_r = memory::dims(nd, 0);
     d.attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     dnnl::post_ops po;
-    if (spec_.has_z) po.append_sum(1.f);
+    // A quantized residual z_q (bytes of Y before the run): z = z_scale * z_q, in Y's units
+    // where the output scales were folded (act(y) / y_scale), else in float32 units.
+    if (spec_.has_z && spec_.z_scale > 0)
+      po.append_sum(fold ? spec_.z_scale / spec_.y_scale : spec_.z_scale, q8(spec_.z_signed));
+    else if (spec_.has_z)
+      po.append_sum(1.f);
     cpu::append_activation(po, spec_.act);
     if (spec_.y_scale > 0 && !fold)
       po.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, 1.f / spec_.y_scale, 0.f);
@@ -589,9 +622,11 @@ class DnnlConvTactic final : public Tactic {
   }
   bool allows_inplace(const ir::Node& node, const ops::OpSchema& schema,
                       size_t input) const override {
-    // The residual Z is copied into Y before the sum post-op; sharing its slot saves the copy.
+    // The residual Z is copied into Y before the sum post-op; sharing its slot saves the copy
+    // (where they have the same type: the runtime shares only those).
     std::optional<ConvSpec> s = read_spec(node, schema, arith_);
-    return s && s->has_z && input == 3;
+    return s && s->has_z && input == 3 && (s->z_scale > 0) == (s->y_scale > 0) &&
+           s->z_signed == s->y_signed;
   }
   std::vector<Variant> variants(const ir::Node& node, const ops::OpSchema& schema) const override {
     std::optional<ConvSpec> s = read_spec(node, schema, arith_);
