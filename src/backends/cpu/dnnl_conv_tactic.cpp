@@ -32,6 +32,7 @@
 #include <mutex>
 
 #include "backends/cpu/cpu_tactics.h"
+#include "backends/cpu/cpu_threads.h"
 #include "backends/cpu/dnnl_util.h"
 #include "backends/cpu/int8_weights.h"
 #include "core/errors.h"
@@ -207,16 +208,17 @@ void quantize_padded(const float* x, const std::vector<int64_t>& xs, const Plan&
       out[i] =
           static_cast<uint8_t>(std::clamp(std::nearbyint(src[i] * inv_scale) + zp, 0.f, 255.f));
   };
-  if (channels_last) {
-    for (int64_t b = 0; b < n; ++b)
-      for (int64_t y = 0; y < h; ++y)
-        row(x + ((b * h + y) * w) * c, dst + ((b * hp + y + bh) * wp + bw) * c, w * c);
-  } else {
-    for (int64_t b = 0; b < n; ++b)
-      for (int64_t ch = 0; ch < c; ++ch)
-        for (int64_t y = 0; y < h; ++y)
-          row(x + ((b * c + ch) * h + y) * w, dst + (((b * c + ch) * hp + y + bh) * wp + bw), w);
-  }
+  // Rows (one image row of all channels, or one channel's row) in parallel: a first layer's
+  // input is 150k-600k values.
+  const int64_t rows = channels_last ? n * h : n * c * h;
+  const int64_t len = channels_last ? w * c : w;
+  cpu::parallel_for(rows, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, len)),
+                    [&](int64_t r0, int64_t r1) {
+                      for (int64_t r = r0; r < r1; ++r) {
+                        const int64_t y = r % h, outer = r / h;  // outer: b (NHWC) or b * c + ch
+                        row(x + r * len, dst + ((outer * hp + y + bh) * wp + bw) * (len / w), len);
+                      }
+                    });
 }
 
 class DnnlConvKernel final : public Kernel {
