@@ -55,7 +55,8 @@ esac
 # else's directory into one).
 if [[ ! -f "$build/build.ninja" ]]; then
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_CXX_COMPILER="$cxx" \
-    -DKILN_FUZZ=ON -DKILN_SANITIZE=ON -DKILN_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+    -DKILN_FUZZ=ON -DKILN_SANITIZE=ON -DKILN_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DKILN_CUDA=OFF  # sanitized host code only: the CUDA runtime is not built for ASan
 elif ! grep -q '^KILN_FUZZ:BOOL=ON' "$build/CMakeCache.txt"; then
   echo "fuzz.sh: $build exists but is not configured with -DKILN_FUZZ=ON" >&2
   exit 2

@@ -15,7 +15,7 @@ for c in clang++ clang++-14; do
 done
 [[ -n "$cxx" ]] || { echo "tsan.sh: clang++ not found" >&2; exit 2; }
 if [[ ! -f "$build/build.ninja" ]]; then
-  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_CXX_COMPILER="$cxx" -DKILN_TSAN=ON \
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_CXX_COMPILER="$cxx" -DKILN_TSAN=ON -DKILN_CUDA=OFF \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo $(command -v ccache >/dev/null && echo -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 fi
 ninja -C "$build" -j "${KILN_JOBS:-2}" test_runtime

@@ -135,4 +135,7 @@ class Device {
 // The device of that kind in this process (DeviceUnavailable when not compiled in/present).
 Result<Device*> device_for(DeviceKind kind);
 
+// A Queue that runs submitted host work in order on one worker thread (the CPU device's).
+std::unique_ptr<Queue> make_thread_queue();
+
 }  // namespace kiln::backends

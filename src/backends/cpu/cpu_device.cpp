@@ -112,13 +112,28 @@ const Tactic* Device::find_tactic(std::string_view name) const {
   return nullptr;
 }
 
+std::unique_ptr<Queue> make_thread_queue() {
+  return std::make_unique<ThreadQueue>();
+}
+
+#ifdef KILN_HAVE_CUDA
+Result<Device*> cuda_device();  // cuda/cuda_device.cpp
+#endif
+
 Result<Device*> device_for(DeviceKind kind) {
   if (kind == DeviceKind::kCpu) {
     static CpuDevice cpu;
     return static_cast<Device*>(&cpu);
   }
+#ifdef KILN_HAVE_CUDA
+  if (kind == DeviceKind::kCuda) return cuda_device();
+#endif
   return err(Code::kDeviceUnavailable, "device '", device_kind_name(kind),
-             "' is not available in this kiln build (backends compiled in: cpu)");
+             "' is not available in this kiln build (backends compiled in: cpu",
+#ifdef KILN_HAVE_CUDA
+             ", cuda",
+#endif
+             ")");
 }
 
 }  // namespace kiln::backends
