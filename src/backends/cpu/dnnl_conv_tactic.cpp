@@ -10,8 +10,9 @@
 // fused into the primitive's epilogue, which writes float32 — the next layer takes it as any
 // float32 tensor, so INT8 and FP32 layers mix freely. Inside an INT8 chain
 // (builder/requantize.cpp) the epilogue requantizes instead: a layer annotated int8_y_scale
-// writes uint8 (the next layer's quantized X, its scale that layer's int8_x_scale), and a layer
-// whose X arrives as uint8 reads it as is — no float32 round trip between the two.
+// writes uint8 (the next layer's quantized X, its scale that layer's int8_x_scale; int8 for a
+// signed residual), a layer whose X arrives as uint8 reads it as is, and one whose residual Z
+// arrives 8-bit sums it with the sum post-op at int8_z_scale — no float32 round trip.
 //
 // "cpu.dnnl.conv.bf16" runs a layer the builder allowed BF16 (--bf16; attribute bf16) with
 // bfloat16 X and weights, FP32 accumulation and a float32 Y: X is converted on the way in,
@@ -177,9 +178,9 @@ struct Plan {
   memory::desc src, dst;            // what the tensors hold (NCHW / NHWC)
   memory::desc prim_src, prim_dst;  // what the primitive wants (blocked for Winograd)
   std::optional<dnnl::reorder> to_src, to_dst, from_dst;
-  // INT8 / BF16: X float32 -> quantize_dst (u8/s8/bf16): prim_src itself, or with `prepad`
-  // (INT8 with a zero point and padding) the interior of prim_src, whose border holds the
-  // zero point.
+  // INT8 / BF16: X float32 -> quantize_dst (u8/s8/bf16, = prim_src) by a oneDNN reorder; with
+  // `prepad` (INT8 with a zero point and padding) kiln's quantize_padded() fills the interior
+  // of prim_src instead, its border holding the zero point.
   std::optional<dnnl::reorder> quantize;
   memory::desc quantize_dst;
   bool prepad = false;
@@ -193,8 +194,8 @@ struct Plan {
 // of the pre-padded uint8 buffer `dst` (plan.padded_xs, same layout; its border already holds
 // the zero point): x_q = saturate(round_half_even(x / scale) + zero point). Written here, not as a
 // oneDNN reorder into a strided sub-memory: oneDNN 2.6's reorder got that wrong for an odd
-// number of channels (channels-last; every output of a 3-channel first layer off by up to
-// the activation's range, test_runtime_int8_chain) and for NCHW.
+// number of channels (channels-last; 3-channel first layers at cosine 0.93 to FP32) and for
+// NCHW (test_cpu_int8's "signed padded first layer" cases fail with it).
 void quantize_padded(const float* x, const std::vector<int64_t>& xs, const Plan& plan, uint8_t* dst,
                      float inv_scale, int zero_point, bool channels_last) {
   // 1-D convolutions as 2-D ones of height 1.
